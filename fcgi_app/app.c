@@ -1,0 +1,76 @@
+#include "app.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "ids.h"
+#include "log.h"
+
+/* Every route the process answers. Validation that all routes share (ids,
+ * product lookup, preflight, 404/405) is done once in mm_app_handle. */
+static const mm_route routes[] = {
+    {"GET", "/health", mm_handle_health, false},
+};
+
+mm_status mm_app_init(mm_app *app, mm_config *cfg, char *err, size_t errlen)
+{
+    memset(app, 0, sizeof(*app));
+    app->cfg = *cfg;
+    memset(cfg, 0, sizeof(*cfg));
+    mm_redis_url url;
+    if (mm_redis_url_parse(app->cfg.redis_url, &url, err, errlen) != MM_OK)
+        return MM_ERR_INVALID;
+    app->redis = mm_rconn_new(&url, app->cfg.redis_timeout_ms);
+    if (app->redis == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return MM_ERR_NOMEM;
+    }
+    return MM_OK;
+}
+
+void mm_app_free(mm_app *app)
+{
+    mm_rconn_free(app->redis);
+    mm_config_free(&app->cfg);
+    memset(app, 0, sizeof(*app));
+}
+
+static bool under_lobby(const mm_request *req)
+{
+    static const char prefix[] = "/game_lobby/";
+    return req->path_len >= sizeof(prefix) - 1 &&
+           memcmp(req->path, prefix, sizeof(prefix) - 1) == 0;
+}
+
+void mm_app_handle(mm_app *app, const mm_request *req, mm_response *res)
+{
+    memset(res, 0, sizeof(*res));
+    if (strcmp(req->method, "OPTIONS") == 0 && under_lobby(req)) {
+        res->status = 204;
+        mm_response_add_header(res, "Access-Control-Allow-Methods", "GET, POST, OPTIONS");
+        mm_response_add_header(res, "Access-Control-Allow-Headers", "Authorization, Content-Type");
+        return;
+    }
+    const mm_route *route = NULL;
+    mm_route_params params;
+    char allow[MM_ALLOW_MAX];
+    switch (mm_router_match(routes, MM_ARRAY_LEN(routes), req->method, req->path, req->path_len,
+                            &route, &params, allow)) {
+    case MM_ROUTE_NOT_FOUND: mm_response_error(res, req->arena, 404, "Not found."); return;
+    case MM_ROUTE_METHOD_NOT_ALLOWED: {
+        char *a = mm_arena_strdup(req->arena, allow);
+        mm_response_error(res, req->arena, 405, "Method not allowed.");
+        if (a != NULL)
+            mm_response_add_header(res, "Allow", a);
+        return;
+    }
+    case MM_ROUTE_FOUND: break;
+    }
+    if (params.product_id != NULL &&
+        (!mm_id_valid(params.product_id, params.product_id_len) ||
+         mm_config_product(&app->cfg, params.product_id, params.product_id_len) == NULL)) {
+        mm_response_error(res, req->arena, 400, "Game Lobby: Invalid product ID.");
+        return;
+    }
+    route->handler(app, req, &params, res);
+}

@@ -1,0 +1,29 @@
+/* The FastCGI application: what a process holds for its whole life (config,
+ * Redis connection) and the dispatcher that turns one mm_request into one
+ * mm_response: routing, CORS preflight, product-id checks, then the handler.
+ * mm_app_init/mm_app_free own everything in struct mm_app. */
+#ifndef MM_APP_H
+#define MM_APP_H
+
+#include "config.h"
+#include "http.h"
+#include "rconn.h"
+#include "router.h"
+
+typedef struct mm_app {
+    mm_config cfg;
+    mm_rconn *redis;
+} mm_app;
+
+/* Takes ownership of cfg (moved into app). */
+mm_status mm_app_init(mm_app *app, mm_config *cfg, char *err, size_t errlen);
+void mm_app_free(mm_app *app);
+
+/* Answers req into res; always produces a complete response. */
+void mm_app_handle(mm_app *app, const mm_request *req, mm_response *res);
+
+/* Handlers (one file each, named after the route). */
+void mm_handle_health(mm_app *app, const mm_request *req, const mm_route_params *params,
+                      mm_response *res);
+
+#endif

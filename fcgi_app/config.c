@@ -1,0 +1,418 @@
+/* Config loading. Every key is checked for its type and range; unknown keys
+ * are refused so a typo never silently falls back to a default. */
+#include "config.h"
+
+#include <errno.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ids.h"
+#include "redis_url.h"
+
+#define FAIL(...)                                                                                  \
+    do {                                                                                           \
+        snprintf(err, errlen, __VA_ARGS__);                                                        \
+        goto out;                                                                                  \
+    } while (0)
+
+typedef struct {
+    const char *key;
+    size_t offset; /* of the long in mm_config */
+    long min, max, def;
+} long_key;
+
+static const long_key long_keys[] = {
+    {"lobby_default_page_size", offsetof(mm_config, lobby_default_page_size), 1, 1000, 10},
+    {"lobby_max_page_size", offsetof(mm_config, lobby_max_page_size), 1, 1000, 25},
+    {"game_server_connect_timeout_ms", offsetof(mm_config, game_server_connect_timeout_ms), 1,
+     600000, 1000},
+    {"game_server_timeout_ms", offsetof(mm_config, game_server_timeout_ms), 1, 600000, 3000},
+    {"redis_timeout_ms", offsetof(mm_config, redis_timeout_ms), 1, 600000, 500},
+    {"curation_interval_ms", offsetof(mm_config, curation_interval_ms), 10, 86400000, 1000},
+    {"curation_batch_size", offsetof(mm_config, curation_batch_size), 1, 100000, 100},
+    {"event_claim_idle_ms", offsetof(mm_config, event_claim_idle_ms), 100, 86400000, 30000},
+};
+
+typedef struct {
+    const char *key;
+    size_t offset; /* of the char * in mm_config */
+    const char *def;
+} string_key;
+
+static const string_key string_keys[] = {
+    {"redis_url", offsetof(mm_config, redis_url), "redis://127.0.0.1:6379/0"},
+    {"event_stream_url", offsetof(mm_config, event_stream_url), "redis://127.0.0.1:6379/1"},
+    {"secret_key", offsetof(mm_config, secret_key), "change-me"},
+    {"cors_allow_origin", offsetof(mm_config, cors_allow_origin), "*"},
+    {"event_group", offsetof(mm_config, event_group), "matchmaker"},
+};
+
+static const long default_expiry[MM_STATE_COUNT] = {60, 60, 600, 1200, 300};
+
+static long *long_at(mm_config *c, size_t off)
+{
+    return (long *)(void *)((char *)c + off);
+}
+
+static char **string_at(mm_config *c, size_t off)
+{
+    return (char **)(void *)((char *)c + off);
+}
+
+static int set_string(char **slot, const char *value)
+{
+    char *dup = strdup(value);
+    if (dup == NULL)
+        return -1;
+    free(*slot);
+    *slot = dup;
+    return 0;
+}
+
+/* A JSON integer (not a float, not a string) within [min, max]. */
+static int get_long(json_object *v, long min, long max, long *out)
+{
+    if (!json_object_is_type(v, json_type_int))
+        return -1;
+    errno = 0;
+    int64_t x = json_object_get_int64(v);
+    if (errno != 0 || x < min || x > max)
+        return -1;
+    *out = (long)x;
+    return 0;
+}
+
+static int check_redis_url(const char *key, const char *url, char *err, size_t errlen)
+{
+    mm_redis_url u;
+    char why[160];
+    if (mm_redis_url_parse(url, &u, why, sizeof(why)) != MM_OK) {
+        snprintf(err, errlen, "config: \"%s\" is not a valid Redis URL: %s", key, why);
+        return -1;
+    }
+    return 0;
+}
+
+static int is_http_url(const char *s)
+{
+    return (strncmp(s, "http://", 7) == 0 && s[7] != '\0') ||
+           (strncmp(s, "https://", 8) == 0 && s[8] != '\0');
+}
+
+static mm_status parse_product(json_object *p, size_t idx, mm_product *out, char *err,
+                               size_t errlen)
+{
+    mm_status st = MM_ERR_INVALID;
+    json_object *settings = NULL;
+    if (!json_object_is_type(p, json_type_object))
+        FAIL("config: products[%zu] must be an object", idx);
+    json_object_object_foreach (p, key, val) {
+        if (strcmp(key, "product_id") == 0 || strcmp(key, "game_server_url") == 0 ||
+            strcmp(key, "game_socket_url") == 0) {
+            if (!json_object_is_type(val, json_type_string))
+                FAIL("config: products[%zu].%s must be a string", idx, key);
+            char **slot = key[0] == 'p'                         ? &out->product_id
+                          : strcmp(key, "game_server_url") == 0 ? &out->game_server_url
+                                                                : &out->game_socket_url;
+            if (set_string(slot, json_object_get_string(val)) != 0)
+                FAIL("config: out of memory");
+        } else if (strcmp(key, "settings") == 0) {
+            if (!json_object_is_type(val, json_type_object))
+                FAIL("config: products[%zu].settings must be an object", idx);
+            settings = val;
+        } else {
+            FAIL("config: products[%zu] has an unknown key \"%s\"", idx, key);
+        }
+    }
+    if (out->product_id == NULL)
+        FAIL("config: products[%zu] has no product_id", idx);
+    if (!mm_id_valid(out->product_id, strlen(out->product_id)))
+        FAIL("config: products[%zu].product_id must be 1..%d characters of [A-Za-z0-9_-]", idx,
+             MM_ID_MAX);
+    if (out->game_server_url == NULL)
+        FAIL("config: product \"%s\" has no game_server_url", out->product_id);
+    if (!is_http_url(out->game_server_url))
+        FAIL("config: product \"%s\": game_server_url must start with http:// or https://",
+             out->product_id);
+    size_t ulen = strlen(out->game_server_url);
+    while (ulen > 0 && out->game_server_url[ulen - 1] == '/')
+        out->game_server_url[--ulen] = '\0';
+    if (out->game_socket_url == NULL)
+        FAIL("config: product \"%s\" has no game_socket_url", out->product_id);
+    if (out->game_socket_url[0] == '\0')
+        FAIL("config: product \"%s\": game_socket_url is empty", out->product_id);
+
+    out->num_players = 2;
+    json_object *s = json_object_new_object();
+    if (s == NULL)
+        FAIL("config: out of memory");
+    if (settings != NULL) {
+        json_object_object_foreach (settings, skey, sval) {
+            if (strcmp(skey, "num_players") == 0) {
+                long n;
+                if (get_long(sval, MM_NUM_PLAYERS_MIN, MM_NUM_PLAYERS_MAX, &n) != 0) {
+                    json_object_put(s);
+                    FAIL("config: product \"%s\": settings.num_players must be an integer "
+                         "%d..%d",
+                         out->product_id, MM_NUM_PLAYERS_MIN, MM_NUM_PLAYERS_MAX);
+                }
+                out->num_players = (int)n;
+            } else {
+                json_object_object_add(s, skey, json_object_get(sval));
+            }
+        }
+    }
+    json_object_object_add(s, "num_players", json_object_new_int(out->num_players));
+    out->settings_json = strdup(json_object_to_json_string_ext(s, JSON_C_TO_STRING_PLAIN));
+    json_object_put(s);
+    if (out->settings_json == NULL)
+        FAIL("config: out of memory");
+    st = MM_OK;
+out:
+    return st;
+}
+
+static void set_defaults(mm_config *c)
+{
+    for (size_t i = 0; i < MM_ARRAY_LEN(long_keys); i++)
+        *long_at(c, long_keys[i].offset) = long_keys[i].def;
+    for (int s = 0; s < MM_STATE_COUNT; s++)
+        c->expiry_seconds[s] = default_expiry[s];
+    c->log_level = MM_LOG_INFO;
+}
+
+static mm_status parse_root(json_object *root, mm_config *c, char *err, size_t errlen)
+{
+    mm_status st = MM_ERR_INVALID;
+    json_object *products = NULL;
+    if (!json_object_is_type(root, json_type_object))
+        FAIL("config: the document must be a JSON object");
+    json_object_object_foreach (root, key, val) {
+        int known = 0;
+        for (size_t i = 0; i < MM_ARRAY_LEN(string_keys); i++) {
+            if (strcmp(key, string_keys[i].key) != 0)
+                continue;
+            if (!json_object_is_type(val, json_type_string))
+                FAIL("config: \"%s\" must be a string", key);
+            if (set_string(string_at(c, string_keys[i].offset), json_object_get_string(val)))
+                FAIL("config: out of memory");
+            known = 1;
+        }
+        for (size_t i = 0; i < MM_ARRAY_LEN(long_keys); i++) {
+            const long_key *k = &long_keys[i];
+            if (strcmp(key, k->key) != 0)
+                continue;
+            if (get_long(val, k->min, k->max, long_at(c, k->offset)) != 0)
+                FAIL("config: \"%s\" must be an integer %ld..%ld", key, k->min, k->max);
+            known = 1;
+        }
+        if (strcmp(key, "log_level") == 0) {
+            if (!json_object_is_type(val, json_type_string) ||
+                mm_log_level_parse(json_object_get_string(val), &c->log_level) != 0)
+                FAIL("config: \"log_level\" must be one of error, warn, info, debug");
+            known = 1;
+        } else if (strcmp(key, "expiry_seconds") == 0) {
+            if (!json_object_is_type(val, json_type_object))
+                FAIL("config: \"expiry_seconds\" must be an object");
+            json_object_object_foreach (val, skey, sval) {
+                mm_game_state s;
+                if (!mm_game_state_parse(skey, strlen(skey), &s))
+                    FAIL("config: expiry_seconds has an unknown state \"%s\"", skey);
+                if (get_long(sval, 1, 30L * 86400, &c->expiry_seconds[s]) != 0)
+                    FAIL("config: expiry_seconds.%s must be an integer 1..2592000", skey);
+            }
+            known = 1;
+        } else if (strcmp(key, "products") == 0) {
+            if (!json_object_is_type(val, json_type_array))
+                FAIL("config: \"products\" must be an array");
+            products = val;
+            known = 1;
+        }
+        if (!known)
+            FAIL("config: unknown key \"%s\"", key);
+    }
+    if (products == NULL)
+        FAIL("config: \"products\" is missing");
+    size_t n = json_object_array_length(products);
+    if (n == 0)
+        FAIL("config: \"products\" is empty");
+    if (n > MM_CONFIG_MAX_PRODUCTS)
+        FAIL("config: more than %d products", MM_CONFIG_MAX_PRODUCTS);
+    c->products = calloc(n, sizeof(*c->products));
+    if (c->products == NULL)
+        FAIL("config: out of memory");
+    for (size_t i = 0; i < n; i++) {
+        c->nproducts = i + 1;
+        if (parse_product(json_object_array_get_idx(products, i), i, &c->products[i], err,
+                          errlen) != MM_OK)
+            goto out;
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(c->products[j].product_id, c->products[i].product_id) == 0)
+                FAIL("config: duplicate product_id \"%s\"", c->products[i].product_id);
+    }
+    if (c->lobby_default_page_size > c->lobby_max_page_size)
+        FAIL("config: lobby_default_page_size is larger than lobby_max_page_size");
+    if (c->secret_key[0] == '\0')
+        FAIL("config: \"secret_key\" is empty");
+    if (check_redis_url("redis_url", c->redis_url, err, errlen) != 0 ||
+        check_redis_url("event_stream_url", c->event_stream_url, err, errlen) != 0)
+        goto out;
+    st = MM_OK;
+out:
+    return st;
+}
+
+mm_status mm_config_parse(const char *json, size_t len, mm_config *out, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof(*out));
+    if (len > MM_CONFIG_MAX_BYTES) {
+        snprintf(err, errlen, "config: file is larger than %d bytes", MM_CONFIG_MAX_BYTES);
+        return MM_ERR_INVALID;
+    }
+    set_defaults(out);
+    for (size_t i = 0; i < MM_ARRAY_LEN(string_keys); i++) {
+        if (set_string(string_at(out, string_keys[i].offset), string_keys[i].def) != 0) {
+            snprintf(err, errlen, "config: out of memory");
+            mm_config_free(out);
+            return MM_ERR_NOMEM;
+        }
+    }
+    json_tokener *tok = json_tokener_new_ex(32);
+    if (tok == NULL) {
+        snprintf(err, errlen, "config: out of memory");
+        mm_config_free(out);
+        return MM_ERR_NOMEM;
+    }
+    json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+    json_object *root = json_tokener_parse_ex(tok, json, (int)len);
+    enum json_tokener_error jerr = json_tokener_get_error(tok);
+    size_t used = (size_t)json_tokener_get_parse_end(tok);
+    json_tokener_free(tok);
+    mm_status st;
+    if (root == NULL || jerr != json_tokener_success) {
+        snprintf(err, errlen, "config: not valid JSON: %s",
+                 jerr == json_tokener_continue ? "unexpected end of file"
+                                               : json_tokener_error_desc(jerr));
+        st = MM_ERR_INVALID;
+    } else {
+        while (used < len && (json[used] == ' ' || json[used] == '\n' || json[used] == '\t' ||
+                              json[used] == '\r'))
+            used++;
+        if (used != len) {
+            snprintf(err, errlen, "config: trailing characters after the JSON document");
+            st = MM_ERR_INVALID;
+        } else {
+            st = parse_root(root, out, err, errlen);
+        }
+    }
+    json_object_put(root);
+    if (st != MM_OK)
+        mm_config_free(out);
+    return st;
+}
+
+mm_status mm_config_apply_env(mm_config *cfg, char *err, size_t errlen)
+{
+    static const struct {
+        const char *env;
+        size_t offset;
+    } overrides[] = {
+        {"MATCHMAKER_REDIS_URL", offsetof(mm_config, redis_url)},
+        {"MATCHMAKER_EVENT_STREAM_URL", offsetof(mm_config, event_stream_url)},
+        {"MATCHMAKER_SECRET_KEY", offsetof(mm_config, secret_key)},
+    };
+    for (size_t i = 0; i < MM_ARRAY_LEN(overrides); i++) {
+        const char *v = getenv(overrides[i].env);
+        if (v == NULL)
+            continue;
+        if (v[0] == '\0') {
+            snprintf(err, errlen, "config: %s is set but empty", overrides[i].env);
+            return MM_ERR_INVALID;
+        }
+        if (i < 2 && check_redis_url(overrides[i].env, v, err, errlen) != 0)
+            return MM_ERR_INVALID;
+        if (set_string(string_at(cfg, overrides[i].offset), v) != 0) {
+            snprintf(err, errlen, "config: out of memory");
+            return MM_ERR_NOMEM;
+        }
+    }
+    const char *lvl = getenv("MATCHMAKER_LOG_LEVEL");
+    if (lvl != NULL && mm_log_level_parse(lvl, &cfg->log_level) != 0) {
+        snprintf(err, errlen,
+                 "config: MATCHMAKER_LOG_LEVEL must be one of error, warn, info, "
+                 "debug");
+        return MM_ERR_INVALID;
+    }
+    return MM_OK;
+}
+
+mm_status mm_config_load(const char *path, mm_config *out, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof(*out));
+    if (path == NULL)
+        path = getenv("MATCHMAKER_CONFIG");
+    if (path == NULL || path[0] == '\0') {
+        snprintf(err, errlen,
+                 "config: no configuration file given (use -c FILE or set "
+                 "MATCHMAKER_CONFIG)");
+        return MM_ERR_INVALID;
+    }
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        snprintf(err, errlen, "config: cannot open %s: %s", path, strerror(errno));
+        return MM_ERR_IO;
+    }
+    char *buf = malloc(MM_CONFIG_MAX_BYTES + 1);
+    if (buf == NULL) {
+        fclose(f);
+        snprintf(err, errlen, "config: out of memory");
+        return MM_ERR_NOMEM;
+    }
+    size_t len = fread(buf, 1, MM_CONFIG_MAX_BYTES + 1, f);
+    int rerr = ferror(f);
+    fclose(f);
+    mm_status st;
+    if (rerr) {
+        snprintf(err, errlen, "config: cannot read %s", path);
+        st = MM_ERR_IO;
+    } else {
+        st = mm_config_parse(buf, len, out, err, errlen);
+        if (st == MM_OK) {
+            st = mm_config_apply_env(out, err, errlen);
+            if (st != MM_OK)
+                mm_config_free(out);
+        }
+    }
+    free(buf);
+    return st;
+}
+
+void mm_config_free(mm_config *cfg)
+{
+    for (size_t i = 0; i < MM_ARRAY_LEN(string_keys); i++) {
+        char **slot = string_at(cfg, string_keys[i].offset);
+        free(*slot);
+        *slot = NULL;
+    }
+    for (size_t i = 0; i < cfg->nproducts; i++) {
+        free(cfg->products[i].product_id);
+        free(cfg->products[i].game_server_url);
+        free(cfg->products[i].game_socket_url);
+        free(cfg->products[i].settings_json);
+    }
+    free(cfg->products);
+    cfg->products = NULL;
+    cfg->nproducts = 0;
+}
+
+const mm_product *mm_config_product(const mm_config *cfg, const char *id, size_t len)
+{
+    for (size_t i = 0; i < cfg->nproducts; i++) {
+        const char *p = cfg->products[i].product_id;
+        if (strlen(p) == len && memcmp(p, id, len) == 0)
+            return &cfg->products[i];
+    }
+    return NULL;
+}

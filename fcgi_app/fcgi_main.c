@@ -1,0 +1,242 @@
+/* matchmaker-fcgi: the FastCGI responder. Loads the configuration once, then
+ * answers requests on the socket it inherited as fd 0 (spawn-fcgi) until it
+ * is told to stop. Each request gets a fresh arena, reset when it ends. */
+#include <errno.h>
+#include <fcgiapp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "app.h"
+#include "config.h"
+#include "log.h"
+
+static volatile sig_atomic_t stopping;
+
+static void on_term(int sig)
+{
+    (void)sig;
+    stopping = 1;
+}
+
+static void usage(FILE *to)
+{
+    fprintf(to,
+            "usage: matchmaker-fcgi [-c CONFIG] [-l LOGFILE] [-t]\n"
+            "  Answers FastCGI requests on the socket passed as fd 0 (run it with\n"
+            "  spawn-fcgi). CONFIG defaults to $MATCHMAKER_CONFIG; logs go to stderr or LOGFILE.\n"
+            "  -t: check the configuration and exit.\n");
+}
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+/* CONTENT_LENGTH: absent or empty is 0; anything but digits is invalid. */
+static int parse_length(const char *s, size_t *out)
+{
+    size_t v = 0;
+    *out = 0;
+    if (s == NULL || *s == '\0')
+        return 0;
+    for (; *s != '\0'; s++) {
+        if (*s < '0' || *s > '9' || v > (SIZE_MAX - 9) / 10)
+            return -1;
+        v = v * 10 + (size_t)(*s - '0');
+    }
+    *out = v;
+    return 0;
+}
+
+/* A printable, bounded copy of a client-controlled string for the log. */
+static const char *loggable(mm_arena *a, const char *s, size_t len)
+{
+    if (len > 200)
+        len = 200;
+    char *d = mm_arena_alloc(a, len + 1);
+    if (d == NULL)
+        return "-";
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        d[i] = (c <= 0x20 || c >= 0x7f || c == '"') ? '?' : (char)c;
+    }
+    d[len] = '\0';
+    return d;
+}
+
+static void write_response(FCGX_Request *fr, const mm_app *app, const mm_request *req,
+                           const mm_response *res)
+{
+    char head[2048];
+    int n = snprintf(head, sizeof(head), "Status: %d %s\r\nAccess-Control-Allow-Origin: %s\r\n",
+                     res->status, mm_http_reason(res->status), app->cfg.cors_allow_origin);
+    if (res->content_type != NULL)
+        n += snprintf(head + n, sizeof(head) - (size_t)n,
+                      "Content-Type: %s\r\nContent-Length: %zu\r\n", res->content_type,
+                      res->body_len);
+    else
+        n += snprintf(head + n, sizeof(head) - (size_t)n, "Content-Length: 0\r\n");
+    for (size_t i = 0; i < res->nheaders && (size_t)n < sizeof(head); i++)
+        n += snprintf(head + n, sizeof(head) - (size_t)n, "%s: %s\r\n", res->headers[i].name,
+                      res->headers[i].value);
+    if (req->request_id != NULL && (size_t)n < sizeof(head))
+        n += snprintf(head + n, sizeof(head) - (size_t)n, "X-Request-Id: %s\r\n", req->request_id);
+    if ((size_t)n + 2 >= sizeof(head)) {
+        mm_log_error("msg=\"response head too large\" status=%d", res->status);
+        return;
+    }
+    head[n++] = '\r';
+    head[n++] = '\n';
+    FCGX_PutStr(head, n, fr->out);
+    if (res->body_len > 0 && res->content_type != NULL)
+        FCGX_PutStr(res->body, (int)res->body_len, fr->out);
+}
+
+/* Reads the body into the arena, up to MM_MAX_BODY bytes. Returns 413 when
+ * the client announced or sent more, 400 on a bad length, 0 when fine. */
+static int read_body(FCGX_Request *fr, mm_request *req)
+{
+    size_t announced;
+    if (parse_length(FCGX_GetParam("CONTENT_LENGTH", fr->envp), &announced) != 0)
+        return 400;
+    if (announced > MM_MAX_BODY)
+        return 413;
+    char *buf = mm_arena_alloc(req->arena, MM_MAX_BODY + 1);
+    if (buf == NULL)
+        return 500;
+    size_t got = 0;
+    while (got <= MM_MAX_BODY) {
+        int n = FCGX_GetStr(buf + got, (int)(MM_MAX_BODY + 1 - got), fr->in);
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    if (got > MM_MAX_BODY)
+        return 413;
+    buf[got] = '\0';
+    req->body = buf;
+    req->body_len = got;
+    return 0;
+}
+
+static void serve_one(FCGX_Request *fr, mm_app *app, mm_arena *arena)
+{
+    double t0 = now_ms();
+    mm_request req = {.arena = arena};
+    mm_response res;
+    memset(&res, 0, sizeof(res));
+    const char *method = FCGX_GetParam("REQUEST_METHOD", fr->envp);
+    const char *uri = FCGX_GetParam("REQUEST_URI", fr->envp);
+    req.method = method ? method : "GET";
+    if (uri == NULL)
+        uri = FCGX_GetParam("DOCUMENT_URI", fr->envp);
+    if (uri == NULL)
+        uri = "/";
+    const char *q = strchr(uri, '?');
+    req.path = uri;
+    req.path_len = q ? (size_t)(q - uri) : strlen(uri);
+    req.query = q ? q + 1 : "";
+    req.authorization = FCGX_GetParam("HTTP_AUTHORIZATION", fr->envp);
+    const char *rid = FCGX_GetParam("REQUEST_ID", fr->envp);
+    if (rid != NULL && rid[0] != '\0' && strlen(rid) <= 64)
+        req.request_id = loggable(arena, rid, strlen(rid));
+
+    int body_status = read_body(fr, &req);
+    if (body_status == 413)
+        mm_response_error(&res, arena, 413, "Request body too large.");
+    else if (body_status != 0)
+        mm_response_error(&res, arena, body_status, "Invalid request body.");
+    else
+        mm_app_handle(app, &req, &res);
+    write_response(fr, app, &req, &res);
+
+    mm_log_info("msg=request method=%s path=\"%s\" status=%d ms=%.2f rid=%s",
+                loggable(arena, req.method, strlen(req.method)),
+                loggable(arena, req.path, req.path_len), res.status, now_ms() - t0,
+                req.request_id ? req.request_id : "-");
+}
+
+int main(int argc, char **argv)
+{
+    const char *config_path = NULL;
+    const char *log_path = NULL;
+    int check_only = 0;
+    int opt;
+    while ((opt = getopt(argc, argv, "c:l:th")) != -1) {
+        switch (opt) {
+        case 'c': config_path = optarg; break;
+        case 'l': log_path = optarg; break;
+        case 't': check_only = 1; break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    mm_log_init("matchmaker-fcgi", MM_LOG_INFO);
+    if (log_path != NULL && mm_log_open(log_path) != 0) {
+        fprintf(stderr, "matchmaker-fcgi: cannot open log file %s: %s\n", log_path,
+                strerror(errno));
+        return 1;
+    }
+    char err[512];
+    mm_config cfg;
+    if (mm_config_load(config_path, &cfg, err, sizeof(err)) != MM_OK) {
+        mm_log_error("msg=\"refusing to start\" reason=\"%s\"", err);
+        return 1;
+    }
+    mm_log_set_level(cfg.log_level);
+    if (check_only) {
+        mm_config_free(&cfg);
+        printf("configuration ok\n");
+        return 0;
+    }
+    mm_app app;
+    if (mm_app_init(&app, &cfg, err, sizeof(err)) != MM_OK) {
+        mm_log_error("msg=\"refusing to start\" reason=\"%s\"", err);
+        mm_config_free(&cfg);
+        mm_app_free(&app);
+        return 1;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_term; /* no SA_RESTART: accept() returns so we can leave */
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+
+    if (FCGX_Init() != 0) {
+        mm_log_error("msg=\"FCGX_Init failed\"");
+        mm_app_free(&app);
+        return 1;
+    }
+    FCGX_Request fr;
+    FCGX_InitRequest(&fr, 0, 0);
+    mm_arena *arena = mm_arena_new(0);
+    if (arena == NULL) {
+        mm_log_error("msg=\"out of memory\"");
+        mm_app_free(&app);
+        return 1;
+    }
+    mm_log_info("msg=started products=%zu", app.cfg.nproducts);
+    while (!stopping) {
+        if (FCGX_Accept_r(&fr) < 0) {
+            if (stopping || errno == EINTR)
+                continue;
+            mm_log_error("msg=\"accept failed\" err=\"%s\"", strerror(errno));
+            break;
+        }
+        serve_one(&fr, &app, arena);
+        FCGX_Finish_r(&fr);
+        mm_arena_reset(arena);
+    }
+    mm_log_info("msg=stopping");
+    FCGX_Free(&fr, 0);
+    mm_arena_free(arena);
+    mm_app_free(&app);
+    return 0;
+}

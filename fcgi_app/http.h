@@ -1,0 +1,56 @@
+/* The request and response as the handlers see them, independent of
+ * FastCGI: fcgi_main fills an mm_request from the FastCGI parameters and
+ * writes an mm_response back. Everything lives in the request's arena. */
+#ifndef MM_HTTP_H
+#define MM_HTTP_H
+
+#include <stddef.h>
+
+#include "arena.h"
+
+#define MM_MAX_BODY (64 * 1024)
+#define MM_MAX_AUTH_HEADER (8 * 1024)
+#define MM_MAX_RESPONSE_HEADERS 4
+
+typedef struct {
+    mm_arena *arena;
+    const char *method;
+    const char *path; /* without the query string; not percent-decoded */
+    size_t path_len;
+    const char *query;         /* "" when absent */
+    const char *authorization; /* NULL when absent */
+    const char *request_id;    /* from nginx, NULL when absent */
+    const char *body;
+    size_t body_len;
+} mm_request;
+
+typedef struct {
+    const char *name;
+    const char *value;
+} mm_header;
+
+typedef struct {
+    int status;
+    const char *content_type;
+    const char *body;
+    size_t body_len;
+    mm_header headers[MM_MAX_RESPONSE_HEADERS];
+    size_t nheaders;
+} mm_response;
+
+/* A JSON answer; json (len bytes) must stay valid until written. */
+void mm_response_json(mm_response *res, int status, const char *json, size_t len);
+/* {"error": msg} with msg escaped; falls back to a static body on OOM. */
+void mm_response_error(mm_response *res, mm_arena *a, int status, const char *msg);
+/* Adds a header (name and value must outlive the response); -1 when full. */
+int mm_response_add_header(mm_response *res, const char *name, const char *value);
+
+/* "OK", "Not Found", ...; "Unknown" for codes it does not know. */
+const char *mm_http_reason(int status);
+
+/* Appends s (len bytes) to dst as a JSON string body (without the quotes):
+ * quotes, backslashes and control characters escaped, other bytes copied.
+ * dst must have room for 6 * len bytes; returns the bytes written. */
+size_t mm_json_escape(char *dst, const char *s, size_t len);
+
+#endif

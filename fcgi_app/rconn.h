@@ -1,0 +1,44 @@
+/* One persistent Redis connection per process. It connects lazily, applies
+ * the configured timeout to connect and to every command, sends AUTH/SELECT,
+ * and drops itself after an I/O error so the next call reconnects: a request
+ * during an outage fails fast, the first one after Redis is back succeeds.
+ * Replies returned by mm_rconn_command* belong to the caller (freeReplyObject). */
+#ifndef MM_RCONN_H
+#define MM_RCONN_H
+
+#include <hiredis/hiredis.h>
+
+#include "mm.h"
+#include "redis_url.h"
+
+typedef struct mm_rconn mm_rconn;
+
+mm_rconn *mm_rconn_new(const mm_redis_url *url, long timeout_ms);
+void mm_rconn_free(mm_rconn *c);
+
+/* The connected context, connecting first if needed; NULL when Redis cannot
+ * be reached (logged once per outage, not once per call). */
+redisContext *mm_rconn_get(mm_rconn *c);
+
+/* Runs one command. NULL when Redis is unreachable or the connection broke
+ * (then it is closed, to be reopened by the next call). An error reply
+ * (REDIS_REPLY_ERROR) is returned as a reply. */
+redisReply *mm_rconn_command(mm_rconn *c, const char *fmt, ...);
+redisReply *mm_rconn_command_argv(mm_rconn *c, int argc, const char **argv, const size_t *lens);
+
+/* Sends cmds pipelined and reads n replies into out[] (the caller frees each).
+ * MM_ERR_UNAVAILABLE when the connection broke: out[] is then all NULL. */
+mm_status mm_rconn_pipeline(mm_rconn *c, int n, const int *argcs, const char *const *argvs[],
+                            const size_t *const lens[], redisReply **out);
+
+/* PING; MM_OK when Redis answered PONG. */
+mm_status mm_rconn_ping(mm_rconn *c);
+
+/* Increments each time a new connection is established (scripts must be
+ * loaded again on a fresh server, for instance). */
+unsigned long mm_rconn_generation(const mm_rconn *c);
+
+/* Closes the connection; the next call reconnects. */
+void mm_rconn_drop(mm_rconn *c);
+
+#endif

@@ -1,0 +1,46 @@
+/* Routing: a table of routes (method, path pattern, handler, flags) and the
+ * pure matcher that maps a method and path to one of them. Patterns are
+ * literal segments and the placeholders {product_id} and {game_id}; ids are
+ * matched as whole segments and validated by the dispatcher, not here. */
+#ifndef MM_ROUTER_H
+#define MM_ROUTER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "http.h"
+
+struct mm_app;
+
+typedef struct {
+    const char *product_id; /* NULL when the pattern has none */
+    size_t product_id_len;
+    const char *game_id;
+    size_t game_id_len;
+} mm_route_params;
+
+typedef void (*mm_handler)(struct mm_app *app, const mm_request *req, const mm_route_params *params,
+                           mm_response *res);
+
+typedef struct {
+    const char *method;  /* "GET", "POST" */
+    const char *pattern; /* "/game_lobby/{product_id}/join_game/{game_id}" */
+    mm_handler handler;
+    bool needs_auth;
+} mm_route;
+
+typedef enum {
+    MM_ROUTE_FOUND,
+    MM_ROUTE_NOT_FOUND,
+    MM_ROUTE_METHOD_NOT_ALLOWED /* the path matched, the method did not */
+} mm_route_result;
+
+#define MM_ALLOW_MAX 64
+
+/* Finds the route for method and path. On MM_ROUTE_FOUND, *route and *params
+ * are set; on MM_ROUTE_METHOD_NOT_ALLOWED, allow holds e.g. "GET, OPTIONS". */
+mm_route_result mm_router_match(const mm_route *table, size_t n, const char *method,
+                                const char *path, size_t path_len, const mm_route **route,
+                                mm_route_params *params, char allow[MM_ALLOW_MAX]);
+
+#endif

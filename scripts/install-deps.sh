@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the matchmaker needs to build, run and test.
+# Idempotent and quiet when everything is already there.
+set -euo pipefail
+
+packages=(
+    build-essential autoconf automake libtool pkg-config
+    libfcgi-dev libhiredis-dev libjson-c-dev libcurl4-openssl-dev libssl-dev libcmocka-dev
+    spawn-fcgi nginx redis-server redis-tools curl
+)
+[ "${MM_WITH_EXTRAS:-0}" = 1 ] && packages+=(clang libclang-rt-14-dev cppcheck clang-tidy
+    clang-format valgrind wrk)
+
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+        missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "installing: ${missing[*]}"
+sudo=""
+[ "$(id -u)" -ne 0 ] && sudo=sudo
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# Debian starts packaged services where it can; the matchmaker runs its own.
+for svc in nginx redis-server; do
+    if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$svc" 2>/dev/null; then
+        $sudo systemctl stop "$svc" || true
+    fi
+done

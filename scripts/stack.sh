@@ -1,0 +1,185 @@
+#!/usr/bin/env bash
+# Starts and stops a complete matchmaker stack in one run directory: Redis,
+# the demo/test game server, the FastCGI pool (spawn-fcgi), the worker and
+# nginx. Used by the local stack (scripts/run.sh) and by the integration
+# tests (tests/integration/with_stack.sh), with different settings.
+#
+#   stack.sh start | stop | status | redis-stop | redis-start
+#
+# Settings (environment):
+#   MM_RUN_DIR       run directory: logs, pid files, sockets, generated config
+#   MM_BUILD_DIR     where the programs were built (default: the source tree)
+#   MM_LISTEN        nginx listen address: "127.0.0.1:5050" or "unix:/path"
+#   MM_REDIS_PORT    Redis TCP port on 127.0.0.1 (0: unix socket only)
+#   MM_GS_PORT       demo game server port (0: any free port)
+#   MM_FCGI_PROCS    FastCGI processes (default: one per core)
+#   MATCHMAKER_CONFIG  use this config instead of generating one
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+src=$(cd "$here/.." && pwd)
+build=${MM_BUILD_DIR:-$src}
+run=${MM_RUN_DIR:?MM_RUN_DIR must name the run directory}
+listen=${MM_LISTEN:-127.0.0.1:5050}
+redis_port=${MM_REDIS_PORT:-6379}
+gs_port=${MM_GS_PORT:-5052}
+procs=${MM_FCGI_PROCS:-$(nproc)}
+redis_server=${MM_REDIS_SERVER:-$(command -v redis-server || echo /usr/bin/redis-server)}
+nginx_bin=${MM_NGINX_BIN:-$(command -v nginx || echo /usr/sbin/nginx)}
+spawn_fcgi=${MM_SPAWN_FCGI:-$(command -v spawn-fcgi || echo /usr/bin/spawn-fcgi)}
+
+die() { echo "stack: $*" >&2; exit 1; }
+pid_of() { [ -s "$run/$1.pid" ] && cat "$run/$1.pid" 2>/dev/null; }
+alive() { local p; p=$(pid_of "$1") && kill -0 $p 2>/dev/null; }
+
+# Waits up to $2 tenths of a second for command $1 to succeed.
+wait_for() {
+    local i
+    for ((i = 0; i < $2; i++)); do
+        if eval "$1" >/dev/null 2>&1; then return 0; fi
+        sleep 0.1
+    done
+    return 1
+}
+
+redis_cli() {
+    redis-cli -s "$run/redis.sock" "$@"
+}
+
+start_redis() {
+    "$redis_server" "$src/redis/redis.conf" \
+        --port "$redis_port" --unixsocket "$run/redis.sock" --unixsocketperm 700 \
+        --dir "$run" --pidfile "$run/redis.pid" --logfile "$run/redis.log" \
+        --daemonize yes >/dev/null ||
+        die "redis-server did not start (see $run/redis.log)"
+    wait_for "redis_cli ping | grep -q PONG" 100 ||
+        die "Redis does not answer (see $run/redis.log); is port $redis_port taken?"
+}
+
+stop_pidfile() { # name [signal]
+    local p
+    p=$(pid_of "$1") || return 0
+    kill -"${2:-TERM}" $p 2>/dev/null || true
+    for _ in $(seq 50); do
+        kill -0 $p 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL $p 2>/dev/null || true
+    rm -f "$run/$1.pid"
+}
+
+write_config() {
+    local gs="http://127.0.0.1:$(cat "$run/gameserver.port")"
+    local redis_url="unix://$run/redis.sock"
+    cat >"$run/matchmaker.json" <<JSON
+{
+  "redis_url": "$redis_url?db=0",
+  "event_stream_url": "$redis_url?db=1",
+  "secret_key": "${MM_SECRET_KEY:-dev-secret-change-me}",
+  "log_level": "info",
+  "game_server_connect_timeout_ms": 1000,
+  "game_server_timeout_ms": 3000,
+  "redis_timeout_ms": 500,
+  "products": [
+    {"product_id": "exrps", "game_server_url": "$gs",
+     "game_socket_url": "127.0.0.1:$(cat "$run/gameserver.port")",
+     "settings": {"num_players": 2}},
+    {"product_id": "exrps3", "game_server_url": "$gs",
+     "game_socket_url": "127.0.0.1:$(cat "$run/gameserver.port")",
+     "settings": {"num_players": 3}}
+  ]
+}
+JSON
+}
+
+nginx_conf() {
+    local user_line="" fcgi_listen
+    [ "$(id -u)" = 0 ] && user_line="user nobody nogroup;"
+    sed -e "s|@RUN_DIR@|$run|g" -e "s|@LISTEN@|$listen|g" -e "s|@USER_LINE@|$user_line|g" \
+        -e "s|@NGINX_DIR@|$src/nginx|g" "$src/nginx/nginx-local.conf.in" >"$run/nginx.conf"
+}
+
+start() {
+    mkdir -p "$run"
+    chmod 755 "$run"
+    alive redis && die "a stack is already running in $run (stop it first)"
+    start_redis
+
+    "$build/tests/gameserver/mm-test-gameserver" -p "$gs_port" \
+        --port-file "$run/gameserver.port" --redis-url "unix://$run/redis.sock?db=1" \
+        >>"$run/gameserver.log" 2>&1 &
+    echo $! >"$run/gameserver.pid"
+    wait_for "test -s '$run/gameserver.port'" 50 ||
+        die "the game server did not start (see $run/gameserver.log)"
+
+    local conf=${MATCHMAKER_CONFIG:-}
+    if [ -z "$conf" ]; then
+        write_config
+        conf=$run/matchmaker.json
+    fi
+    "$build/fcgi_app/matchmaker-fcgi" -c "$conf" -t >/dev/null || die "bad configuration: $conf"
+
+    local owner=()
+    if [ "$(id -u)" = 0 ]; then owner=(-U nobody -G nogroup -M 0660); else owner=(-M 0600); fi
+    rm -f "$run/fcgi.sock"
+    "$spawn_fcgi" -s "$run/fcgi.sock" -F "$procs" -P "$run/fcgi.pid" "${owner[@]}" \
+        -- "$build/fcgi_app/matchmaker-fcgi" -c "$conf" -l "$run/fcgi.log" >>"$run/fcgi.log" 2>&1 ||
+        die "spawn-fcgi failed (see $run/fcgi.log)"
+    sleep 0.2
+    for p in $(cat "$run/fcgi.pid"); do
+        kill -0 "$p" 2>/dev/null || die "matchmaker-fcgi exited at start (see $run/fcgi.log)"
+    done
+
+    "$build/fcgi_app/matchmaker-worker" -c "$conf" >>"$run/worker.log" 2>&1 &
+    echo $! >"$run/worker.pid"
+
+    nginx_conf
+    mkdir -p "$run/nginx-tmp"
+    "$nginx_bin" -p "$run" -c "$run/nginx.conf" -e "$run/nginx-error.log" ||
+        die "nginx did not start (see $run/nginx-error.log); is $listen taken?"
+    wait_for "test -s '$run/nginx.pid'" 50 || die "nginx did not start"
+}
+
+stop() {
+    [ -d "$run" ] || return 0
+    if alive nginx; then
+        "$nginx_bin" -p "$run" -c "$run/nginx.conf" -e "$run/nginx-error.log" -s quit \
+            2>/dev/null || true
+    fi
+    stop_pidfile nginx
+    stop_pidfile worker
+    if [ -s "$run/fcgi.pid" ]; then
+        kill -TERM $(cat "$run/fcgi.pid") 2>/dev/null || true
+        sleep 0.2
+        kill -KILL $(cat "$run/fcgi.pid") 2>/dev/null || true
+        rm -f "$run/fcgi.pid" "$run/fcgi.sock"
+    fi
+    stop_pidfile gameserver
+    rm -f "$run/gameserver.port"
+    if alive redis; then redis_cli shutdown nosave >/dev/null 2>&1 || true; fi
+    stop_pidfile redis
+}
+
+status() {
+    local name rc=0
+    for name in redis gameserver worker nginx; do
+        if alive $name; then echo "$name: running (pid $(pid_of $name))"; else
+            echo "$name: stopped"; rc=1; fi
+    done
+    if [ -s "$run/fcgi.pid" ]; then
+        echo "matchmaker-fcgi: $(for p in $(cat "$run/fcgi.pid"); do
+            kill -0 "$p" 2>/dev/null && echo x; done | wc -l) of $(grep -c . "$run/fcgi.pid") running"
+    else
+        echo "matchmaker-fcgi: stopped"; rc=1
+    fi
+    return $rc
+}
+
+case "${1:-}" in
+start) start ;;
+stop) stop ;;
+status) status ;;
+redis-stop) redis_cli shutdown nosave >/dev/null 2>&1 || true; stop_pidfile redis ;;
+redis-start) start_redis ;;
+*) echo "usage: stack.sh start|stop|status|redis-stop|redis-start" >&2; exit 2 ;;
+esac

@@ -1,0 +1,121 @@
+#include "itest.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+typedef struct {
+    char *data;
+    size_t len;
+} growbuf;
+
+static size_t collect(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+    growbuf *b = userdata;
+    size_t n = size * nmemb;
+    char *p = realloc(b->data, b->len + n + 1);
+    if (p == NULL)
+        return 0;
+    memcpy(p + b->len, ptr, n);
+    b->len += n;
+    p[b->len] = '\0';
+    b->data = p;
+    return n;
+}
+
+const char *itest_env(const char *name)
+{
+    const char *v = getenv(name);
+    if (v == NULL || v[0] == '\0')
+        fail_msg("environment variable %s is not set (run through with_stack.sh)", name);
+    return v;
+}
+
+void itest_request(const char *method, const char *path, const char *const *headers,
+                   const char *body, size_t body_len, itest_response *out)
+{
+    static CURL *curl; /* reused: keep-alive to nginx like a real client */
+    if (curl == NULL)
+        curl = curl_easy_init();
+    assert_non_null(curl);
+    curl_easy_reset(curl);
+    char url[4096];
+    snprintf(url, sizeof(url), "http://localhost%s", path);
+    growbuf b = {0}, h = {0};
+    struct curl_slist *hl = NULL;
+    for (size_t i = 0; headers != NULL && headers[i] != NULL; i++)
+        hl = curl_slist_append(hl, headers[i]);
+    curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, itest_env("MM_TEST_NGINX_SOCK"));
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(curl, CURLOPT_PATH_AS_IS, 1L);
+    if (strcmp(method, "HEAD") == 0)
+        curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
+    if (body != NULL) {
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
+    }
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hl);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &b);
+    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, collect);
+    curl_easy_setopt(curl, CURLOPT_HEADERDATA, &h);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 20000L);
+    CURLcode rc = curl_easy_perform(curl);
+    curl_slist_free_all(hl);
+    if (rc != CURLE_OK) {
+        free(b.data);
+        free(h.data);
+        fail_msg("%s %s: %s", method, path, curl_easy_strerror(rc));
+    }
+    memset(out, 0, sizeof(*out));
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &out->status);
+    curl_easy_getinfo(curl, CURLINFO_TOTAL_TIME, &out->seconds);
+    out->body = b.data ? b.data : calloc(1, 1);
+    out->body_len = b.len;
+    out->headers = h.data ? h.data : calloc(1, 1);
+}
+
+void itest_response_free(itest_response *r)
+{
+    free(r->body);
+    free(r->headers);
+    memset(r, 0, sizeof(*r));
+}
+
+int itest_header(const itest_response *r, const char *name, char *out, size_t outlen)
+{
+    size_t nlen = strlen(name);
+    for (const char *line = r->headers; line != NULL && *line != '\0';) {
+        const char *eol = strstr(line, "\r\n");
+        size_t llen = eol ? (size_t)(eol - line) : strlen(line);
+        if (llen > nlen && line[nlen] == ':' && strncasecmp(line, name, nlen) == 0) {
+            const char *v = line + nlen + 1;
+            while (*v == ' ')
+                v++;
+            size_t vlen = (size_t)(line + llen - v);
+            if (vlen >= outlen)
+                vlen = outlen - 1;
+            memcpy(out, v, vlen);
+            out[vlen] = '\0';
+            return 0;
+        }
+        line = eol ? eol + 2 : NULL;
+    }
+    return -1;
+}
+
+void itest_stack(const char *action)
+{
+    char cmd[4096];
+    snprintf(cmd, sizeof(cmd), "'%s' %s", itest_env("MM_TEST_STACK"), action);
+    int rc = system(cmd);
+    if (rc != 0)
+        fail_msg("stack.sh %s failed (%d)", action, rc);
+}

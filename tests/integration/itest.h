@@ -1,0 +1,36 @@
+/* Helpers for integration tests: HTTP requests through the test stack's
+ * nginx (libcurl over its unix socket), and control of the stack (stopping
+ * and starting Redis). The stack is started by with_stack.sh, which exports
+ * MM_TEST_NGINX_SOCK, MM_TEST_STACK, MM_TEST_REDIS_SOCK and MM_TEST_GS_URL. */
+#ifndef MM_ITEST_H
+#define MM_ITEST_H
+
+#include <stddef.h>
+
+typedef struct {
+    long status;
+    char *body; /* NUL-terminated; owned, release with itest_response_free */
+    size_t body_len;
+    char *headers;  /* the raw response header block */
+    double seconds; /* total time of the exchange */
+} itest_response;
+
+/* Sends method path through nginx with optional extra header lines (NULL-
+ * terminated array, may be NULL) and body (may be NULL). Fails the test on a
+ * transport error. */
+void itest_request(const char *method, const char *path, const char *const *headers,
+                   const char *body, size_t body_len, itest_response *out);
+void itest_response_free(itest_response *r);
+
+/* The value of header name in r (case-insensitive), copied into out; returns
+ * 0 when found. */
+int itest_header(const itest_response *r, const char *name, char *out, size_t outlen);
+
+/* Runs "stack.sh ACTION" (redis-stop, redis-start, ...); fails the test if it
+ * fails. */
+void itest_stack(const char *action);
+
+/* Environment value that must be set; fails the test otherwise. */
+const char *itest_env(const char *name);
+
+#endif

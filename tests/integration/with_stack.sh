@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Runs one integration test program against a private stack: its own run
+# directory, Redis on a unix socket, the test game server on a free port and
+# nginx on a unix socket, so parallel runs never collide. The stack is torn
+# down however the test ends.
+#   with_stack.sh TEST_PROGRAM [ARGS...]
+set -euo pipefail
+: "${top_srcdir:?}" "${top_builddir:?}"
+run=$(mktemp -d "${TMPDIR:-/tmp}/mm-itest.XXXXXX")
+chmod 755 "$run"
+export MM_RUN_DIR=$run MM_BUILD_DIR=$top_builddir MM_LISTEN="unix:$run/nginx.sock"
+export MM_REDIS_PORT=0 MM_GS_PORT=0 MM_FCGI_PROCS=${MM_FCGI_PROCS:-3}
+export MM_SECRET_KEY=itest-secret
+stack=$top_srcdir/scripts/stack.sh
+
+cleanup() {
+    local rc=$?
+    "$stack" stop >/dev/null 2>&1 || true
+    if [ $rc -ne 0 ]; then
+        for f in "$run"/*.log; do
+            [ -s "$f" ] && { echo "--- tail of $f"; tail -n 20 "$f"; }
+        done
+    fi
+    rm -rf "$run"
+    exit $rc
+}
+trap cleanup EXIT INT TERM
+
+timeout 60 "$stack" start
+export MM_TEST_NGINX_SOCK=$run/nginx.sock MM_TEST_STACK=$stack
+export MM_TEST_REDIS_SOCK=$run/redis.sock MM_TEST_CONFIG=$run/matchmaker.json
+export MM_TEST_GS_URL="http://127.0.0.1:$(cat "$run/gameserver.port")"
+timeout --kill-after=10 "${MM_TEST_TIMEOUT:-600}" "$@"

@@ -1,0 +1,250 @@
+/* Config loader: defaults, every refusal case, environment overrides. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+
+#define P1                                                                                         \
+    "{\"product_id\":\"exrps\",\"game_server_url\":\"http://127.0.0.1:8080/\","                    \
+    "\"game_socket_url\":\"127.0.0.1:8085\"}"
+
+static mm_status parse(const char *json, mm_config *c, char *err, size_t errlen)
+{
+    return mm_config_parse(json, strlen(json), c, err, errlen);
+}
+
+static void minimal_config_gets_the_spec_defaults(void **state)
+{
+    mm_config c;
+    char err[256] = "";
+    assert_int_equal(parse("{\"products\":[" P1 "]}", &c, err, sizeof(err)), MM_OK);
+    assert_string_equal(c.redis_url, "redis://127.0.0.1:6379/0");
+    assert_string_equal(c.event_stream_url, "redis://127.0.0.1:6379/1");
+    assert_string_equal(c.secret_key, "change-me");
+    assert_string_equal(c.cors_allow_origin, "*");
+    assert_string_equal(c.event_group, "matchmaker");
+    assert_int_equal(c.lobby_default_page_size, 10);
+    assert_int_equal(c.lobby_max_page_size, 25);
+    assert_int_equal(c.game_server_connect_timeout_ms, 1000);
+    assert_int_equal(c.game_server_timeout_ms, 3000);
+    assert_int_equal(c.redis_timeout_ms, 500);
+    assert_int_equal(c.curation_interval_ms, 1000);
+    assert_int_equal(c.curation_batch_size, 100);
+    assert_int_equal(c.event_claim_idle_ms, 30000);
+    assert_int_equal(c.expiry_seconds[MM_STATE_CREATED], 60);
+    assert_int_equal(c.expiry_seconds[MM_STATE_CREATOR_JOINED], 60);
+    assert_int_equal(c.expiry_seconds[MM_STATE_ALL_PLAYERS_JOINED], 600);
+    assert_int_equal(c.expiry_seconds[MM_STATE_IN_PROGRESS], 1200);
+    assert_int_equal(c.expiry_seconds[MM_STATE_ENDED], 300);
+    assert_int_equal(c.log_level, MM_LOG_INFO);
+    assert_int_equal(c.nproducts, 1);
+    assert_string_equal(c.products[0].product_id, "exrps");
+    assert_string_equal(c.products[0].game_server_url, "http://127.0.0.1:8080");
+    assert_string_equal(c.products[0].game_socket_url, "127.0.0.1:8085");
+    assert_int_equal(c.products[0].num_players, 2);
+    assert_string_equal(c.products[0].settings_json, "{\"num_players\":2}");
+    assert_non_null(mm_config_product(&c, "exrps", 5));
+    assert_null(mm_config_product(&c, "exrp", 4));
+    assert_null(mm_config_product(&c, "exrpsx", 6));
+    mm_config_free(&c);
+}
+
+static void full_config_is_read(void **state)
+{
+    static const char doc[] =
+        "{\"redis_url\":\"unix:///tmp/r.sock?db=3\",\"event_stream_url\":\"redis://:pw@h:7/2\","
+        "\"secret_key\":\"s3\",\"lobby_default_page_size\":5,\"lobby_max_page_size\":50,"
+        "\"game_server_connect_timeout_ms\":10,\"game_server_timeout_ms\":20,"
+        "\"redis_timeout_ms\":30,\"expiry_seconds\":{\"created\":1,\"ended\":9},"
+        "\"curation_interval_ms\":100,\"curation_batch_size\":7,\"log_level\":\"debug\","
+        "\"event_claim_idle_ms\":1000,\"event_group\":\"g\",\"cors_allow_origin\":\"https://x\","
+        "\"products\":[" P1 ",{\"product_id\":\"p-2_B\",\"game_server_url\":\"https://gs\","
+        "\"game_socket_url\":\"ws\",\"settings\":{\"num_players\":64,\"mode\":\"fast\"}}]}";
+    mm_config c;
+    char err[256] = "";
+    assert_int_equal(parse(doc, &c, err, sizeof(err)), MM_OK);
+    assert_string_equal(c.redis_url, "unix:///tmp/r.sock?db=3");
+    assert_int_equal(c.lobby_max_page_size, 50);
+    assert_int_equal(c.expiry_seconds[MM_STATE_CREATED], 1);
+    assert_int_equal(c.expiry_seconds[MM_STATE_CREATOR_JOINED], 60);
+    assert_int_equal(c.expiry_seconds[MM_STATE_ENDED], 9);
+    assert_int_equal(c.log_level, MM_LOG_DEBUG);
+    assert_int_equal(c.nproducts, 2);
+    const mm_product *p = mm_config_product(&c, "p-2_B", 5);
+    assert_non_null(p);
+    assert_int_equal(p->num_players, 64);
+    assert_string_equal(p->settings_json, "{\"mode\":\"fast\",\"num_players\":64}");
+    mm_config_free(&c);
+}
+
+typedef struct {
+    const char *doc;
+    const char *expect; /* a fragment of the one-line error */
+} refusal;
+
+static const refusal refusals[] = {
+    {"", "not valid JSON"},
+    {"{", "not valid JSON"},
+    {"[]", "must be a JSON object"},
+    {"{\"products\":[" P1 "]} x", "not valid JSON"},
+    {"{}", "\"products\" is missing"},
+    {"{\"products\":[]}", "\"products\" is empty"},
+    {"{\"products\":{}}", "\"products\" must be an array"},
+    {"{\"products\":[1]}", "products[0] must be an object"},
+    {"{\"products\":[{\"game_server_url\":\"http://a\",\"game_socket_url\":\"b\"}]}",
+     "products[0] has no product_id"},
+    {"{\"products\":[{\"product_id\":\"a\",\"game_socket_url\":\"b\"}]}",
+     "\"a\" has no game_server_url"},
+    {"{\"products\":[{\"product_id\":\"a\",\"game_server_url\":\"http://a\"}]}",
+     "\"a\" has no game_socket_url"},
+    {"{\"products\":[{\"product_id\":\"a b\",\"game_server_url\":\"http://a\","
+     "\"game_socket_url\":\"b\"}]}",
+     "product_id must be"},
+    {"{\"products\":[{\"product_id\":\"a\",\"game_server_url\":\"ftp://a\","
+     "\"game_socket_url\":\"b\"}]}",
+     "must start with http://"},
+    {"{\"products\":[{\"product_id\":7,\"game_server_url\":\"http://a\","
+     "\"game_socket_url\":\"b\"}]}",
+     "product_id must be a string"},
+    {"{\"products\":[" P1 "," P1 "]}", "duplicate product_id \"exrps\""},
+    {"{\"products\":[{\"product_id\":\"a\",\"game_server_url\":\"http://a\","
+     "\"game_socket_url\":\"b\",\"settings\":{\"num_players\":1}}]}",
+     "num_players must be an integer 2..64"},
+    {"{\"products\":[{\"product_id\":\"a\",\"game_server_url\":\"http://a\","
+     "\"game_socket_url\":\"b\",\"settings\":{\"num_players\":\"2\"}}]}",
+     "num_players must be an integer"},
+    {"{\"products\":[{\"product_id\":\"a\",\"game_server_url\":\"http://a\","
+     "\"game_socket_url\":\"b\",\"settings\":[]}]}",
+     "settings must be an object"},
+    {"{\"products\":[{\"product_id\":\"a\",\"game_server_url\":\"http://a\","
+     "\"game_socket_url\":\"b\",\"colour\":1}]}",
+     "unknown key \"colour\""},
+    {"{\"redis_ur1\":\"x\",\"products\":[" P1 "]}", "unknown key \"redis_ur1\""},
+    {"{\"redis_url\":5,\"products\":[" P1 "]}", "\"redis_url\" must be a string"},
+    {"{\"redis_url\":\"http://x\",\"products\":[" P1 "]}", "not a valid Redis URL"},
+    {"{\"event_stream_url\":\"redis://h:99999\",\"products\":[" P1 "]}", "not a valid Redis URL"},
+    {"{\"lobby_max_page_size\":\"25\",\"products\":[" P1 "]}", "must be an integer"},
+    {"{\"lobby_max_page_size\":2.5,\"products\":[" P1 "]}", "must be an integer"},
+    {"{\"lobby_max_page_size\":0,\"products\":[" P1 "]}", "must be an integer 1..1000"},
+    {"{\"redis_timeout_ms\":-1,\"products\":[" P1 "]}", "redis_timeout_ms"},
+    {"{\"lobby_default_page_size\":30,\"products\":[" P1 "]}", "larger than"},
+    {"{\"expiry_seconds\":{\"paused\":5},\"products\":[" P1 "]}", "unknown state \"paused\""},
+    {"{\"expiry_seconds\":{\"created\":0},\"products\":[" P1 "]}", "expiry_seconds.created"},
+    {"{\"expiry_seconds\":3,\"products\":[" P1 "]}", "must be an object"},
+    {"{\"log_level\":\"loud\",\"products\":[" P1 "]}", "log_level"},
+    {"{\"secret_key\":\"\",\"products\":[" P1 "]}", "secret_key\" is empty"},
+};
+
+static void every_refusal_names_the_problem(void **state)
+{
+    for (size_t i = 0; i < sizeof(refusals) / sizeof(refusals[0]); i++) {
+        mm_config c;
+        char err[256] = "";
+        mm_status st = parse(refusals[i].doc, &c, err, sizeof(err));
+        if (st == MM_OK)
+            fail_msg("accepted: %s", refusals[i].doc);
+        if (strstr(err, refusals[i].expect) == NULL)
+            fail_msg("doc %s: error \"%s\" lacks \"%s\"", refusals[i].doc, err, refusals[i].expect);
+        assert_null(strchr(err, '\n'));
+        assert_null(c.products);
+        assert_null(c.redis_url);
+    }
+}
+
+static void deep_nesting_is_refused_without_crash(void **state)
+{
+    char doc[4096];
+    size_t n = 0;
+    for (int i = 0; i < 1000; i++)
+        doc[n++] = '[';
+    doc[n] = '\0';
+    mm_config c;
+    char err[256];
+    assert_int_not_equal(parse(doc, &c, err, sizeof(err)), MM_OK);
+}
+
+static void bytes_after_a_nul_are_refused(void **state)
+{
+    static const char doc[] = "{\"products\":[" P1 "]}\0{\"x\":1}";
+    mm_config c;
+    char err[256] = "";
+    assert_int_equal(mm_config_parse(doc, sizeof(doc) - 1, &c, err, sizeof(err)), MM_ERR_INVALID);
+    assert_non_null(strstr(err, "trailing"));
+}
+
+static char *write_temp(const char *content)
+{
+    static char path[64];
+    snprintf(path, sizeof(path), "/tmp/mm-config-test.XXXXXX");
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, content, strlen(content)), (ssize_t)strlen(content));
+    close(fd);
+    return path;
+}
+
+static void load_reads_file_and_env_overrides(void **state)
+{
+    char *path = write_temp("{\"products\":[" P1 "]}");
+    setenv("MATCHMAKER_REDIS_URL", "redis://10.0.0.1:6380/4", 1);
+    setenv("MATCHMAKER_EVENT_STREAM_URL", "unix:///run/r.sock?db=1", 1);
+    setenv("MATCHMAKER_SECRET_KEY", "from-env", 1);
+    setenv("MATCHMAKER_LOG_LEVEL", "warn", 1);
+    mm_config c;
+    char err[256] = "";
+    assert_int_equal(mm_config_load(path, &c, err, sizeof(err)), MM_OK);
+    assert_string_equal(c.redis_url, "redis://10.0.0.1:6380/4");
+    assert_string_equal(c.event_stream_url, "unix:///run/r.sock?db=1");
+    assert_string_equal(c.secret_key, "from-env");
+    assert_int_equal(c.log_level, MM_LOG_WARN);
+    mm_config_free(&c);
+
+    setenv("MATCHMAKER_LOG_LEVEL", "chatty", 1);
+    assert_int_not_equal(mm_config_load(path, &c, err, sizeof(err)), MM_OK);
+    assert_non_null(strstr(err, "MATCHMAKER_LOG_LEVEL"));
+    unsetenv("MATCHMAKER_LOG_LEVEL");
+    setenv("MATCHMAKER_REDIS_URL", "localhost", 1);
+    assert_int_not_equal(mm_config_load(path, &c, err, sizeof(err)), MM_OK);
+    assert_non_null(strstr(err, "MATCHMAKER_REDIS_URL"));
+    unsetenv("MATCHMAKER_REDIS_URL");
+    unsetenv("MATCHMAKER_EVENT_STREAM_URL");
+    unsetenv("MATCHMAKER_SECRET_KEY");
+    unlink(path);
+}
+
+static void load_refuses_missing_file_and_no_path(void **state)
+{
+    mm_config c;
+    char err[256] = "";
+    assert_int_not_equal(mm_config_load("/nonexistent/mm.json", &c, err, sizeof(err)), MM_OK);
+    assert_non_null(strstr(err, "/nonexistent/mm.json"));
+    unsetenv("MATCHMAKER_CONFIG");
+    assert_int_not_equal(mm_config_load(NULL, &c, err, sizeof(err)), MM_OK);
+    assert_non_null(strstr(err, "MATCHMAKER_CONFIG"));
+    char *path = write_temp("{\"products\":[" P1 "]}");
+    setenv("MATCHMAKER_CONFIG", path, 1);
+    assert_int_equal(mm_config_load(NULL, &c, err, sizeof(err)), MM_OK);
+    mm_config_free(&c);
+    unsetenv("MATCHMAKER_CONFIG");
+    unlink(path);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(minimal_config_gets_the_spec_defaults),
+        cmocka_unit_test(full_config_is_read),
+        cmocka_unit_test(every_refusal_names_the_problem),
+        cmocka_unit_test(deep_nesting_is_refused_without_crash),
+        cmocka_unit_test(bytes_after_a_nul_are_refused),
+        cmocka_unit_test(load_reads_file_and_env_overrides),
+        cmocka_unit_test(load_refuses_missing_file_and_no_path),
+    };
+    return cmocka_run_group_tests_name("config", tests, NULL, NULL);
+}
