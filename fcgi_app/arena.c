@@ -9,7 +9,7 @@
 
 #define MM_ARENA_BLOCK 8192
 #define MM_ARENA_ALIGN 16
-#define MM_ARENA_DEFAULT_MAX (16u * 1024u * 1024u)
+#define MM_ARENA_DEFAULT_MAX ((size_t)16 * 1024 * 1024)
 
 typedef struct block {
     struct block *next;

@@ -64,7 +64,9 @@ static const char *loggable(mm_arena *a, const char *s, size_t len)
         return "-";
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
-        d[i] = (c <= 0x20 || c >= 0x7f || c == '"') ? '?' : (char)c;
+        d[i] = s[i];
+        if (c <= 0x20 || c >= 0x7f || c == '"')
+            d[i] = '?';
     }
     d[len] = '\0';
     return d;

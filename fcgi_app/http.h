@@ -8,7 +8,7 @@
 
 #include "arena.h"
 
-#define MM_MAX_BODY (64 * 1024)
+#define MM_MAX_BODY ((size_t)64 * 1024)
 #define MM_MAX_AUTH_HEADER (8 * 1024)
 #define MM_MAX_RESPONSE_HEADERS 4
 

@@ -15,7 +15,7 @@
 #include "arena.h"
 #include "jwt.h"
 
-#define CONFIG_MAX (1024 * 1024)
+#define CONFIG_MAX ((size_t)1024 * 1024)
 #define TTL_DEFAULT 3600
 #define TTL_MAX (10LL * 365 * 24 * 3600)
 #define DEFAULT_SECRET "change-me" /* what the servers use when the file names none */
@@ -45,7 +45,7 @@ static token_status read_bounded(const char *path, char *buf, size_t *len)
         goto out;
     }
     if (n > CONFIG_MAX) {
-        fprintf(stderr, "matchmaker-token: %s is over %d bytes\n", path, CONFIG_MAX);
+        fprintf(stderr, "matchmaker-token: %s is over %zu bytes\n", path, CONFIG_MAX);
         goto out;
     }
     *len = n;
@@ -235,7 +235,7 @@ int main(int argc, char **argv)
         return TOKEN_USAGE;
     }
 
-    mm_arena *a = mm_arena_new(4u * 1024u * 1024u);
+    mm_arena *a = mm_arena_new((size_t)4 * 1024 * 1024);
     if (a == NULL) {
         fprintf(stderr, "matchmaker-token: out of memory\n");
         return TOKEN_FAIL;
