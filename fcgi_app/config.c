@@ -31,7 +31,7 @@ static const long_key long_keys[] = {
     {"game_server_timeout_ms", offsetof(mm_config, game_server_timeout_ms), 1, 600000, 3000},
     {"redis_timeout_ms", offsetof(mm_config, redis_timeout_ms), 1, 600000, 500},
     {"curation_interval_ms", offsetof(mm_config, curation_interval_ms), 10, 86400000, 1000},
-    {"curation_batch_size", offsetof(mm_config, curation_batch_size), 1, 100000, 100},
+    {"curation_batch_size", offsetof(mm_config, curation_batch_size), 1, 1000, 100},
     {"event_claim_idle_ms", offsetof(mm_config, event_claim_idle_ms), 100, 86400000, 30000},
 };
 

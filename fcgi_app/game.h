@@ -14,7 +14,7 @@
 #include "mm.h"
 
 #define MM_GAME_MAX_DOC ((size_t)64 * 1024) /* a stored document larger than this is refused */
-#define MM_GAME_TIME_LEN 32         /* "23-Nov-2026 (18:04:05.123456)" + NUL fits */
+#define MM_GAME_TIME_LEN 32                 /* "23-Nov-2026 (18:04:05.123456)" + NUL fits */
 
 typedef struct {
     const char *game_id;

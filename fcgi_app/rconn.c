@@ -1,6 +1,7 @@
 #include "rconn.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,11 @@ struct mm_rconn {
 
 mm_rconn *mm_rconn_new(const mm_redis_url *url, long timeout_ms)
 {
+    /* hiredis writes with write(2): a server that went away would otherwise
+     * kill the process with SIGPIPE instead of failing the command. */
+    struct sigaction old;
+    if (sigaction(SIGPIPE, NULL, &old) == 0 && old.sa_handler == SIG_DFL)
+        signal(SIGPIPE, SIG_IGN);
     mm_rconn *c = calloc(1, sizeof(*c));
     if (c == NULL)
         return NULL;

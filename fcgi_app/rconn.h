@@ -2,7 +2,8 @@
  * the configured timeout to connect and to every command, sends AUTH/SELECT,
  * and drops itself after an I/O error so the next call reconnects: a request
  * during an outage fails fast, the first one after Redis is back succeeds.
- * Replies returned by mm_rconn_command* belong to the caller (freeReplyObject). */
+ * Replies returned by mm_rconn_command* belong to the caller (freeReplyObject).
+ * Creating one sets SIGPIPE to be ignored if it had its default action. */
 #ifndef MM_RCONN_H
 #define MM_RCONN_H
 

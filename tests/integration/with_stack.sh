@@ -3,7 +3,7 @@
 # directory, Redis on a unix socket, the test game server on a free port and
 # nginx on a unix socket, so parallel runs never collide. The stack is torn
 # down however the test ends.
-#   with_stack.sh TEST_PROGRAM [ARGS...]
+#   with_stack.sh [--redis-only] TEST_PROGRAM [ARGS...]
 set -euo pipefail
 : "${top_srcdir:?}" "${top_builddir:?}"
 run=$(mktemp -d "${TMPDIR:-/tmp}/mm-itest.XXXXXX")
@@ -26,8 +26,14 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-timeout 60 "$stack" start
+only_redis=0
+if [ "${1:-}" = --redis-only ]; then only_redis=1; shift; fi
+if [ $only_redis = 1 ]; then
+    timeout 60 "$stack" redis-start
+else
+    timeout 60 "$stack" start
+fi
 export MM_TEST_NGINX_SOCK=$run/nginx.sock MM_TEST_STACK=$stack
 export MM_TEST_REDIS_SOCK=$run/redis.sock MM_TEST_CONFIG=$run/matchmaker.json
-export MM_TEST_GS_URL="http://127.0.0.1:$(cat "$run/gameserver.port")"
+[ $only_redis = 1 ] || export MM_TEST_GS_URL="http://127.0.0.1:$(cat "$run/gameserver.port")"
 timeout --kill-after=10 "${MM_TEST_TIMEOUT:-600}" "$@"

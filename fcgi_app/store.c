@@ -1,0 +1,421 @@
+/* Store operations: each builds the keys of SPEC section 5, runs its script
+ * with EVALSHA (EVAL once when the server does not know it yet: a restarted
+ * or flushed Redis), and maps the script's status to mm_store_result. */
+#include "store.h"
+
+#include <openssl/sha.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "store_lua.h"
+
+#define KEY_MAX (MM_ID_MAX + 32)
+
+typedef struct {
+    char *source;
+    char sha[SHA_DIGEST_LENGTH * 2 + 1];
+} script;
+
+struct mm_store {
+    mm_rconn *conn;
+    script scripts[MM_LUA_COUNT];
+};
+
+static const char *const set_prefix[MM_SET_COUNT] = {
+    "__pending_games:", "__lobby_games:", "__active_games:"};
+
+static const struct {
+    const char *name;
+    mm_store_result result;
+} statuses[] = {
+    {"OK", MM_STORE_OK},
+    {"NOT_FOUND", MM_STORE_NOT_FOUND},
+    {"EXISTS", MM_STORE_EXISTS},
+    {"WRONG_STATE", MM_STORE_WRONG_STATE},
+    {"ALREADY_JOINED", MM_STORE_ALREADY_JOINED},
+    {"FULL", MM_STORE_FULL},
+    {"NOT_PLAYER", MM_STORE_NOT_PLAYER},
+    {"CHANGED", MM_STORE_CHANGED},
+    {"CORRUPT", MM_STORE_CORRUPT},
+};
+
+const char *mm_store_result_name(mm_store_result r)
+{
+    for (size_t i = 0; i < MM_ARRAY_LEN(statuses); i++)
+        if (statuses[i].result == r)
+            return statuses[i].name;
+    return r == MM_STORE_UNAVAILABLE ? "UNAVAILABLE" : "ERROR";
+}
+
+mm_store *mm_store_new(mm_rconn *conn)
+{
+    mm_store *s = calloc(1, sizeof(*s));
+    if (s == NULL)
+        return NULL;
+    s->conn = conn;
+    size_t plen = strlen(mm_lua_prelude);
+    for (int i = 0; i < MM_LUA_COUNT; i++) {
+        size_t blen = strlen(mm_lua_bodies[i]);
+        script *sc = &s->scripts[i];
+        sc->source = malloc(plen + blen + 1);
+        if (sc->source == NULL) {
+            mm_store_free(s);
+            return NULL;
+        }
+        memcpy(sc->source, mm_lua_prelude, plen);
+        memcpy(sc->source + plen, mm_lua_bodies[i], blen + 1);
+        unsigned char digest[SHA_DIGEST_LENGTH];
+        SHA1((const unsigned char *)sc->source, plen + blen, digest);
+        for (int j = 0; j < SHA_DIGEST_LENGTH; j++)
+            snprintf(sc->sha + 2 * j, 3, "%02x", digest[j]);
+    }
+    return s;
+}
+
+void mm_store_free(mm_store *s)
+{
+    if (s == NULL)
+        return;
+    for (int i = 0; i < MM_LUA_COUNT; i++)
+        free(s->scripts[i].source);
+    free(s);
+}
+
+int64_t mm_store_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void free_reply(void *r)
+{
+    freeReplyObject(r);
+}
+
+/* Runs script with keys and args; the reply is released with the arena.
+ * NULL when Redis is unreachable or answered an error (logged). */
+static redisReply *run(mm_store *s, mm_arena *a, mm_lua_script which, int nkeys,
+                       const char *const *keys, int nargs, const char *const *args,
+                       mm_store_result *fail)
+{
+    enum { MAX_ARGV = 16 };
+    const char *argv[MAX_ARGV];
+    size_t lens[MAX_ARGV];
+    char numkeys[8];
+    int argc = 0;
+    snprintf(numkeys, sizeof(numkeys), "%d", nkeys);
+    argv[argc++] = "EVALSHA";
+    argv[argc++] = s->scripts[which].sha;
+    argv[argc++] = numkeys;
+    for (int i = 0; i < nkeys; i++)
+        argv[argc++] = keys[i];
+    for (int i = 0; i < nargs; i++)
+        argv[argc++] = args[i];
+    for (int i = 0; i < argc; i++)
+        lens[i] = strlen(argv[i]);
+    redisReply *r = mm_rconn_command_argv(s->conn, argc, argv, lens);
+    if (r != NULL && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0) {
+        freeReplyObject(r);
+        argv[0] = "EVAL";
+        argv[1] = s->scripts[which].source;
+        lens[0] = 4;
+        lens[1] = strlen(argv[1]);
+        r = mm_rconn_command_argv(s->conn, argc, argv, lens);
+    }
+    if (r == NULL) {
+        *fail = MM_STORE_UNAVAILABLE;
+        return NULL;
+    }
+    if (mm_arena_on_free(a, free_reply, r) != 0) {
+        *fail = MM_STORE_ERROR;
+        return NULL;
+    }
+    if (r->type == REDIS_REPLY_ERROR) {
+        mm_log_error("msg=\"store script failed\" script=%d err=\"%.200s\"", (int)which, r->str);
+        *fail = MM_STORE_ERROR;
+        return NULL;
+    }
+    if (r->type != REDIS_REPLY_ARRAY) {
+        mm_log_error("msg=\"store script answered a non-array\" script=%d", (int)which);
+        *fail = MM_STORE_ERROR;
+        return NULL;
+    }
+    return r;
+}
+
+static int is_bulk(const redisReply *r)
+{
+    return r->type == REDIS_REPLY_STRING;
+}
+
+/* Turns a write script's reply {status, document?, extra?} into a result and
+ * the decoded document. */
+static mm_store_result finish(mm_arena *a, const redisReply *r, const char *game_id, mm_stored *out,
+                              const char **extra)
+{
+    if (r->elements < 1 || r->element[0]->type != REDIS_REPLY_STRING)
+        return MM_STORE_ERROR;
+    mm_store_result res = MM_STORE_ERROR;
+    for (size_t i = 0; i < MM_ARRAY_LEN(statuses); i++)
+        if (strcmp(r->element[0]->str, statuses[i].name) == 0)
+            res = statuses[i].result;
+    if (res == MM_STORE_CORRUPT)
+        mm_log_warn("msg=\"stored game does not parse\" game_id=%s", game_id);
+    if (out != NULL && r->elements >= 2 && is_bulk(r->element[1])) {
+        const redisReply *d = r->element[1];
+        out->doc = mm_arena_strndup(a, d->str, d->len);
+        out->doc_len = d->len;
+        if (out->doc == NULL || mm_game_decode(a, d->str, d->len, &out->game) != MM_OK) {
+            mm_log_warn("msg=\"stored game does not parse\" game_id=%s", game_id);
+            if (res == MM_STORE_OK)
+                res = MM_STORE_CORRUPT;
+        }
+    }
+    if (extra != NULL && r->elements >= 3 && is_bulk(r->element[2]))
+        *extra = mm_arena_strndup(a, r->element[2]->str, r->element[2]->len);
+    return res;
+}
+
+/* The five keys of a write script. */
+typedef struct {
+    char games[KEY_MAX], sets[MM_SET_COUNT][KEY_MAX], wlock[KEY_MAX];
+    const char *list[5];
+} game_keys;
+
+static int make_keys(game_keys *k, const char *product_id, const char *game_id)
+{
+    if (strlen(product_id) > MM_ID_MAX || strlen(game_id) > MM_ID_MAX)
+        return -1;
+    snprintf(k->games, KEY_MAX, "__games:%s", product_id);
+    for (int i = 0; i < MM_SET_COUNT; i++)
+        snprintf(k->sets[i], KEY_MAX, "%s%s", set_prefix[i], product_id);
+    snprintf(k->wlock, KEY_MAX, "wlock:%s", game_id);
+    k->list[0] = k->games;
+    k->list[1] = k->sets[MM_SET_PENDING];
+    k->list[2] = k->sets[MM_SET_LOBBY];
+    k->list[3] = k->sets[MM_SET_ACTIVE];
+    k->list[4] = k->wlock;
+    return 0;
+}
+
+/* The clock arguments every write takes: _last_updated text and score. */
+typedef struct {
+    char when[MM_GAME_TIME_LEN];
+    char score[24];
+} stamp;
+
+static void stamp_now(stamp *t)
+{
+    int64_t us = mm_store_now_us();
+    mm_game_format_time(us, t->when);
+    snprintf(t->score, sizeof(t->score), "%lld", (long long)(us / 1000));
+}
+
+static void clear(mm_stored *out)
+{
+    if (out != NULL)
+        memset(out, 0, sizeof(*out));
+}
+
+mm_store_result mm_store_create(mm_store *s, mm_arena *a, const mm_game *g)
+{
+    game_keys k;
+    if (make_keys(&k, g->product_id, g->game_id) != 0)
+        return MM_STORE_ERROR;
+    size_t len;
+    char *doc = mm_game_encode(a, g, MM_GAME_FULL, NULL, &len);
+    if (doc == NULL)
+        return MM_STORE_ERROR;
+    char score[24];
+    snprintf(score, sizeof(score), "%lld", (long long)(g->last_updated_us / 1000));
+    const char *args[] = {g->game_id, doc, score, g->product_id};
+    mm_store_result fail;
+    redisReply *r = run(s, a, MM_LUA_CREATE, 5, k.list, 4, args, &fail);
+    return r ? finish(a, r, g->game_id, NULL, NULL) : fail;
+}
+
+mm_store_result mm_store_advance(mm_store *s, mm_arena *a, const char *product_id,
+                                 const char *game_id, mm_game_state to, mm_stored *out)
+{
+    clear(out);
+    game_keys k;
+    const char *to_name = mm_game_state_name(to);
+    if (to_name == NULL || make_keys(&k, product_id, game_id) != 0)
+        return MM_STORE_ERROR;
+    stamp t;
+    stamp_now(&t);
+    const char *args[] = {game_id, to_name, t.when, t.score, product_id};
+    mm_store_result fail;
+    redisReply *r = run(s, a, MM_LUA_ADVANCE, 5, k.list, 5, args, &fail);
+    return r ? finish(a, r, game_id, out, NULL) : fail;
+}
+
+/* reserve and undo take the same arguments. */
+static mm_store_result seat(mm_store *s, mm_arena *a, mm_lua_script which, const char *product_id,
+                            const char *game_id, const char *user_id, mm_stored *out)
+{
+    clear(out);
+    game_keys k;
+    if (make_keys(&k, product_id, game_id) != 0)
+        return MM_STORE_ERROR;
+    stamp t;
+    stamp_now(&t);
+    const char *args[] = {game_id, user_id, t.when, t.score, product_id};
+    mm_store_result fail;
+    redisReply *r = run(s, a, which, 5, k.list, 5, args, &fail);
+    return r ? finish(a, r, game_id, out, NULL) : fail;
+}
+
+mm_store_result mm_store_reserve_seat(mm_store *s, mm_arena *a, const char *product_id,
+                                      const char *game_id, const char *user_id, mm_stored *out)
+{
+    return seat(s, a, MM_LUA_RESERVE, product_id, game_id, user_id, out);
+}
+
+mm_store_result mm_store_undo_seat(mm_store *s, mm_arena *a, const char *product_id,
+                                   const char *game_id, const char *user_id, mm_stored *out)
+{
+    return seat(s, a, MM_LUA_UNDO, product_id, game_id, user_id, out);
+}
+
+mm_store_result mm_store_reset(mm_store *s, mm_arena *a, const char *product_id,
+                               const char *game_id, const char *user_id, const char *expect_doc,
+                               mm_stored *out, const char **removed)
+{
+    clear(out);
+    if (removed != NULL)
+        *removed = NULL;
+    game_keys k;
+    if (make_keys(&k, product_id, game_id) != 0)
+        return MM_STORE_ERROR;
+    stamp t;
+    stamp_now(&t);
+    const char *args[] = {
+        game_id, user_id ? user_id : "", expect_doc ? expect_doc : "", t.when, t.score, product_id};
+    mm_store_result fail;
+    redisReply *r = run(s, a, MM_LUA_RESET, 5, k.list, 6, args, &fail);
+    return r ? finish(a, r, game_id, out, removed) : fail;
+}
+
+mm_store_result mm_store_delete(mm_store *s, const char *product_id, const char *game_id,
+                                const char *expect_doc)
+{
+    game_keys k;
+    if (make_keys(&k, product_id, game_id) != 0)
+        return MM_STORE_ERROR;
+    mm_arena *a = mm_arena_new(4096);
+    if (a == NULL)
+        return MM_STORE_ERROR;
+    const char *args[] = {game_id, expect_doc ? expect_doc : ""};
+    mm_store_result fail;
+    redisReply *r = run(s, a, MM_LUA_DELETE, 5, k.list, 2, args, &fail);
+    mm_store_result res = r ? finish(a, r, game_id, NULL, NULL) : fail;
+    mm_arena_free(a);
+    return res;
+}
+
+mm_store_result mm_store_get(mm_store *s, mm_arena *a, const char *product_id, const char *game_id,
+                             mm_stored *out)
+{
+    clear(out);
+    game_keys k;
+    if (make_keys(&k, product_id, game_id) != 0)
+        return MM_STORE_ERROR;
+    redisReply *r = mm_rconn_command(s->conn, "HGET %s %s", k.games, game_id);
+    if (r == NULL)
+        return MM_STORE_UNAVAILABLE;
+    if (mm_arena_on_free(a, free_reply, r) != 0)
+        return MM_STORE_ERROR;
+    if (r->type == REDIS_REPLY_NIL)
+        return MM_STORE_NOT_FOUND;
+    if (r->type != REDIS_REPLY_STRING)
+        return MM_STORE_ERROR;
+    out->doc = r->str;
+    out->doc_len = r->len;
+    if (mm_game_decode(a, r->str, r->len, &out->game) != MM_OK) {
+        mm_log_warn("msg=\"stored game does not parse\" game_id=%s", game_id);
+        return MM_STORE_CORRUPT;
+    }
+    return MM_STORE_OK;
+}
+
+/* Runs the fetch script on one set and decodes the id/document pairs. */
+static mm_store_result fetch(mm_store *s, mm_arena *a, const char *product_id, mm_game_set set,
+                             const char *mode, long x, long y, bool keep_missing,
+                             mm_candidate **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    char games[KEY_MAX], setkey[KEY_MAX], xs[24], ys[24];
+    if (strlen(product_id) > MM_ID_MAX || (unsigned)set >= MM_SET_COUNT)
+        return MM_STORE_ERROR;
+    snprintf(games, sizeof(games), "__games:%s", product_id);
+    snprintf(setkey, sizeof(setkey), "%s%s", set_prefix[set], product_id);
+    snprintf(xs, sizeof(xs), "%ld", x);
+    snprintf(ys, sizeof(ys), "%ld", y);
+    const char *keys[] = {setkey, games};
+    const char *args[] = {mode, xs, ys};
+    mm_store_result fail;
+    redisReply *r = run(s, a, MM_LUA_FETCH, 2, keys, 3, args, &fail);
+    if (r == NULL)
+        return fail;
+    size_t pairs = r->elements / 2;
+    mm_candidate *c = pairs ? mm_arena_calloc(a, pairs, sizeof(*c)) : NULL;
+    if (pairs && c == NULL)
+        return MM_STORE_ERROR;
+    size_t k = 0;
+    for (size_t i = 0; i < pairs; i++) {
+        const redisReply *id = r->element[2 * i], *doc = r->element[2 * i + 1];
+        if (!is_bulk(id))
+            continue;
+        c[k].game_id = id->str;
+        if (is_bulk(doc) && mm_game_decode(a, doc->str, doc->len, &c[k].stored.game) == MM_OK) {
+            c[k].stored.doc = doc->str;
+            c[k].stored.doc_len = doc->len;
+        } else {
+            mm_log_warn("msg=\"game in a set has no usable document\" product=%s game_id=%.*s",
+                        product_id, (int)(id->len > 128 ? 128 : id->len), id->str);
+            memset(&c[k].stored, 0, sizeof(c[k].stored));
+            if (!keep_missing)
+                continue;
+        }
+        k++;
+    }
+    *out = c;
+    *n = k;
+    return MM_STORE_OK;
+}
+
+mm_store_result mm_store_lobby_page(mm_store *s, mm_arena *a, const char *product_id, long offset,
+                                    long count, mm_stored **games, size_t *n)
+{
+    *games = NULL;
+    *n = 0;
+    if (offset < 0 || count <= 0)
+        return MM_STORE_OK;
+    mm_candidate *c;
+    size_t k;
+    mm_store_result res =
+        fetch(s, a, product_id, MM_SET_LOBBY, "rank", offset, offset + count - 1, false, &c, &k);
+    if (res != MM_STORE_OK || k == 0)
+        return res;
+    mm_stored *g = mm_arena_calloc(a, k, sizeof(*g));
+    if (g == NULL)
+        return MM_STORE_ERROR;
+    for (size_t i = 0; i < k; i++)
+        g[i] = c[i].stored;
+    *games = g;
+    *n = k;
+    return MM_STORE_OK;
+}
+
+mm_store_result mm_store_candidates(mm_store *s, mm_arena *a, const char *product_id,
+                                    mm_game_set set, int64_t cutoff_ms, long limit,
+                                    mm_candidate **out, size_t *n)
+{
+    return fetch(s, a, product_id, set, "score", (long)cutoff_ms, limit, true, out, n);
+}

@@ -1,0 +1,83 @@
+/* The game store: every change to a game is ONE atomic Redis step (a Lua
+ * script run with EVALSHA) that re-checks its preconditions inside Redis.
+ * Keys follow SPEC section 5. Games handed back are decoded into the
+ * caller's arena; the raw document is kept in mm_stored.doc for
+ * compare-and-act (curation). */
+#ifndef MM_STORE_H
+#define MM_STORE_H
+
+#include "arena.h"
+#include "game.h"
+#include "rconn.h"
+
+typedef enum {
+    MM_STORE_OK = 0,
+    MM_STORE_NOT_FOUND,
+    MM_STORE_EXISTS,         /* create: the id is taken */
+    MM_STORE_WRONG_STATE,    /* the state does not allow it (mm_stored.game.state says which) */
+    MM_STORE_ALREADY_JOINED, /* reserve: the player is in the game */
+    MM_STORE_FULL,           /* reserve: no free seat */
+    MM_STORE_NOT_PLAYER,     /* undo/reset: no such (non-creator) player */
+    MM_STORE_CHANGED,        /* the document is not the one expected */
+    MM_STORE_CORRUPT,        /* the stored document does not parse */
+    MM_STORE_UNAVAILABLE,    /* Redis did not answer */
+    MM_STORE_ERROR           /* anything else (logged) */
+} mm_store_result;
+
+typedef enum { MM_SET_PENDING = 0, MM_SET_LOBBY, MM_SET_ACTIVE, MM_SET_COUNT } mm_game_set;
+
+typedef struct {
+    mm_game game;
+    const char *doc; /* the stored JSON, as read or written */
+    size_t doc_len;
+} mm_stored;
+
+typedef struct mm_store mm_store;
+
+/* conn is borrowed; it must outlive the store. */
+mm_store *mm_store_new(mm_rconn *conn);
+void mm_store_free(mm_store *s);
+const char *mm_store_result_name(mm_store_result r);
+
+/* Stores g (state created) in the hash and the pending set. */
+mm_store_result mm_store_create(mm_store *s, mm_arena *a, const mm_game *g);
+/* Moves a game to the next state; to creator_joined it also moves pending -> lobby
+ * (publish), past it the game is in the active set. */
+mm_store_result mm_store_advance(mm_store *s, mm_arena *a, const char *product_id,
+                                 const char *game_id, mm_game_state to, mm_stored *out);
+/* Adds user_id to a creator_joined game with a free seat; full -> lobby to active. */
+mm_store_result mm_store_reserve_seat(mm_store *s, mm_arena *a, const char *product_id,
+                                      const char *game_id, const char *user_id, mm_stored *out);
+/* Removes user_id again (not the creator); back to the lobby if it had left it. */
+mm_store_result mm_store_undo_seat(mm_store *s, mm_arena *a, const char *product_id,
+                                   const char *game_id, const char *user_id, mm_stored *out);
+/* Drops user_id (NULL: the last player), state back to creator_joined, relisted in the
+ * lobby. Allowed from creator_joined, all_players_joined and in_progress. When expect_doc
+ * is not NULL, acts only if the stored document is exactly that. *removed gets the id. */
+mm_store_result mm_store_reset(mm_store *s, mm_arena *a, const char *product_id,
+                               const char *game_id, const char *user_id, const char *expect_doc,
+                               mm_stored *out, const char **removed);
+/* Deletes the game: hash field, all three sets, wlock. With expect_doc, only if unchanged. */
+mm_store_result mm_store_delete(mm_store *s, const char *product_id, const char *game_id,
+                                const char *expect_doc);
+mm_store_result mm_store_get(mm_store *s, mm_arena *a, const char *product_id, const char *game_id,
+                             mm_stored *out);
+
+/* Lobby entries [offset, offset+count) oldest first, ids and documents in one round
+ * trip; ids whose document is missing or does not parse are skipped (logged). */
+mm_store_result mm_store_lobby_page(mm_store *s, mm_arena *a, const char *product_id, long offset,
+                                    long count, mm_stored **games, size_t *n);
+/* Up to limit of the oldest members of set whose score (ms) is <= cutoff_ms, with their
+ * documents; doc is NULL for a member whose document is missing or corrupt. */
+typedef struct {
+    const char *game_id;
+    mm_stored stored; /* stored.doc NULL: no usable document */
+} mm_candidate;
+mm_store_result mm_store_candidates(mm_store *s, mm_arena *a, const char *product_id,
+                                    mm_game_set set, int64_t cutoff_ms, long limit,
+                                    mm_candidate **out, size_t *n);
+
+/* Unix time now, microseconds (the clock every write stamps). */
+int64_t mm_store_now_us(void);
+
+#endif

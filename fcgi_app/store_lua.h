@@ -1,0 +1,20 @@
+/* The Lua source of the store's scripts (store.c runs them with EVALSHA).
+ * Each script is the shared prelude followed by its body. */
+#ifndef MM_STORE_LUA_H
+#define MM_STORE_LUA_H
+
+typedef enum {
+    MM_LUA_CREATE = 0,
+    MM_LUA_ADVANCE,
+    MM_LUA_RESERVE,
+    MM_LUA_UNDO,
+    MM_LUA_RESET,
+    MM_LUA_DELETE,
+    MM_LUA_FETCH,
+    MM_LUA_COUNT
+} mm_lua_script;
+
+extern const char mm_lua_prelude[];
+extern const char *const mm_lua_bodies[MM_LUA_COUNT];
+
+#endif

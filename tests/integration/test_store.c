@@ -1,0 +1,528 @@
+/* The store against a real redis-server: each operation's success and
+ * failure outcomes, the key layout of SPEC section 5 after each of them,
+ * racing seat reservations from many processes, and reconnection after a
+ * Redis restart. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <hiredis/hiredis.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "itest.h"
+#include "store.h"
+
+#define P "exrps"
+
+static redisContext *raw; /* for looking at Redis directly */
+static mm_rconn *conn;
+static mm_store *store;
+static mm_arena *arena;
+
+static mm_rconn *new_conn(void)
+{
+    mm_redis_url u;
+    char err[128];
+    char url[256];
+    snprintf(url, sizeof(url), "unix://%s", itest_env("MM_TEST_REDIS_SOCK"));
+    assert_int_equal(mm_redis_url_parse(url, &u, err, sizeof(err)), MM_OK);
+    return mm_rconn_new(&u, 500);
+}
+
+static int setup(void **state)
+{
+    raw = redisConnectUnix(itest_env("MM_TEST_REDIS_SOCK"));
+    assert_true(raw != NULL && raw->err == 0);
+    conn = new_conn();
+    store = mm_store_new(conn);
+    arena = mm_arena_new(0);
+    return store == NULL || arena == NULL;
+}
+
+static int teardown(void **state)
+{
+    mm_store_free(store);
+    mm_rconn_free(conn);
+    mm_arena_free(arena);
+    redisFree(raw);
+    return 0;
+}
+
+static int fresh(void **state)
+{
+    freeReplyObject(redisCommand(raw, "FLUSHALL"));
+    mm_arena_reset(arena);
+    return 0;
+}
+
+/* ---- looking at Redis ---- */
+
+static char *hget(const char *key, const char *field)
+{
+    redisReply *r = redisCommand(raw, "HGET %s %s", key, field);
+    char *v = r->type == REDIS_REPLY_STRING ? strdup(r->str) : NULL;
+    freeReplyObject(r);
+    return v;
+}
+
+static long long zscore(const char *key, const char *member)
+{
+    redisReply *r = redisCommand(raw, "ZSCORE %s %s", key, member);
+    long long v = r->type == REDIS_REPLY_STRING ? atoll(r->str) : -1;
+    freeReplyObject(r);
+    return v;
+}
+
+static char *get(const char *key)
+{
+    redisReply *r = redisCommand(raw, "GET %s", key);
+    char *v = r->type == REDIS_REPLY_STRING ? strdup(r->str) : NULL;
+    freeReplyObject(r);
+    return v;
+}
+
+static long long keycount(void)
+{
+    redisReply *r = redisCommand(raw, "DBSIZE");
+    long long n = r->integer;
+    freeReplyObject(r);
+    return n;
+}
+
+/* Which of the three sets hold id: a bitmask 1 pending, 2 lobby, 4 active. */
+static int sets_of(const char *id)
+{
+    return (zscore("__pending_games:" P, id) >= 0 ? 1 : 0) |
+           (zscore("__lobby_games:" P, id) >= 0 ? 2 : 0) |
+           (zscore("__active_games:" P, id) >= 0 ? 4 : 0);
+}
+
+/* ---- building games ---- */
+
+static const char *players1[] = {"u1"};
+
+static mm_game make_game(const char *id, int num_players)
+{
+    mm_game g;
+    memset(&g, 0, sizeof(g));
+    g.game_id = id;
+    g.product_id = P;
+    g.game_server_url = "http://127.0.0.1:8080";
+    g.creator_id = "u1";
+    g.creator_name = "alice";
+    g.players = players1;
+    g.nplayers = 1;
+    g.num_players = num_players;
+    g.settings_json = num_players == 3 ? "{\"num_players\":3}" : "{\"num_players\":2}";
+    g.token = "tok-123";
+    g.last_updated_us = mm_store_now_us();
+    g.state = MM_STATE_CREATED;
+    return g;
+}
+
+static void create_published(const char *id, int num_players)
+{
+    mm_game g = make_game(id, num_players);
+    assert_int_equal(mm_store_create(store, arena, &g), MM_STORE_OK);
+    mm_stored s;
+    assert_int_equal(mm_store_advance(store, arena, P, id, MM_STATE_CREATOR_JOINED, &s),
+                     MM_STORE_OK);
+}
+
+/* The document in Redis equals what the C encoder makes of its decoding: the
+ * scripts write the canonical form. */
+static void assert_canonical(const char *id)
+{
+    char *doc = hget("__games:" P, id);
+    assert_non_null(doc);
+    mm_game g;
+    assert_int_equal(mm_game_decode(arena, doc, strlen(doc), &g), MM_OK);
+    size_t len;
+    char *again = mm_game_encode(arena, &g, MM_GAME_FULL, NULL, &len);
+    assert_string_equal(doc, again);
+    free(doc);
+}
+
+/* ---- tests ---- */
+
+static void create_writes_hash_pending_and_wlock(void **state)
+{
+    mm_game g = make_game("g1", 2);
+    long long before = mm_store_now_us() / 1000;
+    assert_int_equal(mm_store_create(store, arena, &g), MM_STORE_OK);
+    char *doc = hget("__games:" P, "g1");
+    assert_non_null(doc);
+    assert_non_null(strstr(doc, "\"state\": \"created\""));
+    assert_non_null(strstr(doc, "\"token\": \"tok-123\""));
+    free(doc);
+    assert_int_equal(sets_of("g1"), 1);
+    long long score = zscore("__pending_games:" P, "g1");
+    assert_true(score >= before - 1000 && score <= before + 1000); /* milliseconds */
+    char *lock = get("wlock:g1");
+    assert_string_equal(lock, P);
+    free(lock);
+    assert_int_equal(keycount(), 3);
+    assert_canonical("g1");
+    /* the id is taken */
+    assert_int_equal(mm_store_create(store, arena, &g), MM_STORE_EXISTS);
+}
+
+static void advance_publishes_then_walks_the_states(void **state)
+{
+    mm_game g = make_game("g1", 2);
+    assert_int_equal(mm_store_create(store, arena, &g), MM_STORE_OK);
+    mm_stored s;
+    /* skipping a state is refused and changes nothing */
+    char *before = hget("__games:" P, "g1");
+    assert_int_equal(mm_store_advance(store, arena, P, "g1", MM_STATE_IN_PROGRESS, &s),
+                     MM_STORE_WRONG_STATE);
+    assert_int_equal(s.game.state, MM_STATE_CREATED);
+    char *after = hget("__games:" P, "g1");
+    assert_string_equal(before, after);
+    free(before);
+    free(after);
+
+    assert_int_equal(mm_store_advance(store, arena, P, "g1", MM_STATE_CREATOR_JOINED, &s),
+                     MM_STORE_OK);
+    assert_int_equal(s.game.state, MM_STATE_CREATOR_JOINED);
+    assert_true(s.game.last_updated_us >= g.last_updated_us);
+    assert_int_equal(sets_of("g1"), 2);
+    assert_canonical("g1");
+    /* publishing twice is a wrong state */
+    assert_int_equal(mm_store_advance(store, arena, P, "g1", MM_STATE_CREATOR_JOINED, &s),
+                     MM_STORE_WRONG_STATE);
+    assert_int_equal(mm_store_advance(store, arena, P, "g1", MM_STATE_ALL_PLAYERS_JOINED, &s),
+                     MM_STORE_OK);
+    assert_int_equal(sets_of("g1"), 4);
+    long long entered = zscore("__active_games:" P, "g1");
+    usleep(5000);
+    assert_int_equal(mm_store_advance(store, arena, P, "g1", MM_STATE_IN_PROGRESS, &s),
+                     MM_STORE_OK);
+    assert_int_equal(mm_store_advance(store, arena, P, "g1", MM_STATE_ENDED, &s), MM_STORE_OK);
+    assert_int_equal(s.game.state, MM_STATE_ENDED);
+    assert_int_equal(sets_of("g1"), 4);
+    assert_int_equal(zscore("__active_games:" P, "g1"), entered); /* time it entered */
+    assert_int_equal(mm_store_advance(store, arena, P, "g1", MM_STATE_ENDED, &s),
+                     MM_STORE_WRONG_STATE);
+    assert_int_equal(mm_store_advance(store, arena, P, "nope", MM_STATE_ENDED, &s),
+                     MM_STORE_NOT_FOUND);
+}
+
+static void reserve_checks_in_spec_order(void **state)
+{
+    mm_stored s;
+    mm_game g = make_game("g1", 2);
+    assert_int_equal(mm_store_create(store, arena, &g), MM_STORE_OK);
+    assert_int_equal(mm_store_reserve_seat(store, arena, P, "nope", "u2", &s), MM_STORE_NOT_FOUND);
+    /* not published yet */
+    assert_int_equal(mm_store_reserve_seat(store, arena, P, "g1", "u2", &s), MM_STORE_WRONG_STATE);
+    assert_int_equal(s.game.state, MM_STATE_CREATED);
+    assert_int_equal(mm_store_advance(store, arena, P, "g1", MM_STATE_CREATOR_JOINED, &s),
+                     MM_STORE_OK);
+    /* the creator cannot take a second seat */
+    assert_int_equal(mm_store_reserve_seat(store, arena, P, "g1", "u1", &s),
+                     MM_STORE_ALREADY_JOINED);
+    assert_int_equal(mm_store_reserve_seat(store, arena, P, "g1", "u2", &s), MM_STORE_OK);
+    assert_int_equal(s.game.nplayers, 2);
+    assert_string_equal(s.game.players[1], "u2");
+    assert_int_equal(sets_of("g1"), 4); /* full: lobby -> active */
+    assert_canonical("g1");
+    assert_int_equal(mm_store_reserve_seat(store, arena, P, "g1", "u2", &s),
+                     MM_STORE_ALREADY_JOINED);
+    assert_int_equal(mm_store_reserve_seat(store, arena, P, "g1", "u3", &s), MM_STORE_FULL);
+    assert_int_equal(s.game.nplayers, 2);
+}
+
+static void three_player_game_stays_listed_until_full(void **state)
+{
+    mm_stored s;
+    create_published("g3", 3);
+    assert_int_equal(mm_store_reserve_seat(store, arena, P, "g3", "u2", &s), MM_STORE_OK);
+    assert_int_equal(sets_of("g3"), 2);
+    assert_int_equal(mm_store_reserve_seat(store, arena, P, "g3", "u3", &s), MM_STORE_OK);
+    assert_int_equal(sets_of("g3"), 4);
+    assert_int_equal(mm_store_reserve_seat(store, arena, P, "g3", "u4", &s), MM_STORE_FULL);
+}
+
+static void undo_gives_the_seat_back(void **state)
+{
+    mm_stored s;
+    create_published("g1", 2);
+    assert_int_equal(mm_store_reserve_seat(store, arena, P, "g1", "u2", &s), MM_STORE_OK);
+    assert_int_equal(mm_store_undo_seat(store, arena, P, "g1", "u1", &s), MM_STORE_NOT_PLAYER);
+    assert_int_equal(mm_store_undo_seat(store, arena, P, "g1", "zz", &s), MM_STORE_NOT_PLAYER);
+    assert_int_equal(mm_store_undo_seat(store, arena, P, "g1", "u2", &s), MM_STORE_OK);
+    assert_int_equal(s.game.nplayers, 1);
+    assert_int_equal(sets_of("g1"), 2); /* back in the lobby */
+    assert_canonical("g1");
+    /* and the seat can be taken again */
+    assert_int_equal(mm_store_reserve_seat(store, arena, P, "g1", "u3", &s), MM_STORE_OK);
+    assert_int_equal(mm_store_undo_seat(store, arena, P, "nope", "u3", &s), MM_STORE_NOT_FOUND);
+}
+
+static void reset_drops_a_player_and_relists(void **state)
+{
+    mm_stored s;
+    const char *removed;
+    create_published("g3", 3);
+    assert_int_equal(mm_store_reserve_seat(store, arena, P, "g3", "u2", &s), MM_STORE_OK);
+    assert_int_equal(mm_store_reserve_seat(store, arena, P, "g3", "u3", &s), MM_STORE_OK);
+    assert_int_equal(mm_store_advance(store, arena, P, "g3", MM_STATE_ALL_PLAYERS_JOINED, &s),
+                     MM_STORE_OK);
+    assert_int_equal(mm_store_advance(store, arena, P, "g3", MM_STATE_IN_PROGRESS, &s),
+                     MM_STORE_OK);
+    /* a named player (the middle one) */
+    assert_int_equal(mm_store_reset(store, arena, P, "g3", "u2", NULL, &s, &removed), MM_STORE_OK);
+    assert_string_equal(removed, "u2");
+    assert_int_equal(s.game.state, MM_STATE_CREATOR_JOINED);
+    assert_int_equal(s.game.nplayers, 2);
+    assert_string_equal(s.game.players[1], "u3");
+    assert_int_equal(sets_of("g3"), 2);
+    assert_canonical("g3");
+    /* the creator and strangers are not removed */
+    assert_int_equal(mm_store_reset(store, arena, P, "g3", "u1", NULL, &s, &removed),
+                     MM_STORE_NOT_PLAYER);
+    assert_int_equal(mm_store_reset(store, arena, P, "g3", "u9", NULL, &s, &removed),
+                     MM_STORE_NOT_PLAYER);
+    /* the last one, only if the document is unchanged */
+    assert_int_equal(mm_store_reset(store, arena, P, "g3", NULL, "{\"stale\": 1}", &s, &removed),
+                     MM_STORE_CHANGED);
+    char *doc = hget("__games:" P, "g3");
+    assert_int_equal(mm_store_reset(store, arena, P, "g3", NULL, doc, &s, &removed), MM_STORE_OK);
+    free(doc);
+    assert_string_equal(removed, "u3");
+    assert_int_equal(s.game.nplayers, 1);
+    /* only the creator left */
+    assert_int_equal(mm_store_reset(store, arena, P, "g3", NULL, NULL, &s, &removed),
+                     MM_STORE_NOT_PLAYER);
+    /* not from created or ended */
+    mm_game g = make_game("g4", 2);
+    assert_int_equal(mm_store_create(store, arena, &g), MM_STORE_OK);
+    assert_int_equal(mm_store_reset(store, arena, P, "g4", NULL, NULL, &s, &removed),
+                     MM_STORE_WRONG_STATE);
+    assert_int_equal(mm_store_reset(store, arena, P, "zz", NULL, NULL, &s, &removed),
+                     MM_STORE_NOT_FOUND);
+}
+
+static void delete_removes_every_key(void **state)
+{
+    mm_stored s;
+    create_published("g1", 2);
+    assert_int_equal(mm_store_reserve_seat(store, arena, P, "g1", "u2", &s), MM_STORE_OK);
+    assert_int_equal(mm_store_delete(store, P, "g1", "{\"x\": 1}"), MM_STORE_CHANGED);
+    assert_int_equal(keycount(), 3);
+    char *doc = hget("__games:" P, "g1");
+    assert_int_equal(mm_store_delete(store, P, "g1", doc), MM_STORE_OK);
+    free(doc);
+    assert_int_equal(keycount(), 0);
+    assert_int_equal(mm_store_delete(store, P, "g1", NULL), MM_STORE_NOT_FOUND);
+    assert_int_equal(mm_store_delete(store, P, "g1", "{}"), MM_STORE_NOT_FOUND);
+    /* a dangling set entry is cleaned by an unconditional delete */
+    freeReplyObject(redisCommand(raw, "ZADD __lobby_games:" P " 1 ghost"));
+    assert_int_equal(mm_store_delete(store, P, "ghost", NULL), MM_STORE_NOT_FOUND);
+    assert_int_equal(keycount(), 0);
+}
+
+static void get_and_corrupt_documents(void **state)
+{
+    mm_stored s;
+    create_published("g1", 2);
+    assert_int_equal(mm_store_get(store, arena, P, "g1", &s), MM_STORE_OK);
+    assert_string_equal(s.game.game_id, "g1");
+    assert_string_equal(s.game.token, "tok-123");
+    assert_int_equal(mm_store_get(store, arena, P, "g2", &s), MM_STORE_NOT_FOUND);
+    freeReplyObject(redisCommand(raw, "HSET __games:" P " bad {not-json"));
+    freeReplyObject(redisCommand(raw, "ZADD __lobby_games:" P " 1 bad"));
+    assert_int_equal(mm_store_get(store, arena, P, "bad", &s), MM_STORE_CORRUPT);
+    assert_int_equal(mm_store_reserve_seat(store, arena, P, "bad", "u2", &s), MM_STORE_CORRUPT);
+    assert_int_equal(mm_store_advance(store, arena, P, "bad", MM_STATE_ENDED, &s),
+                     MM_STORE_CORRUPT);
+    char *doc = hget("__games:" P, "bad");
+    assert_string_equal(doc, "{not-json"); /* untouched */
+    free(doc);
+    /* a parsable document that breaks the model (players without the creator) */
+    freeReplyObject(redisCommand(
+        raw, "HSET __games:" P " odd %s",
+        "{\"game_id\": \"odd\", \"product_id\": \"exrps\", \"game_server_url\": \"http://x\", "
+        "\"creator_id\": \"u1\", \"creator_name\": \"a\", \"players\": [\"u7\"], "
+        "\"settings\": {\"num_players\": 2}, \"token\": \"t\", "
+        "\"_last_updated\": \"23-Nov-2026 (18:04:05.123456)\", \"state\": \"creator_joined\"}"));
+    assert_int_equal(mm_store_get(store, arena, P, "odd", &s), MM_STORE_CORRUPT);
+}
+
+static void lobby_pages_oldest_first_skipping_missing(void **state)
+{
+    char id[16];
+    for (int i = 0; i < 30; i++) {
+        snprintf(id, sizeof(id), "g%02d", i);
+        create_published(id, 2);
+        usleep(2000); /* distinct millisecond scores */
+    }
+    mm_stored *games;
+    size_t n;
+    assert_int_equal(mm_store_lobby_page(store, arena, P, 0, 10, &games, &n), MM_STORE_OK);
+    assert_int_equal(n, 10);
+    for (size_t i = 0; i < n; i++) {
+        snprintf(id, sizeof(id), "g%02d", (int)i);
+        assert_string_equal(games[i].game.game_id, id);
+    }
+    assert_int_equal(mm_store_lobby_page(store, arena, P, 20, 10, &games, &n), MM_STORE_OK);
+    assert_int_equal(n, 10);
+    assert_string_equal(games[0].game.game_id, "g20");
+    assert_int_equal(mm_store_lobby_page(store, arena, P, 30, 10, &games, &n), MM_STORE_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(mm_store_lobby_page(store, arena, P, 0, 0, &games, &n), MM_STORE_OK);
+    assert_int_equal(n, 0);
+    /* g01 loses its document, g02 gets a broken one: both skipped */
+    freeReplyObject(redisCommand(raw, "HDEL __games:" P " g01"));
+    freeReplyObject(redisCommand(raw, "HSET __games:" P " g02 [1,2"));
+    assert_int_equal(mm_store_lobby_page(store, arena, P, 0, 5, &games, &n), MM_STORE_OK);
+    assert_int_equal(n, 3);
+    assert_string_equal(games[0].game.game_id, "g00");
+    assert_string_equal(games[1].game.game_id, "g03");
+    assert_string_equal(games[2].game.game_id, "g04");
+}
+
+static void candidates_are_the_oldest_below_the_cutoff(void **state)
+{
+    char id[16];
+    for (int i = 0; i < 5; i++) {
+        snprintf(id, sizeof(id), "c%d", i);
+        mm_game g = make_game(id, 2);
+        assert_int_equal(mm_store_create(store, arena, &g), MM_STORE_OK);
+    }
+    /* scores set by hand: c0..c4 entered at 1000, 2000, ... ms */
+    for (int i = 0; i < 5; i++) {
+        snprintf(id, sizeof(id), "c%d", i);
+        freeReplyObject(redisCommand(raw, "ZADD __pending_games:" P " %d %s", (i + 1) * 1000, id));
+    }
+    freeReplyObject(redisCommand(raw, "HDEL __games:" P " c1"));
+    mm_candidate *c;
+    size_t n;
+    assert_int_equal(mm_store_candidates(store, arena, P, MM_SET_PENDING, 3000, 100, &c, &n),
+                     MM_STORE_OK);
+    assert_int_equal(n, 3);
+    assert_string_equal(c[0].game_id, "c0");
+    assert_non_null(c[0].stored.doc);
+    assert_string_equal(c[1].game_id, "c1");
+    assert_null(c[1].stored.doc); /* missing document is reported, not hidden */
+    assert_string_equal(c[2].game_id, "c2");
+    assert_int_equal(mm_store_candidates(store, arena, P, MM_SET_PENDING, 10000, 2, &c, &n),
+                     MM_STORE_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(mm_store_candidates(store, arena, P, MM_SET_LOBBY, 10000, 2, &c, &n),
+                     MM_STORE_OK);
+    assert_int_equal(n, 0);
+}
+
+static void scripts_are_reloaded_after_a_flush(void **state)
+{
+    mm_stored s;
+    create_published("g1", 2);
+    freeReplyObject(redisCommand(raw, "SCRIPT FLUSH"));
+    assert_int_equal(mm_store_reserve_seat(store, arena, P, "g1", "u2", &s), MM_STORE_OK);
+}
+
+/* Many processes race for the seats of one game: exactly the free seats are
+ * taken, everyone else is told the game is full, nobody twice. */
+static void race(int num_players, int racers)
+{
+    create_published("race", num_players);
+    int go[2];
+    assert_int_equal(pipe(go), 0);
+    pid_t pids[64];
+    for (int i = 0; i < racers; i++) {
+        pids[i] = fork();
+        assert_true(pids[i] >= 0);
+        if (pids[i] == 0) {
+            close(go[1]);
+            mm_rconn *c = new_conn();
+            mm_store *st = mm_store_new(c);
+            mm_arena *a = mm_arena_new(0);
+            mm_rconn_ping(c); /* connected before the start */
+            char b;
+            if (read(go[0], &b, 1) < 0)
+                _exit(99);
+            char user[16];
+            snprintf(user, sizeof(user), "r%d", i);
+            mm_stored s;
+            mm_store_result r = mm_store_reserve_seat(st, a, P, "race", user, &s);
+            _exit((int)r);
+        }
+    }
+    close(go[0]);
+    usleep(200000);
+    close(go[1]); /* everyone reads EOF at once */
+    int ok = 0, full = 0, other = 0;
+    for (int i = 0; i < racers; i++) {
+        int status;
+        waitpid(pids[i], &status, 0);
+        int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+        if (code == MM_STORE_OK)
+            ok++;
+        else if (code == MM_STORE_FULL)
+            full++;
+        else
+            other++;
+    }
+    assert_int_equal(other, 0);
+    assert_int_equal(ok, num_players - 1);
+    assert_int_equal(full, racers - (num_players - 1));
+    mm_stored s;
+    assert_int_equal(mm_store_get(store, arena, P, "race", &s), MM_STORE_OK);
+    assert_int_equal(s.game.nplayers, num_players); /* decode refuses duplicates */
+    assert_int_equal(sets_of("race"), 4);
+}
+
+static void fifty_racers_two_seats(void **state)
+{
+    race(2, 50);
+}
+
+static void fifty_racers_three_seats(void **state)
+{
+    race(3, 50);
+}
+
+static void redis_restart_fails_fast_then_reconnects(void **state)
+{
+    mm_stored s;
+    create_published("g1", 2);
+    itest_stack("redis-stop");
+    assert_int_equal(mm_store_get(store, arena, P, "g1", &s), MM_STORE_UNAVAILABLE);
+    assert_int_equal(mm_store_reserve_seat(store, arena, P, "g1", "u2", &s), MM_STORE_UNAVAILABLE);
+    itest_stack("redis-start");
+    /* a fresh server: no data (no persistence), but the store works at once */
+    assert_int_equal(mm_store_get(store, arena, P, "g1", &s), MM_STORE_NOT_FOUND);
+    create_published("g2", 2);
+    assert_int_equal(mm_store_reserve_seat(store, arena, P, "g2", "u2", &s), MM_STORE_OK);
+    redisFree(raw);
+    raw = redisConnectUnix(itest_env("MM_TEST_REDIS_SOCK"));
+    assert_true(raw != NULL && raw->err == 0);
+}
+
+int main(void)
+{
+#define T(f) cmocka_unit_test_setup(f, fresh)
+    const struct CMUnitTest tests[] = {
+        T(create_writes_hash_pending_and_wlock),
+        T(advance_publishes_then_walks_the_states),
+        T(reserve_checks_in_spec_order),
+        T(three_player_game_stays_listed_until_full),
+        T(undo_gives_the_seat_back),
+        T(reset_drops_a_player_and_relists),
+        T(delete_removes_every_key),
+        T(get_and_corrupt_documents),
+        T(lobby_pages_oldest_first_skipping_missing),
+        T(candidates_are_the_oldest_below_the_cutoff),
+        T(scripts_are_reloaded_after_a_flush),
+        T(fifty_racers_two_seats),
+        T(fifty_racers_three_seats),
+        T(redis_restart_fails_fast_then_reconnects),
+    };
+    return cmocka_run_group_tests_name("integration: store on real Redis", tests, setup, teardown);
+}
