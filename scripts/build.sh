@@ -9,5 +9,6 @@ if [ ! -x configure ]; then
 fi
 if [ ! -f Makefile ] || [ $# -gt 0 ]; then
     ./configure -q "$@"
+    make -s clean # objects do not depend on the configured flags
 fi
 make -s -j"$(nproc)"

@@ -16,6 +16,12 @@ stack=$top_srcdir/scripts/stack.sh
 cleanup() {
     local rc=$?
     "$stack" stop >/dev/null 2>&1 || true
+    # A sanitizer report from any of our processes fails the test, even one
+    # printed at exit (leaks) after every request was answered correctly.
+    if grep -l 'ERROR: \(Address\|Leak\)Sanitizer\|runtime error:' "$run"/*.log 2>/dev/null; then
+        echo "sanitizer report in the logs above" >&2
+        [ $rc -eq 0 ] && rc=1
+    fi
     if [ $rc -ne 0 ]; then
         for f in "$run"/*.log; do
             [ -s "$f" ] && { echo "--- tail of $f"; tail -n 20 "$f"; }
