@@ -2,6 +2,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "ids.h"
 #include "log.h"
@@ -10,6 +11,9 @@
  * product lookup, preflight, 404/405) is done once in mm_app_handle. */
 static const mm_route routes[] = {
     {"GET", "/health", mm_handle_health, false},
+    {"POST", "/game_lobby/{product_id}/create_game", mm_handle_create_game, true},
+    {"POST", "/game_lobby/{product_id}/join_game/{game_id}", mm_handle_join_game, true},
+    {"GET", "/game_lobby/{product_id}/open_games", mm_handle_open_games, false},
 };
 
 mm_status mm_app_init(mm_app *app, mm_config *cfg, char *err, size_t errlen)
@@ -21,7 +25,10 @@ mm_status mm_app_init(mm_app *app, mm_config *cfg, char *err, size_t errlen)
     if (mm_redis_url_parse(app->cfg.redis_url, &url, err, errlen) != MM_OK)
         return MM_ERR_INVALID;
     app->redis = mm_rconn_new(&url, app->cfg.redis_timeout_ms);
-    if (app->redis == NULL) {
+    app->store = app->redis ? mm_store_new(app->redis) : NULL;
+    app->gs =
+        mm_gs_client_new(app->cfg.game_server_connect_timeout_ms, app->cfg.game_server_timeout_ms);
+    if (app->store == NULL || app->gs == NULL) {
         snprintf(err, errlen, "out of memory");
         return MM_ERR_NOMEM;
     }
@@ -30,6 +37,8 @@ mm_status mm_app_init(mm_app *app, mm_config *cfg, char *err, size_t errlen)
 
 void mm_app_free(mm_app *app)
 {
+    mm_gs_client_free(app->gs);
+    mm_store_free(app->store);
     mm_rconn_free(app->redis);
     mm_config_free(&app->cfg);
     memset(app, 0, sizeof(*app));
@@ -66,11 +75,46 @@ void mm_app_handle(mm_app *app, const mm_request *req, mm_response *res)
     }
     case MM_ROUTE_FOUND: break;
     }
-    if (params.product_id != NULL &&
-        (!mm_id_valid(params.product_id, params.product_id_len) ||
-         mm_config_product(&app->cfg, params.product_id, params.product_id_len) == NULL)) {
-        mm_response_error(res, req->arena, 400, "Game Lobby: Invalid product ID.");
-        return;
+    if (params.product_id != NULL) {
+        if (mm_id_valid(params.product_id, params.product_id_len))
+            params.product = mm_config_product(&app->cfg, params.product_id, params.product_id_len);
+        if (params.product == NULL) {
+            mm_response_error(res, req->arena, 400, "Game Lobby: Invalid product ID.");
+            return;
+        }
+    }
+    mm_jwt_claims user;
+    if (route->needs_auth) {
+        if (req->authorization == NULL) {
+            mm_response_error(res, req->arena, 401, "Game Lobby: Not authorized.");
+            return;
+        }
+        const char *secret = app->cfg.secret_key;
+        mm_jwt_result jr = mm_jwt_verify_header(
+            req->arena, req->authorization, strlen(req->authorization),
+            (const unsigned char *)secret, strlen(secret), (int64_t)time(NULL), &user);
+        if (jr == MM_JWT_NOMEM) {
+            mm_response_error(res, req->arena, 500, "Internal error.");
+            return;
+        }
+        if (jr != MM_JWT_OK) {
+            mm_log_info("msg=\"token refused\" reason=%s", mm_jwt_result_name(jr));
+            mm_response_error(res, req->arena, 401,
+                              "Game Lobby: Unable to fetch user profile for user. Relog may be "
+                              "required.");
+            return;
+        }
+        params.user = &user;
     }
     route->handler(app, req, &params, res);
+}
+
+void mm_app_store_error(const mm_request *req, mm_store_result r, mm_response *res)
+{
+    if (r == MM_STORE_UNAVAILABLE) {
+        mm_response_error(res, req->arena, 503, "Service temporarily unavailable.");
+        return;
+    }
+    mm_log_error("msg=\"store failed\" result=%s", mm_store_result_name(r));
+    mm_response_error(res, req->arena, 500, "Internal error.");
 }

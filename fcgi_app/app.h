@@ -6,13 +6,17 @@
 #define MM_APP_H
 
 #include "config.h"
+#include "gameserver.h"
 #include "http.h"
 #include "rconn.h"
 #include "router.h"
+#include "store.h"
 
 typedef struct mm_app {
     mm_config cfg;
     mm_rconn *redis;
+    mm_store *store;
+    mm_gs_client *gs;
 } mm_app;
 
 /* Takes ownership of cfg (moved into app). */
@@ -22,8 +26,18 @@ void mm_app_free(mm_app *app);
 /* Answers req into res; always produces a complete response. */
 void mm_app_handle(mm_app *app, const mm_request *req, mm_response *res);
 
+/* The answer to a store failure that is not the request's fault: 503 when
+ * Redis is unreachable, else 500 (logged). */
+void mm_app_store_error(const mm_request *req, mm_store_result r, mm_response *res);
+
 /* Handlers (one file each, named after the route). */
 void mm_handle_health(mm_app *app, const mm_request *req, const mm_route_params *params,
                       mm_response *res);
+void mm_handle_create_game(mm_app *app, const mm_request *req, const mm_route_params *params,
+                           mm_response *res);
+void mm_handle_join_game(mm_app *app, const mm_request *req, const mm_route_params *params,
+                         mm_response *res);
+void mm_handle_open_games(mm_app *app, const mm_request *req, const mm_route_params *params,
+                          mm_response *res);
 
 #endif

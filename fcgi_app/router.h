@@ -8,7 +8,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "config.h"
 #include "http.h"
+#include "jwt.h"
 
 struct mm_app;
 
@@ -17,6 +19,9 @@ typedef struct {
     size_t product_id_len;
     const char *game_id;
     size_t game_id_len;
+    /* set by the dispatcher before the handler runs */
+    const mm_product *product; /* the registered product, when the path names one */
+    const mm_jwt_claims *user; /* the verified caller, on routes that need auth */
 } mm_route_params;
 
 typedef void (*mm_handler)(struct mm_app *app, const mm_request *req, const mm_route_params *params,

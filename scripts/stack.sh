@@ -78,7 +78,7 @@ write_config() {
   "secret_key": "${MM_SECRET_KEY:-dev-secret-change-me}",
   "log_level": "info",
   "game_server_connect_timeout_ms": 1000,
-  "game_server_timeout_ms": 3000,
+  "game_server_timeout_ms": ${MM_GS_TIMEOUT_MS:-3000},
   "redis_timeout_ms": 500,
   "products": [
     {"product_id": "exrps", "game_server_url": "$gs",

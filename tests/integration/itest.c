@@ -37,21 +37,20 @@ const char *itest_env(const char *name)
     return v;
 }
 
-void itest_request(const char *method, const char *path, const char *const *headers,
-                   const char *body, size_t body_len, itest_response *out)
+static void exchange(CURL *curl, const char *base, const char *sock, const char *method,
+                     const char *path, const char *const *headers, const char *body,
+                     size_t body_len, itest_response *out)
 {
-    static CURL *curl; /* reused: keep-alive to nginx like a real client */
-    if (curl == NULL)
-        curl = curl_easy_init();
     assert_non_null(curl);
     curl_easy_reset(curl);
-    char url[4096];
-    snprintf(url, sizeof(url), "http://localhost%s", path);
+    char url[16384];
+    snprintf(url, sizeof(url), "%s%s", base, path);
     growbuf b = {0}, h = {0};
     struct curl_slist *hl = NULL;
     for (size_t i = 0; headers != NULL && headers[i] != NULL; i++)
         hl = curl_slist_append(hl, headers[i]);
-    curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, itest_env("MM_TEST_NGINX_SOCK"));
+    if (sock != NULL)
+        curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, sock);
     curl_easy_setopt(curl, CURLOPT_URL, url);
     curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
     curl_easy_setopt(curl, CURLOPT_PATH_AS_IS, 1L);
@@ -80,6 +79,44 @@ void itest_request(const char *method, const char *path, const char *const *head
     out->body = b.data ? b.data : calloc(1, 1);
     out->body_len = b.len;
     out->headers = h.data ? h.data : calloc(1, 1);
+}
+
+void itest_request(const char *method, const char *path, const char *const *headers,
+                   const char *body, size_t body_len, itest_response *out)
+{
+    static CURL *curl; /* reused: keep-alive to nginx like a real client */
+    if (curl == NULL)
+        curl = curl_easy_init();
+    exchange(curl, "http://localhost", itest_env("MM_TEST_NGINX_SOCK"), method, path, headers, body,
+             body_len, out);
+}
+
+void itest_gs(const char *method, const char *path, const char *body, itest_response *out)
+{
+    static CURL *curl;
+    if (curl == NULL)
+        curl = curl_easy_init();
+    exchange(curl, itest_env("MM_TEST_GS_URL"), NULL, method, path, NULL, body,
+             body ? strlen(body) : 0, out);
+}
+
+void itest_gs_fail(const char *op, const char *mode, const char *extra)
+{
+    char body[512];
+    snprintf(body, sizeof(body), "{\"op\": \"%s\", \"mode\": \"%s\"%s%s}", op, mode,
+             extra ? ", " : "", extra ? extra : "");
+    itest_response r;
+    itest_gs("POST", "/_control/fail", body, &r);
+    assert_int_equal(r.status, 200);
+    itest_response_free(&r);
+}
+
+void itest_gs_reset(void)
+{
+    itest_response r;
+    itest_gs("POST", "/_control/reset", "{}", &r);
+    assert_int_equal(r.status, 200);
+    itest_response_free(&r);
 }
 
 void itest_response_free(itest_response *r)

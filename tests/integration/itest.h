@@ -22,6 +22,14 @@ void itest_request(const char *method, const char *path, const char *const *head
                    const char *body, size_t body_len, itest_response *out);
 void itest_response_free(itest_response *r);
 
+/* The same against the test game server (MM_TEST_GS_URL), e.g. its control
+ * API: itest_gs("POST", "/_control/fail", "{...}", &r). */
+void itest_gs(const char *method, const char *path, const char *body, itest_response *out);
+/* POST /_control/fail {"op": op, "mode": mode, ...extra} on the game server. */
+void itest_gs_fail(const char *op, const char *mode, const char *extra_json_fields);
+/* POST /_control/reset on the game server. */
+void itest_gs_reset(void);
+
 /* The value of header name in r (case-insensitive), copied into out; returns
  * 0 when found. */
 int itest_header(const itest_response *r, const char *name, char *out, size_t outlen);

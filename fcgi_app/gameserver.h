@@ -1,0 +1,57 @@
+/* The game-server client (SPEC section 4): POSTs create_game, join_game, remove_game and
+ * remove_player as JSON over libcurl. One client per process holds one reused easy handle, so
+ * the connection to a game server stays alive between requests; mm_gs_client_free releases
+ * it. A game token is copied into the caller's arena; nothing else outlives a call. */
+#ifndef MM_GAMESERVER_H
+#define MM_GAMESERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "arena.h"
+
+#define MM_GS_MAX_ANSWER ((size_t)64 * 1024) /* a bigger answer aborts the transfer */
+#define MM_GS_MAX_TOKEN ((size_t)4096)
+
+typedef enum {
+    MM_GS_OK = 0,
+    MM_GS_REFUSED,    /* the game server answered, with a status other than 2xx */
+    MM_GS_UNAVAILABLE /* no usable answer: connect failure, timeout, transport error, an
+                         answer over MM_GS_MAX_ANSWER, or on create an answer without a
+                         string gameToken of 1..MM_GS_MAX_TOKEN bytes */
+} mm_gs_result;
+
+typedef struct mm_gs_client mm_gs_client;
+
+/* Both timeouts must be > 0 (a zero would mean "wait forever" to libcurl). Calls
+ * curl_global_init the first time, which is not thread-safe: the processes are
+ * single-threaded and create their client at start-up. NULL on bad timeouts or failure. */
+mm_gs_client *mm_gs_client_new(long connect_timeout_ms, long timeout_ms);
+/* NULL is accepted. */
+void mm_gs_client_free(mm_gs_client *c);
+
+/* Each call POSTs {base_url}/{op}; base_url has no trailing slash. On MM_GS_OK,
+ * *token_out is the game server's gameToken, in a. On any other result it is NULL. */
+mm_gs_result mm_gs_create_game(mm_gs_client *c, mm_arena *a, const char *base_url,
+                               const char *game_id, const char *user_id, const char *username,
+                               const char **token_out);
+mm_gs_result mm_gs_join_game(mm_gs_client *c, mm_arena *a, const char *base_url,
+                             const char *game_id, const char *user_id, const char *username);
+mm_gs_result mm_gs_remove_game(mm_gs_client *c, mm_arena *a, const char *base_url,
+                               const char *game_id);
+mm_gs_result mm_gs_remove_player(mm_gs_client *c, mm_arena *a, const char *base_url,
+                                 const char *game_id, const char *user_id);
+
+/* Classifies an answer; no I/O. status is the HTTP status (0: none), body/len the answer.
+ * With want_token the answer must be a JSON object whose "gameToken" is a non-empty string
+ * (copied into a, through token_out when not NULL); otherwise the body of a 2xx is ignored. */
+mm_gs_result mm_gs_classify(mm_arena *a, long status, const char *body, size_t len, bool want_token,
+                            const char **token_out);
+
+/* "ok", "refused", "unavailable". */
+const char *mm_gs_result_name(mm_gs_result r);
+
+/* New connections this client has opened so far (for tests: keep-alive means 1). */
+long mm_gs_client_connects(const mm_gs_client *c);
+
+#endif

@@ -1,0 +1,95 @@
+/* POST /game_lobby/{product_id}/join_game/{game_id}: reserve a seat
+ * atomically (the SPEC's checks run inside that one step), then join on the
+ * game server; if the game server does not take the player, the seat is
+ * given back. */
+#include <stdio.h>
+#include <string.h>
+
+#include "app.h"
+#include "gameserver.h"
+#include "ids.h"
+#include "log.h"
+#include "store.h"
+
+static void not_found(const mm_request *req, const mm_route_params *params, mm_response *res)
+{
+    /* the id is echoed back, but never more of it than an id can hold */
+    int glen = (int)(params->game_id_len > MM_ID_MAX ? MM_ID_MAX : params->game_id_len);
+    char *msg = mm_arena_printf(req->arena,
+                                "Game Lobby: Unable to join game - game not found. Game ID: "
+                                "\"%.*s%s\", Product ID: %s.",
+                                glen, params->game_id, params->game_id_len > MM_ID_MAX ? "..." : "",
+                                params->product->product_id);
+    mm_response_error(res, req->arena, 404, msg ? msg : "Game Lobby: game not found.");
+}
+
+/* Gives the seat back after the game server refused or did not answer. */
+static void undo(mm_app *app, const mm_request *req, const mm_stored *seat, const char *user_id)
+{
+    mm_stored after;
+    mm_store_result r = mm_store_undo_seat(app->store, req->arena, seat->game.product_id,
+                                           seat->game.game_id, user_id, &after);
+    if (r != MM_STORE_OK)
+        mm_log_error("msg=\"seat not given back; curation will reset it\" game_id=%s "
+                     "result=%s",
+                     seat->game.game_id, mm_store_result_name(r));
+}
+
+void mm_handle_join_game(mm_app *app, const mm_request *req, const mm_route_params *params,
+                         mm_response *res)
+{
+    const mm_product *prod = params->product;
+    const mm_jwt_claims *user = params->user;
+    if (!mm_id_valid(params->game_id, params->game_id_len)) {
+        not_found(req, params, res);
+        return;
+    }
+    char game_id[MM_ID_MAX + 1];
+    memcpy(game_id, params->game_id, params->game_id_len);
+    game_id[params->game_id_len] = '\0';
+
+    mm_stored seat;
+    mm_store_result sr = mm_store_reserve_seat(app->store, req->arena, prod->product_id, game_id,
+                                               user->user_id, &seat);
+    switch (sr) {
+    case MM_STORE_OK: break;
+    case MM_STORE_NOT_FOUND:
+    case MM_STORE_CORRUPT: not_found(req, params, res); return;
+    case MM_STORE_WRONG_STATE: {
+        const char *state = mm_game_state_name(seat.game.state);
+        char *msg = mm_arena_printf(req->arena,
+                                    "Unable to join game - invalid state: %s. Required state: "
+                                    "creator_joined",
+                                    state ? state : "unknown");
+        mm_response_error(res, req->arena, 400, msg ? msg : "Unable to join game.");
+        return;
+    }
+    case MM_STORE_ALREADY_JOINED:
+        mm_response_error(res, req->arena, 409, "Unable to join game - player already joined.");
+        return;
+    case MM_STORE_FULL:
+        mm_response_error(res, req->arena, 409, "Unable to join game - game is full.");
+        return;
+    default: mm_app_store_error(req, sr, res); return;
+    }
+
+    mm_gs_result gr = mm_gs_join_game(app->gs, req->arena, seat.game.game_server_url, game_id,
+                                      user->user_id, user->username);
+    if (gr != MM_GS_OK) {
+        undo(app, req, &seat, user->user_id);
+        if (gr == MM_GS_REFUSED)
+            mm_response_error(res, req->arena, 400, "Unable to join game on target game server.");
+        else
+            mm_response_error(res, req->arena, 502, "Game server unavailable.");
+        return;
+    }
+    size_t len;
+    char *body = mm_game_encode(req->arena, &seat.game, MM_GAME_FULL, prod->game_socket_url, &len);
+    if (body == NULL) {
+        mm_response_error(res, req->arena, 500, "Internal error.");
+        return;
+    }
+    mm_log_info("msg=\"player joined\" product=%s game_id=%s players=%zu/%d", prod->product_id,
+                game_id, seat.game.nplayers, seat.game.num_players);
+    mm_response_json(res, 200, body, len);
+}
