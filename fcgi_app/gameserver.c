@@ -228,13 +228,15 @@ static long now_ms(void)
     return (long)ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
-/* Copies s for a quoted log value: quotes, backslashes and control bytes become '?'. */
+/* Copies s for a quoted log value: '"' becomes '\'', backslashes and control bytes '?'. */
 static void log_field(char *dst, size_t cap, const char *s)
 {
     size_t n = 0;
     for (; s != NULL && *s != '\0' && n + 1 < cap; s++) {
         unsigned char ch = (unsigned char)*s;
-        dst[n++] = (ch < 0x20 || ch == 0x7f || ch == '"' || ch == '\\') ? '?' : (char)ch;
+        if (ch == '"')
+            ch = '\'';
+        dst[n++] = (ch < 0x20 || ch == 0x7f || ch == '\\') ? '?' : (char)ch;
     }
     dst[n] = '\0';
 }

@@ -1,14 +1,23 @@
 /* matchmaker-worker: consumes the game servers' event stream and curates
- * stale games. For now it loads and validates the configuration, checks that
- * Redis answers, and waits for SIGTERM/SIGINT. */
+ * stale games. One loop: read a batch (blocking at most a second when idle),
+ * and when the curation interval has passed, claim entries of dead consumers
+ * and run a curation pass. Redis failures are logged and retried with a
+ * bounded exponential back-off; SIGTERM/SIGINT finish the entry in hand and
+ * exit 0. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
+#include "curation.h"
+#include "gameserver.h"
 #include "log.h"
+#include "rconn.h"
+#include "store.h"
+#include "worker.h"
 
 static volatile sig_atomic_t stopping;
 
@@ -22,6 +31,89 @@ static void usage(FILE *to)
 {
     fprintf(to, "usage: matchmaker-worker [-c CONFIG] [-l LOGFILE]\n"
                 "  CONFIG defaults to $MATCHMAKER_CONFIG; logs go to stderr or LOGFILE.\n");
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Sleeps ms unless a signal arrives first. */
+static void pause_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static mm_rconn *connect_to(const char *url, long timeout_ms)
+{
+    mm_redis_url u;
+    char err[160];
+    if (mm_redis_url_parse(url, &u, err, sizeof(err)) != MM_OK)
+        return NULL; /* validated with the config already */
+    return mm_rconn_new(&u, timeout_ms);
+}
+
+static int run(const mm_config *cfg)
+{
+    long block_ms = cfg->curation_interval_ms < 1000 ? cfg->curation_interval_ms : 1000;
+    mm_rconn *games = connect_to(cfg->redis_url, cfg->redis_timeout_ms);
+    /* the blocking read must not time out before the server answers it */
+    mm_rconn *stream = connect_to(cfg->event_stream_url, cfg->redis_timeout_ms + block_ms);
+    mm_store *store = games ? mm_store_new(games) : NULL;
+    mm_gs_client *gs =
+        mm_gs_client_new(cfg->game_server_connect_timeout_ms, cfg->game_server_timeout_ms);
+    char host[64] = "worker", consumer[160];
+    gethostname(host, sizeof(host) - 1);
+    host[sizeof(host) - 1] = '\0';
+    snprintf(consumer, sizeof(consumer), "%s-%ld", host, (long)getpid());
+    mm_worker *w = (stream && store) ? mm_worker_new(cfg, stream, store, consumer, block_ms) : NULL;
+    int rc = 1;
+    if (w == NULL || gs == NULL) {
+        mm_log_error("msg=\"out of memory at start-up\"");
+        goto out;
+    }
+    mm_log_info("msg=started consumer=%s group=%s products=%zu", consumer, cfg->event_group,
+                cfg->nproducts);
+    long backoff = 0;
+    int64_t next_curation = 0;
+    volatile const int *stop = (volatile const int *)&stopping;
+    while (!stopping) {
+        mm_status st = mm_worker_poll(w, stop);
+        if (st == MM_OK && !stopping && now_ms() >= next_curation) {
+            next_curation = now_ms() + cfg->curation_interval_ms;
+            st = mm_worker_claim(w, stop);
+            mm_curation_stats cs = {0};
+            if (st == MM_OK)
+                st = mm_curate_pass(store, gs, cfg, mm_store_now_us(), &cs);
+            if (cs.deleted || cs.reset || cs.cleaned)
+                mm_log_info("msg=\"curation pass\" seen=%ld deleted=%ld reset=%ld cleaned=%ld "
+                            "changed=%ld",
+                            cs.seen, cs.deleted, cs.reset, cs.cleaned, cs.changed);
+        }
+        if (st == MM_OK) {
+            if (backoff != 0)
+                mm_log_info("msg=\"redis reachable again; resuming\"");
+            backoff = 0;
+            continue;
+        }
+        backoff = backoff == 0 ? 100 : (backoff * 2 > 5000 ? 5000 : backoff * 2);
+        mm_log_warn("msg=\"redis unavailable; backing off\" ms=%ld", backoff);
+        pause_ms(backoff);
+    }
+    const mm_worker_stats *s = mm_worker_stats_get(w);
+    mm_log_info("msg=stopping handled=%ld applied=%ld ignored=%ld malformed=%ld claimed=%ld",
+                s->handled, s->applied, s->ignored, s->malformed, s->claimed);
+    rc = 0;
+out:
+    mm_worker_free(w);
+    mm_gs_client_free(gs);
+    mm_store_free(store);
+    mm_rconn_free(stream);
+    mm_rconn_free(games);
+    return rc;
 }
 
 int main(int argc, char **argv)
@@ -52,13 +144,10 @@ int main(int argc, char **argv)
     mm_log_set_level(cfg.log_level);
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_term;
+    sa.sa_handler = on_term; /* no SA_RESTART: a back-off sleep ends at once */
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
-    mm_log_info("msg=started products=%zu", cfg.nproducts);
-    while (!stopping)
-        sleep(1); /* returns early on a signal */
-    mm_log_info("msg=stopping");
+    int rc = run(&cfg);
     mm_config_free(&cfg);
-    return 0;
+    return rc;
 }

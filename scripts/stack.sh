@@ -130,7 +130,7 @@ start() {
         kill -0 "$p" 2>/dev/null || die "matchmaker-fcgi exited at start (see $run/fcgi.log)"
     done
 
-    "$build/fcgi_app/matchmaker-worker" -c "$conf" >>"$run/worker.log" 2>&1 &
+    "$build/fcgi_app/matchmaker-worker" -c "$conf" -l "$run/worker.log" >>"$run/worker.log" 2>&1 &
     echo $! >"$run/worker.pid"
 
     nginx_conf
