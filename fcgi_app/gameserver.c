@@ -1,6 +1,9 @@
 /* Game-server calls over one libcurl easy handle. Every option is set again before each
  * transfer (same values each time), and the answer buffer is emptied, so nothing from one
- * call can leak into the next while the handle keeps its connection cache. */
+ * call can leak into the next while the handle keeps its connection cache.
+ * libcurl re-sends a request once, on a new connection, when a reused connection closes
+ * before any byte of the answer (normally the server's idle close racing us); a game server
+ * that read the request and then dropped it may therefore see it twice. */
 #include "gameserver.h"
 
 #include <curl/curl.h>
@@ -233,10 +236,12 @@ static void log_field(char *dst, size_t cap, const char *s)
 {
     size_t n = 0;
     for (; s != NULL && *s != '\0' && n + 1 < cap; s++) {
-        unsigned char ch = (unsigned char)*s;
+        char ch = *s;
         if (ch == '"')
             ch = '\'';
-        dst[n++] = (ch < 0x20 || ch == 0x7f || ch == '\\') ? '?' : (char)ch;
+        else if ((unsigned char)ch < 0x20 || ch == 0x7f || ch == '\\')
+            ch = '?';
+        dst[n++] = ch;
     }
     dst[n] = '\0';
 }

@@ -1,7 +1,6 @@
-/* The game-server client (SPEC section 4): POSTs create_game, join_game, remove_game and
- * remove_player as JSON over libcurl. One client per process holds one reused easy handle, so
- * the connection to a game server stays alive between requests; mm_gs_client_free releases
- * it. A game token is copied into the caller's arena; nothing else outlives a call. */
+/* The game-server client (SPEC section 4): JSON POSTs over libcurl through one reused easy
+ * handle per process, so connections stay alive between requests. mm_gs_client_new has one
+ * matching mm_gs_client_free; a game token is copied into the caller's arena. */
 #ifndef MM_GAMESERVER_H
 #define MM_GAMESERVER_H
 
@@ -42,9 +41,10 @@ mm_gs_result mm_gs_remove_game(mm_gs_client *c, mm_arena *a, const char *base_ur
 mm_gs_result mm_gs_remove_player(mm_gs_client *c, mm_arena *a, const char *base_url,
                                  const char *game_id, const char *user_id);
 
-/* Classifies an answer; no I/O. status is the HTTP status (0: none), body/len the answer.
- * With want_token the answer must be a JSON object whose "gameToken" is a non-empty string
- * (copied into a, through token_out when not NULL); otherwise the body of a 2xx is ignored. */
+/* Classifies an answer; no I/O. status is the HTTP status (0: none; outside 100..599 is no
+ * answer, any other non-2xx is REFUSED), body/len the answer (over MM_GS_MAX_ANSWER is no
+ * answer). With want_token a 2xx must carry one JSON object whose "gameToken" is a non-empty
+ * string, copied into a (and through token_out when not NULL); otherwise its body is ignored. */
 mm_gs_result mm_gs_classify(mm_arena *a, long status, const char *body, size_t len, bool want_token,
                             const char **token_out);
 

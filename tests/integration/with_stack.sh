@@ -41,5 +41,6 @@ else
 fi
 export MM_TEST_NGINX_SOCK=$run/nginx.sock MM_TEST_STACK=$stack
 export MM_TEST_REDIS_SOCK=$run/redis.sock MM_TEST_CONFIG=$run/matchmaker.json
+export MM_TEST_RUN_DIR=$run MM_TEST_BUILD_DIR=$top_builddir
 [ $only_redis = 1 ] || export MM_TEST_GS_URL="http://127.0.0.1:$(cat "$run/gameserver.port")"
 timeout --kill-after=10 "${MM_TEST_TIMEOUT:-600}" "$@"

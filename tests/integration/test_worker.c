@@ -1,0 +1,500 @@
+/* matchmaker-worker against real Redis, real worker processes and the test
+ * game server: every event type, bad events, sharing one group, a worker
+ * killed mid-stream, the legacy index, curation and a clean SIGTERM. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <hiredis/hiredis.h>
+#include <json-c/json.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "curation.h"
+#include "itest.h"
+#include "store.h"
+#include "worker.h"
+
+#define P "exrps"
+
+static redisContext *games;  /* db 0: game data */
+static redisContext *events; /* db 1: the stream */
+static mm_rconn *conn;
+static mm_store *store;
+static mm_arena *arena;
+static char fast_config[512];   /* short claim idle and curation interval */
+static char broken_config[512]; /* games Redis unreachable */
+static pid_t workers[4];
+static int nworkers;
+
+/* ---- set-up ---- */
+
+static redisContext *connect_db(int db)
+{
+    redisContext *c = redisConnectUnix(itest_env("MM_TEST_REDIS_SOCK"));
+    assert_true(c != NULL && c->err == 0);
+    freeReplyObject(redisCommand(c, "SELECT %d", db));
+    return c;
+}
+
+/* Writes the stack's config with some keys replaced. */
+static void derive_config(const char *path, const char *redis_url, int short_expiry)
+{
+    json_object *cfg = json_object_from_file(itest_env("MM_TEST_CONFIG"));
+    assert_non_null(cfg);
+    json_object_object_add(cfg, "event_claim_idle_ms", json_object_new_int(500));
+    json_object_object_add(cfg, "curation_interval_ms", json_object_new_int(100));
+    if (redis_url != NULL)
+        json_object_object_add(cfg, "redis_url", json_object_new_string(redis_url));
+    if (short_expiry) {
+        json_object *e = json_object_new_object();
+        json_object_object_add(e, "created", json_object_new_int(1));
+        json_object_object_add(e, "creator_joined", json_object_new_int(1));
+        json_object_object_add(cfg, "expiry_seconds", e);
+    }
+    assert_int_equal(json_object_to_file(path, cfg), 0);
+    json_object_put(cfg);
+}
+
+static pid_t start_worker(const char *config, const char *log)
+{
+    char bin[512], logpath[512];
+    snprintf(bin, sizeof(bin), "%s/fcgi_app/matchmaker-worker", itest_env("MM_TEST_BUILD_DIR"));
+    snprintf(logpath, sizeof(logpath), "%s/%s", itest_env("MM_TEST_RUN_DIR"), log);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        execl(bin, bin, "-c", config, "-l", logpath, (char *)NULL);
+        _exit(127);
+    }
+    workers[nworkers++] = pid;
+    return pid;
+}
+
+static void stop_worker(pid_t pid, int sig)
+{
+    kill(pid, sig);
+    waitpid(pid, NULL, 0);
+    for (int i = 0; i < nworkers; i++)
+        if (workers[i] == pid)
+            workers[i] = workers[--nworkers];
+}
+
+static void stop_all_workers(void)
+{
+    while (nworkers > 0)
+        stop_worker(workers[0], SIGTERM);
+}
+
+static int setup(void **state)
+{
+    games = connect_db(0);
+    events = connect_db(1);
+    mm_redis_url u;
+    char err[128], url[256];
+    snprintf(url, sizeof(url), "unix://%s", itest_env("MM_TEST_REDIS_SOCK"));
+    assert_int_equal(mm_redis_url_parse(url, &u, err, sizeof(err)), MM_OK);
+    conn = mm_rconn_new(&u, 500);
+    store = mm_store_new(conn);
+    arena = mm_arena_new(0);
+    /* the stack's own worker uses the default (30 s) claim idle: these tests
+     * run workers of their own */
+    char pidfile[512];
+    snprintf(pidfile, sizeof(pidfile), "%s/worker.pid", itest_env("MM_TEST_RUN_DIR"));
+    FILE *f = fopen(pidfile, "r");
+    long pid = 0;
+    if (f != NULL && fscanf(f, "%ld", &pid) == 1 && pid > 0)
+        kill((pid_t)pid, SIGTERM);
+    if (f != NULL)
+        fclose(f);
+    snprintf(fast_config, sizeof(fast_config), "%s/fast.json", itest_env("MM_TEST_RUN_DIR"));
+    derive_config(fast_config, NULL, 0);
+    snprintf(broken_config, sizeof(broken_config), "%s/broken.json", itest_env("MM_TEST_RUN_DIR"));
+    derive_config(broken_config, "unix:///nonexistent/redis.sock", 0);
+    usleep(300000);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    stop_all_workers();
+    mm_store_free(store);
+    mm_rconn_free(conn);
+    mm_arena_free(arena);
+    redisFree(games);
+    redisFree(events);
+    return 0;
+}
+
+static int fresh(void **state)
+{
+    stop_all_workers();
+    freeReplyObject(redisCommand(games, "FLUSHALL"));
+    mm_arena_reset(arena);
+    itest_gs_reset();
+    return 0;
+}
+
+/* ---- helpers ---- */
+
+static const char *players1[] = {"u1"};
+
+static void make_game(const char *id, int num_players)
+{
+    mm_game g;
+    memset(&g, 0, sizeof(g));
+    g.game_id = id;
+    g.product_id = P;
+    g.game_server_url = itest_env("MM_TEST_GS_URL");
+    g.creator_id = "u1";
+    g.creator_name = "alice";
+    g.players = players1;
+    g.nplayers = 1;
+    g.num_players = num_players;
+    g.settings_json = num_players == 3 ? "{\"num_players\":3}" : "{\"num_players\":2}";
+    g.token = "t";
+    g.last_updated_us = mm_store_now_us();
+    g.state = MM_STATE_CREATED;
+    assert_int_equal(mm_store_create(store, arena, &g), MM_STORE_OK);
+}
+
+/* XADD game_event_stream * product_id P game_id G type T [k v]; returns the id. */
+static char *emit(const char *game, const char *type, const char *k, const char *v)
+{
+    redisReply *r =
+        k ? redisCommand(events, "XADD game_event_stream * product_id %s game_id %s type %s %s %s",
+                         P, game, type, k, v)
+          : redisCommand(events, "XADD game_event_stream * product_id %s game_id %s type %s", P,
+                         game, type);
+    assert_int_equal(r->type, REDIS_REPLY_STRING);
+    char *id = mm_arena_strdup(arena, r->str);
+    freeReplyObject(r);
+    return id;
+}
+
+static mm_game_state state_of(const char *id)
+{
+    mm_stored s;
+    mm_arena_reset(arena);
+    if (mm_store_get(store, arena, P, id, &s) != MM_STORE_OK)
+        return MM_STATE_COUNT;
+    return s.game.state;
+}
+
+static size_t players_of(const char *id)
+{
+    mm_stored s;
+    if (mm_store_get(store, arena, P, id, &s) != MM_STORE_OK)
+        return 0;
+    return s.game.nplayers;
+}
+
+static long long pending_count(void)
+{
+    redisReply *r = redisCommand(events, "XPENDING game_event_stream matchmaker");
+    long long n = (r->type == REDIS_REPLY_ARRAY && r->elements > 0) ? r->element[0]->integer : -1;
+    freeReplyObject(r);
+    return n;
+}
+
+/* Entries the group has delivered so far (its last-delivered id is the newest). */
+static int all_delivered(void)
+{
+    redisReply *r = redisCommand(events, "XINFO GROUPS game_event_stream");
+    int done = 0;
+    if (r->type == REDIS_REPLY_ARRAY && r->elements > 0) {
+        redisReply *g = r->element[0];
+        long long lag = -1, pending = -1;
+        for (size_t i = 0; i + 1 < g->elements; i += 2) {
+            if (strcmp(g->element[i]->str, "lag") == 0 &&
+                g->element[i + 1]->type == REDIS_REPLY_INTEGER)
+                lag = g->element[i + 1]->integer;
+            if (strcmp(g->element[i]->str, "pending") == 0)
+                pending = g->element[i + 1]->integer;
+        }
+        done = lag == 0 && pending == 0;
+    }
+    freeReplyObject(r);
+    return done;
+}
+
+#define WAIT_UNTIL(cond)                                                                           \
+    do {                                                                                           \
+        int ok_ = 0;                                                                               \
+        for (int i_ = 0; i_ < 500 && !ok_; i_++) {                                                 \
+            ok_ = (cond);                                                                          \
+            if (!ok_)                                                                              \
+                usleep(20000);                                                                     \
+        }                                                                                          \
+        if (!ok_)                                                                                  \
+            fail_msg("timed out waiting for: %s", #cond);                                          \
+    } while (0)
+
+static int in_set(const char *set, const char *id)
+{
+    redisReply *r = redisCommand(games, "ZSCORE %s%s %s", set, P, id);
+    int in = r->type == REDIS_REPLY_STRING;
+    freeReplyObject(r);
+    return in;
+}
+
+static int gs_calls_with(const char *op, const char *needle)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/_calls?op=%s", op);
+    itest_response r;
+    itest_gs("GET", path, NULL, &r);
+    int n = 0;
+    for (const char *p = r.body; (p = strstr(p, needle)) != NULL; p++)
+        n++;
+    itest_response_free(&r);
+    return n;
+}
+
+/* ---- tests ---- */
+
+static void each_event_type_has_its_effect(void **state)
+{
+    start_worker(fast_config, "w1.log");
+    make_game("g1", 2);
+    emit("g1", "state_change", "new_state", "creator_joined");
+    WAIT_UNTIL(state_of("g1") == MM_STATE_CREATOR_JOINED);
+    assert_true(in_set("__lobby_games:", "g1"));
+    assert_false(in_set("__pending_games:", "g1"));
+
+    mm_stored s;
+    assert_int_equal(mm_store_reserve_seat(store, arena, P, "g1", "u2", &s), MM_STORE_OK);
+    emit("g1", "state_change", "new_state", "all_players_joined");
+    WAIT_UNTIL(state_of("g1") == MM_STATE_ALL_PLAYERS_JOINED);
+    emit("g1", "state_change", "new_state", "in_progress");
+    WAIT_UNTIL(state_of("g1") == MM_STATE_IN_PROGRESS);
+
+    /* the creator leaving is ignored; the guest leaving relists the game */
+    emit("g1", "player_disconnect", "player_id", "u1");
+    emit("g1", "player_disconnect", "player_id", "u2");
+    WAIT_UNTIL(state_of("g1") == MM_STATE_CREATOR_JOINED);
+    assert_int_equal(players_of("g1"), 1);
+    assert_true(in_set("__lobby_games:", "g1"));
+    assert_false(in_set("__active_games:", "g1"));
+
+    emit("g1", "game_removed", NULL, NULL);
+    WAIT_UNTIL(state_of("g1") == MM_STATE_COUNT);
+    assert_false(in_set("__lobby_games:", "g1"));
+    WAIT_UNTIL(all_delivered());
+}
+
+static void bad_events_are_acknowledged_and_skipped(void **state)
+{
+    start_worker(fast_config, "w1.log");
+    make_game("g1", 2);
+    /* an invalid transition, a malformed entry, an unknown game, an unknown
+     * product, a gameplay event: none of them may stop what follows */
+    emit("g1", "state_change", "new_state", "in_progress");
+    freeReplyObject(redisCommand(events, "XADD game_event_stream * type state_change"));
+    emit("nosuchgame", "state_change", "new_state", "creator_joined");
+    freeReplyObject(redisCommand(events, "XADD game_event_stream * product_id zz game_id g1 "
+                                         "type game_removed"));
+    emit("g1", "gameplay", "move", "rock");
+    emit("g1", "state_change", "new_state", "paused");
+    emit("g1", "state_change", "new_state", "creator_joined");
+    WAIT_UNTIL(state_of("g1") == MM_STATE_CREATOR_JOINED);
+    WAIT_UNTIL(all_delivered());
+    assert_int_equal(pending_count(), 0);
+}
+
+/* Counts "msg=event id=<id>" and "malformed event skipped" lines for an id in a log. */
+static int handled_in(const char *log, const char *id)
+{
+    char path[512], needle[96];
+    snprintf(path, sizeof(path), "%s/%s", itest_env("MM_TEST_RUN_DIR"), log);
+    snprintf(needle, sizeof(needle), " id=%s ", id);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return 0;
+    char line[2048];
+    int n = 0;
+    while (fgets(line, sizeof(line), f) != NULL)
+        n += strstr(line, needle) != NULL;
+    fclose(f);
+    return n;
+}
+
+static void two_workers_share_the_group_exactly_once(void **state)
+{
+    start_worker(fast_config, "share1.log");
+    start_worker(fast_config, "share2.log");
+    usleep(300000);
+    enum { N = 60 };
+    char *ids[2 * N];
+    char gid[16];
+    for (int i = 0; i < N; i++) {
+        snprintf(gid, sizeof(gid), "s%d", i);
+        make_game(gid, 2);
+    }
+    for (int i = 0; i < N; i++) {
+        snprintf(gid, sizeof(gid), "s%d", i);
+        ids[2 * i] = emit(gid, "state_change", "new_state", "creator_joined");
+        ids[2 * i + 1] = emit(gid, "gameplay", "move", "paper");
+    }
+    WAIT_UNTIL(all_delivered());
+    for (int i = 0; i < 2 * N; i++) {
+        int n = handled_in("share1.log", ids[i]) + handled_in("share2.log", ids[i]);
+        if (n != 1)
+            fail_msg("entry %s handled %d times", ids[i], n);
+    }
+    for (int i = 0; i < N; i++) {
+        snprintf(gid, sizeof(gid), "s%d", i);
+        assert_int_equal(state_of(gid), MM_STATE_CREATOR_JOINED);
+    }
+}
+
+static void entries_of_a_killed_worker_are_claimed(void **state)
+{
+    make_game("k1", 2);
+    make_game("k2", 2);
+    /* this worker reads the entries but cannot reach the games' Redis: they
+     * stay pending under its name; then it dies without a word */
+    pid_t broken = start_worker(broken_config, "broken.log");
+    emit("k1", "state_change", "new_state", "creator_joined");
+    emit("k2", "state_change", "new_state", "creator_joined");
+    WAIT_UNTIL(pending_count() == 2);
+    stop_worker(broken, SIGKILL);
+    assert_int_equal(state_of("k1"), MM_STATE_CREATED);
+    start_worker(fast_config, "claimer.log");
+    WAIT_UNTIL(state_of("k1") == MM_STATE_CREATOR_JOINED &&
+               state_of("k2") == MM_STATE_CREATOR_JOINED);
+    WAIT_UNTIL(pending_count() == 0);
+}
+
+static void legacy_index_is_where_the_group_starts(void **state)
+{
+    freeReplyObject(redisCommand(events, "DEL game_event_stream"));
+    make_game("l1", 2);
+    make_game("l2", 2);
+    make_game("l3", 2);
+    emit("l1", "state_change", "new_state", "creator_joined");
+    char *second = emit("l2", "state_change", "new_state", "creator_joined");
+    emit("l3", "state_change", "new_state", "creator_joined");
+    /* the original worker had handled up to the second entry */
+    freeReplyObject(redisCommand(events, "SET __game_event_stream_index %s", second));
+    start_worker(fast_config, "legacy.log");
+    WAIT_UNTIL(state_of("l3") == MM_STATE_CREATOR_JOINED);
+    usleep(300000);
+    assert_int_equal(state_of("l1"), MM_STATE_CREATED);
+    assert_int_equal(state_of("l2"), MM_STATE_CREATED);
+    freeReplyObject(redisCommand(events, "DEL __game_event_stream_index"));
+}
+
+static void group_deleted_under_a_running_worker_is_recreated(void **state)
+{
+    start_worker(fast_config, "w1.log");
+    make_game("d1", 2);
+    emit("d1", "state_change", "new_state", "creator_joined");
+    WAIT_UNTIL(state_of("d1") == MM_STATE_CREATOR_JOINED);
+    freeReplyObject(redisCommand(events, "DEL game_event_stream"));
+    usleep(200000);
+    make_game("d2", 2);
+    emit("d2", "state_change", "new_state", "creator_joined");
+    WAIT_UNTIL(state_of("d2") == MM_STATE_CREATOR_JOINED);
+}
+
+static void curation_expires_resets_and_keeps(void **state)
+{
+    char expiring[512];
+    snprintf(expiring, sizeof(expiring), "%s/expiring.json", itest_env("MM_TEST_RUN_DIR"));
+    derive_config(expiring, NULL, 1);
+    mm_stored s;
+    make_game("pend", 2); /* created: expires after 1 s */
+    make_game("full", 2); /* full, joiner never connects */
+    assert_int_equal(mm_store_advance(store, arena, P, "full", MM_STATE_CREATOR_JOINED, &s),
+                     MM_STORE_OK);
+    assert_int_equal(mm_store_reserve_seat(store, arena, P, "full", "u2", &s), MM_STORE_OK);
+    make_game("live", 2); /* in progress: 1200 s to go */
+    assert_int_equal(mm_store_advance(store, arena, P, "live", MM_STATE_CREATOR_JOINED, &s),
+                     MM_STORE_OK);
+    assert_int_equal(mm_store_reserve_seat(store, arena, P, "live", "u3", &s), MM_STORE_OK);
+    assert_int_equal(mm_store_advance(store, arena, P, "live", MM_STATE_ALL_PLAYERS_JOINED, &s),
+                     MM_STORE_OK);
+    assert_int_equal(mm_store_advance(store, arena, P, "live", MM_STATE_IN_PROGRESS, &s),
+                     MM_STORE_OK);
+    start_worker(expiring, "curation.log");
+    WAIT_UNTIL(state_of("pend") == MM_STATE_COUNT);
+    WAIT_UNTIL(gs_calls_with("remove_game", "\"pend\"") == 1);
+    WAIT_UNTIL(players_of("full") == 1);
+    assert_true(in_set("__lobby_games:", "full"));
+    assert_false(in_set("__active_games:", "full"));
+    WAIT_UNTIL(gs_calls_with("remove_player", "\"u2\"") == 1);
+    assert_int_equal(state_of("live"), MM_STATE_IN_PROGRESS);
+    assert_int_equal(players_of("live"), 2);
+    assert_int_equal(gs_calls_with("remove_game", "\"live\""), 0);
+}
+
+static void curation_leaves_a_game_changed_since_read(void **state)
+{
+    mm_config cfg;
+    char err[256];
+    assert_int_equal(mm_config_load(fast_config, &cfg, err, sizeof(err)), MM_OK);
+    cfg.expiry_seconds[MM_STATE_CREATOR_JOINED] = 1;
+    mm_gs_client *gs = mm_gs_client_new(1000, 1000);
+    mm_stored s;
+    make_game("ch", 3);
+    assert_int_equal(mm_store_advance(store, arena, P, "ch", MM_STATE_CREATOR_JOINED, &s),
+                     MM_STORE_OK);
+    int64_t later = mm_store_now_us() + 5 * 1000000; /* as if read 5 s from now */
+    mm_candidate *c;
+    size_t n;
+    assert_int_equal(mm_store_candidates(store, arena, P, MM_SET_LOBBY, later / 1000, 10, &c, &n),
+                     MM_STORE_OK);
+    assert_int_equal(n, 1);
+    /* a player joins between the read and the act */
+    assert_int_equal(mm_store_reserve_seat(store, arena, P, "ch", "u2", &s), MM_STORE_OK);
+    assert_int_equal(mm_curate_one(store, gs, &cfg, arena, P, &c[0], later), MM_CURATE_CHANGED);
+    assert_int_equal(players_of("ch"), 2);
+    assert_int_equal(gs_calls_with("remove_game", "\"ch\""), 0);
+    /* read again: now it acts */
+    assert_int_equal(mm_store_candidates(store, arena, P, MM_SET_LOBBY, later / 1000, 10, &c, &n),
+                     MM_STORE_OK);
+    assert_int_equal(mm_curate_one(store, gs, &cfg, arena, P, &c[0], later), MM_CURATE_DELETED);
+    assert_int_equal(state_of("ch"), MM_STATE_COUNT);
+    mm_gs_client_free(gs);
+    mm_config_free(&cfg);
+}
+
+static void sigterm_exits_zero_promptly(void **state)
+{
+    pid_t pid = start_worker(fast_config, "term.log");
+    usleep(300000);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    kill(pid, SIGTERM);
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    nworkers--;
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    assert_true(secs < 1.5);
+}
+
+int main(void)
+{
+#define T(f) cmocka_unit_test_setup(f, fresh)
+    const struct CMUnitTest tests[] = {
+        T(each_event_type_has_its_effect),
+        T(bad_events_are_acknowledged_and_skipped),
+        T(two_workers_share_the_group_exactly_once),
+        T(entries_of_a_killed_worker_are_claimed),
+        T(legacy_index_is_where_the_group_starts),
+        T(group_deleted_under_a_running_worker_is_recreated),
+        T(curation_expires_resets_and_keeps),
+        T(curation_leaves_a_game_changed_since_read),
+        T(sigterm_exits_zero_promptly),
+    };
+    return cmocka_run_group_tests_name("integration: worker", tests, setup, teardown);
+}
