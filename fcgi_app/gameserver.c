@@ -330,7 +330,8 @@ mm_gs_result mm_gs_create_game(mm_gs_client *c, mm_arena *a, const char *base_ur
 {
     static const char *const keys[] = {"gameId", "userId", "username"};
     const char *const values[] = {game_id, user_id, username};
-    return post(c, a, base_url, "create_game", object_of(keys, values, 3), true, token_out);
+    return post(c, a, base_url, "create_game", object_of(keys, values, MM_ARRAY_LEN(keys)), true,
+                token_out);
 }
 
 mm_gs_result mm_gs_join_game(mm_gs_client *c, mm_arena *a, const char *base_url,
@@ -338,7 +339,8 @@ mm_gs_result mm_gs_join_game(mm_gs_client *c, mm_arena *a, const char *base_url,
 {
     static const char *const keys[] = {"gameId", "userId", "username"};
     const char *const values[] = {game_id, user_id, username};
-    return post(c, a, base_url, "join_game", object_of(keys, values, 3), false, NULL);
+    return post(c, a, base_url, "join_game", object_of(keys, values, MM_ARRAY_LEN(keys)), false,
+                NULL);
 }
 
 mm_gs_result mm_gs_remove_game(mm_gs_client *c, mm_arena *a, const char *base_url,
@@ -346,7 +348,8 @@ mm_gs_result mm_gs_remove_game(mm_gs_client *c, mm_arena *a, const char *base_ur
 {
     static const char *const keys[] = {"gameId"};
     const char *const values[] = {game_id};
-    return post(c, a, base_url, "remove_game", object_of(keys, values, 1), false, NULL);
+    return post(c, a, base_url, "remove_game", object_of(keys, values, MM_ARRAY_LEN(keys)), false,
+                NULL);
 }
 
 mm_gs_result mm_gs_remove_player(mm_gs_client *c, mm_arena *a, const char *base_url,
@@ -354,5 +357,6 @@ mm_gs_result mm_gs_remove_player(mm_gs_client *c, mm_arena *a, const char *base_
 {
     static const char *const keys[] = {"gameId", "userId"};
     const char *const values[] = {game_id, user_id};
-    return post(c, a, base_url, "remove_player", object_of(keys, values, 2), false, NULL);
+    return post(c, a, base_url, "remove_player", object_of(keys, values, MM_ARRAY_LEN(keys)), false,
+                NULL);
 }

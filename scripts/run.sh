@@ -35,5 +35,6 @@ Try it:
 A token for user u1 (alice), valid for an hour:
   $token
 
+Play a whole round (create, connect, join, leave) with: scripts/demo.sh
 Stop everything with: scripts/stop.sh
 TXT

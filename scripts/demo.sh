@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Plays one whole round against the running local stack (scripts/run.sh),
+# through nginx with curl, printing what each player sees: A creates, A
+# connects, B lists and joins, B connects, B leaves and the game is back in
+# the lobby, A leaves and it is gone. The demo game server reports the
+# connections to the matchmaker the way a real one does: by adding events to
+# the Redis stream (its /_control/emit call).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+run=${MM_RUN_DIR:-${TMPDIR:-/tmp}/matchmaker-$(id -un)}
+build=${MM_BUILD_DIR:-.}
+listen=${MM_LISTEN:-127.0.0.1:5050}
+curl_opts=(-s)
+if [ "${listen#unix:}" != "$listen" ]; then # nginx on a unix socket (the tests' stack)
+    curl_opts+=(--unix-socket "${listen#unix:}")
+    base="http://localhost"
+else
+    base="http://$listen"
+fi
+curl() { command curl "${curl_opts[@]}" "$@"; }
+conf=${MATCHMAKER_CONFIG:-$run/matchmaker.json}
+[ -s "$run/gameserver.port" ] || { echo "the stack is not running: scripts/run.sh" >&2; exit 1; }
+gs="http://127.0.0.1:$(cat "$run/gameserver.port")"
+product=exrps
+
+token_a=$("$build"/fcgi_app/matchmaker-token -c "$conf" --user-id player-a --username alice)
+token_b=$("$build"/fcgi_app/matchmaker-token -c "$conf" --user-id player-b --username bob)
+
+step() { printf '\n== %s\n' "$*"; }
+show() { printf '%s\n' "$1"; }
+lobby() { curl -s "$base/game_lobby/$product/open_games"; }
+report() { # game server -> event stream
+    command curl -s -o /dev/null -X POST "$gs/_control/emit" -d "$1"
+}
+in_lobby() { lobby | grep -q "\"$1\""; }
+# The worker applies an event within milliseconds; wait for it, up to 5 s.
+until_listed() { for _ in $(seq 50); do in_lobby "$1" && return 0; sleep 0.1; done; return 1; }
+until_gone() { for _ in $(seq 50); do in_lobby "$1" || return 0; sleep 0.1; done; return 1; }
+
+step "A (alice) creates a game"
+created=$(curl -s -X POST -H "Authorization: Bearer $token_a" "$base/game_lobby/$product/create_game")
+show "$created"
+game=$(printf '%s' "$created" | sed -n 's/.*"game_id": "\([0-9a-f]*\)".*/\1/p')
+[ -n "$game" ] || { echo "create failed" >&2; exit 1; }
+
+step "B (bob) lists open games: A's game is not listed until A connects"
+show "$(lobby)"
+
+step "A connects to the game server, which reports creator_joined"
+report "{\"product_id\":\"$product\",\"game_id\":\"$game\",\"type\":\"state_change\",\"new_state\":\"creator_joined\"}"
+until_listed "$game" || { echo "the game did not reach the lobby" >&2; exit 1; }
+show "$(lobby)"
+
+step "B joins A's game"
+show "$(curl -s -X POST -H "Authorization: Bearer $token_b" "$base/game_lobby/$product/join_game/$game")"
+
+step "The lobby no longer lists the game: it is full"
+show "$(lobby)"
+
+step "B connects; the game server reports all_players_joined, then in_progress"
+report "{\"product_id\":\"$product\",\"game_id\":\"$game\",\"type\":\"state_change\",\"new_state\":\"all_players_joined\"}"
+report "{\"product_id\":\"$product\",\"game_id\":\"$game\",\"type\":\"state_change\",\"new_state\":\"in_progress\"}"
+sleep 0.2
+show "B tries to join again: $(curl -s -X POST -H "Authorization: Bearer $token_b" "$base/game_lobby/$product/join_game/$game")"
+
+step "B leaves; the game server reports player_disconnect and the game is back in the lobby"
+report "{\"product_id\":\"$product\",\"game_id\":\"$game\",\"type\":\"player_disconnect\",\"player_id\":\"player-b\"}"
+until_listed "$game" || { echo "the game was not relisted" >&2; exit 1; }
+show "$(lobby)"
+
+step "A leaves; the game server removes the game and reports game_removed"
+report "{\"product_id\":\"$product\",\"game_id\":\"$game\",\"type\":\"game_removed\"}"
+until_gone "$game" || { echo "the game is still listed" >&2; exit 1; }
+show "$(lobby)"
+show "B tries to join: $(curl -s -X POST -H "Authorization: Bearer $token_b" "$base/game_lobby/$product/join_game/$game")"
+printf '\nround complete\n'
