@@ -99,8 +99,9 @@ static int run(const mm_config *cfg)
             backoff = 0;
             continue;
         }
+        if (backoff == 0)
+            mm_log_warn("msg=\"redis unavailable; backing off and retrying\"");
         backoff = backoff == 0 ? 100 : (backoff * 2 > 5000 ? 5000 : backoff * 2);
-        mm_log_warn("msg=\"redis unavailable; backing off\" ms=%ld", backoff);
         pause_ms(backoff);
     }
     const mm_worker_stats *s = mm_worker_stats_get(w);

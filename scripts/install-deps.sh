@@ -24,9 +24,3 @@ sudo=""
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-# Debian starts packaged services where it can; the matchmaker runs its own.
-for svc in nginx redis-server; do
-    if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$svc" 2>/dev/null; then
-        $sudo systemctl stop "$svc" || true
-    fi
-done

@@ -11,6 +11,8 @@ scripts/build.sh
 
 export MM_RUN_DIR=${MM_RUN_DIR:-${TMPDIR:-/tmp}/matchmaker-$(id -un)}
 export MM_LISTEN=${MM_LISTEN:-127.0.0.1:5050}
+# Redis on a unix socket of its own: no clash with a Redis already on 6379
+export MM_REDIS_PORT=${MM_REDIS_PORT:-0}
 scripts/stack.sh stop
 scripts/stack.sh start
 
@@ -23,6 +25,7 @@ The matchmaker is running:
   lobby API     $base/game_lobby/{product_id}/...   (products: exrps, exrps3)
   health        $base/health
   game server   http://127.0.0.1:$(cat "$MM_RUN_DIR/gameserver.port")  (demo)
+  redis         redis-cli -s $MM_RUN_DIR/redis.sock
   config        $conf
   logs, pids    $MM_RUN_DIR
 

@@ -10,7 +10,7 @@
 #   MM_RUN_DIR       run directory: logs, pid files, sockets, generated config
 #   MM_BUILD_DIR     where the programs were built (default: the source tree)
 #   MM_LISTEN        nginx listen address: "127.0.0.1:5050" or "unix:/path"
-#   MM_REDIS_PORT    Redis TCP port on 127.0.0.1 (0: unix socket only)
+#   MM_REDIS_PORT    Redis TCP port on 127.0.0.1 (default 0: unix socket only)
 #   MM_GS_PORT       demo game server port (0: any free port)
 #   MM_FCGI_PROCS    FastCGI processes (default: one per core)
 #   MATCHMAKER_CONFIG  use this config instead of generating one
@@ -21,7 +21,7 @@ src=$(cd "$here/.." && pwd)
 build=${MM_BUILD_DIR:-$src}
 run=${MM_RUN_DIR:?MM_RUN_DIR must name the run directory}
 listen=${MM_LISTEN:-127.0.0.1:5050}
-redis_port=${MM_REDIS_PORT:-6379}
+redis_port=${MM_REDIS_PORT:-0}
 gs_port=${MM_GS_PORT:-5052}
 procs=${MM_FCGI_PROCS:-$(nproc)}
 redis_server=${MM_REDIS_SERVER:-$(command -v redis-server || echo /usr/bin/redis-server)}
