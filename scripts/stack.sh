@@ -54,6 +54,9 @@ start_redis() {
         die "redis-server did not start (see $run/redis.log)"
     wait_for "redis_cli ping | grep -q PONG" 100 ||
         die "Redis does not answer (see $run/redis.log); is port $redis_port taken?"
+    if [ "$(id -u)" = 0 ]; then # the pool may run as nobody
+        chgrp nogroup "$run/redis.sock" && chmod 770 "$run/redis.sock"
+    fi
 }
 
 stop_pidfile() { # name [signal]
@@ -119,8 +122,21 @@ start() {
     fi
     "$build/fcgi_app/matchmaker-fcgi" -c "$conf" -t >/dev/null || die "bad configuration: $conf"
 
-    local owner=()
-    if [ "$(id -u)" = 0 ]; then owner=(-U nobody -G nogroup -M 0660); else owner=(-M 0600); fi
+    # As root, the pool and the worker run as nobody when nobody can reach the
+    # programs and the config (not so for a checkout under /root, say).
+    local owner=() drop=()
+    if [ "$(id -u)" = 0 ]; then
+        owner=(-U nobody -G nogroup -M 0660)
+        if setpriv --reuid=nobody --regid=nogroup --clear-groups \
+            test -x "$build/fcgi_app/matchmaker-fcgi" -a -r "$conf" 2>/dev/null; then
+            owner+=(-u nobody -g nogroup)
+            drop=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
+            touch "$run/fcgi.log" "$run/worker.log"
+            chown nobody:nogroup "$run/fcgi.log" "$run/worker.log"
+        fi
+    else
+        owner=(-M 0600)
+    fi
     rm -f "$run/fcgi.sock"
     "$spawn_fcgi" -s "$run/fcgi.sock" -F "$procs" -P "$run/fcgi.pid" "${owner[@]}" \
         -- "$build/fcgi_app/matchmaker-fcgi" -c "$conf" -l "$run/fcgi.log" >>"$run/fcgi.log" 2>&1 ||
@@ -130,7 +146,8 @@ start() {
         kill -0 "$p" 2>/dev/null || die "matchmaker-fcgi exited at start (see $run/fcgi.log)"
     done
 
-    "$build/fcgi_app/matchmaker-worker" -c "$conf" -l "$run/worker.log" >>"$run/worker.log" 2>&1 &
+    "${drop[@]}" "$build/fcgi_app/matchmaker-worker" -c "$conf" -l "$run/worker.log" \
+        >>"$run/worker.log" 2>&1 &
     echo $! >"$run/worker.pid"
 
     nginx_conf

@@ -523,7 +523,8 @@ static int send_response(int fd, const gs_response *res, int keep_alive)
     if (res->allow != NULL)
         snprintf(allow, sizeof(allow), "Allow: %s\r\n", res->allow);
     int n = snprintf(head, sizeof(head),
-                     "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n%s%sConnection: %s\r\n\r\n",
+                     "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
+                     "%s%sConnection: %s\r\n\r\n",
                      res->status, reason_phrase(res->status), length, allow,
                      keep_alive && res->status >= 200 ? "keep-alive" : "close");
     if (n < 0 || (size_t)n >= sizeof(head))
@@ -1358,6 +1359,8 @@ static void conn_start(int fd, pthread_attr_t *attr)
         log_error("out of memory for a connection");
         goto out;
     }
+    /* Recorded bodies are echoed by /_calls, which must stay valid JSON. */
+    json_tokener_set_flags(c->tok, JSON_TOKENER_VALIDATE_UTF8);
     c->fd = fd;
     pthread_mutex_lock(&conns_lock);
     if (conns_count >= GS_CONN_MAX) {
@@ -1589,7 +1592,8 @@ static void accept_loop(int lfd)
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     pthread_attr_setstacksize(&attr, GS_THREAD_STACK);
     for (;;) {
-        struct pollfd p[2] = {{.fd = lfd, .events = POLLIN}, {.fd = signal_pipe[0], .events = POLLIN}};
+        struct pollfd p[2] = {{.fd = lfd, .events = POLLIN},
+                              {.fd = signal_pipe[0], .events = POLLIN}};
         if (poll(p, 2, -1) < 0) {
             if (errno == EINTR)
                 continue;
