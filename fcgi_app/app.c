@@ -10,10 +10,13 @@
 /* Every route the process answers. Validation that all routes share (ids,
  * product lookup, preflight, 404/405) is done once in mm_app_handle. */
 static const mm_route routes[] = {
-    {"GET", "/health", mm_handle_health, false},
-    {"POST", "/game_lobby/{product_id}/create_game", mm_handle_create_game, true},
-    {"POST", "/game_lobby/{product_id}/join_game/{game_id}", mm_handle_join_game, true},
-    {"GET", "/game_lobby/{product_id}/open_games", mm_handle_open_games, false},
+    {"GET", "/health", mm_handle_health, false, MM_EP_HEALTH},
+    {"GET", "/metrics", mm_handle_metrics, false, MM_EP_METRICS},
+    {"POST", "/game_lobby/{product_id}/create_game", mm_handle_create_game, true,
+     MM_EP_CREATE_GAME},
+    {"POST", "/game_lobby/{product_id}/join_game/{game_id}", mm_handle_join_game, true,
+     MM_EP_JOIN_GAME},
+    {"GET", "/game_lobby/{product_id}/open_games", mm_handle_open_games, false, MM_EP_OPEN_GAMES},
 };
 
 mm_status mm_app_init(mm_app *app, mm_config *cfg, char *err, size_t errlen)
@@ -28,15 +31,20 @@ mm_status mm_app_init(mm_app *app, mm_config *cfg, char *err, size_t errlen)
     app->store = app->redis ? mm_store_new(app->redis) : NULL;
     app->gs =
         mm_gs_client_new(app->cfg.game_server_connect_timeout_ms, app->cfg.game_server_timeout_ms);
-    if (app->store == NULL || app->gs == NULL) {
+    char warning[512];
+    app->metrics = mm_metrics_open(app->cfg.metrics_file, &app->cfg, warning, sizeof(warning));
+    if (app->store == NULL || app->gs == NULL || app->metrics == NULL) {
         snprintf(err, errlen, "out of memory");
         return MM_ERR_NOMEM;
     }
+    if (!mm_metrics_shared(app->metrics))
+        mm_log_warn("msg=\"metrics cover this process only\" reason=\"%s\"", warning);
     return MM_OK;
 }
 
 void mm_app_free(mm_app *app)
 {
+    mm_metrics_close(app->metrics);
     mm_gs_client_free(app->gs);
     mm_store_free(app->store);
     mm_rconn_free(app->redis);
@@ -51,10 +59,13 @@ static bool under_lobby(const mm_request *req)
            memcmp(req->path, prefix, sizeof(prefix) - 1) == 0;
 }
 
-void mm_app_handle(mm_app *app, const mm_request *req, mm_response *res)
+void mm_app_handle(mm_app *app, const mm_request *req, mm_response *res, mm_request_kind *kind)
 {
     memset(res, 0, sizeof(*res));
+    memset(kind, 0, sizeof(*kind));
+    kind->endpoint = MM_EP_OTHER;
     if (strcmp(req->method, "OPTIONS") == 0 && under_lobby(req)) {
+        kind->endpoint = MM_EP_PREFLIGHT;
         res->status = 204;
         mm_response_add_header(res, "Access-Control-Allow-Methods", "GET, POST, OPTIONS");
         mm_response_add_header(res, "Access-Control-Allow-Headers", "Authorization, Content-Type");
@@ -75,9 +86,12 @@ void mm_app_handle(mm_app *app, const mm_request *req, mm_response *res)
     }
     case MM_ROUTE_FOUND: break;
     }
+    kind->endpoint = (mm_endpoint)route->endpoint;
     if (params.product_id != NULL) {
         if (mm_id_valid(params.product_id, params.product_id_len))
             params.product = mm_config_product(&app->cfg, params.product_id, params.product_id_len);
+        kind->product = params.product;
+        kind->unknown_product = params.product == NULL;
         if (params.product == NULL) {
             mm_response_error(res, req->arena, 400, "Game Lobby: Invalid product ID.");
             return;
@@ -117,4 +131,14 @@ void mm_app_store_error(const mm_request *req, mm_store_result r, mm_response *r
     }
     mm_log_error("msg=\"store failed\" result=%s", mm_store_result_name(r));
     mm_response_error(res, req->arena, 500, "Internal error.");
+}
+
+void mm_app_count(mm_app *app, const mm_request_kind *kind, int status, int64_t duration_us)
+{
+    /* Redis errors are counted by the connection; the pool's counter gets
+     * what this process has added since its last request. */
+    unsigned long errors = mm_rconn_errors(app->redis);
+    mm_metrics_redis_errors(app->metrics, errors - app->redis_errors_counted);
+    app->redis_errors_counted = errors;
+    mm_metrics_request(app->metrics, kind, status, duration_us);
 }

@@ -8,6 +8,7 @@
 #include "config.h"
 #include "gameserver.h"
 #include "http.h"
+#include "metrics.h"
 #include "rconn.h"
 #include "router.h"
 #include "store.h"
@@ -17,14 +18,20 @@ typedef struct mm_app {
     mm_rconn *redis;
     mm_store *store;
     mm_gs_client *gs;
+    mm_metrics *metrics;
+    unsigned long redis_errors_counted;
 } mm_app;
 
 /* Takes ownership of cfg (moved into app). */
 mm_status mm_app_init(mm_app *app, mm_config *cfg, char *err, size_t errlen);
 void mm_app_free(mm_app *app);
 
-/* Answers req into res; always produces a complete response. */
-void mm_app_handle(mm_app *app, const mm_request *req, mm_response *res);
+/* Answers req into res; always produces a complete response. *kind says
+ * which endpoint and product it was, for the metrics. */
+void mm_app_handle(mm_app *app, const mm_request *req, mm_response *res, mm_request_kind *kind);
+
+/* Counts a finished request (with the Redis errors it met) in the metrics. */
+void mm_app_count(mm_app *app, const mm_request_kind *kind, int status, int64_t duration_us);
 
 /* The answer to a store failure that is not the request's fault: 503 when
  * Redis is unreachable, else 500 (logged). */
@@ -37,6 +44,8 @@ void mm_handle_create_game(mm_app *app, const mm_request *req, const mm_route_pa
                            mm_response *res);
 void mm_handle_join_game(mm_app *app, const mm_request *req, const mm_route_params *params,
                          mm_response *res);
+void mm_handle_metrics(mm_app *app, const mm_request *req, const mm_route_params *params,
+                       mm_response *res);
 void mm_handle_open_games(mm_app *app, const mm_request *req, const mm_route_params *params,
                           mm_response *res);
 

@@ -2,6 +2,7 @@
  * are refused so a typo never silently falls back to a default. */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <json-c/json.h>
 #include <stdio.h>
@@ -33,6 +34,7 @@ static const long_key long_keys[] = {
     {"curation_interval_ms", offsetof(mm_config, curation_interval_ms), 10, 86400000, 1000},
     {"curation_batch_size", offsetof(mm_config, curation_batch_size), 1, 1000, 100},
     {"event_claim_idle_ms", offsetof(mm_config, event_claim_idle_ms), 100, 86400000, 30000},
+    {"worker_metrics_port", offsetof(mm_config, worker_metrics_port), 0, 65535, 5051},
 };
 
 typedef struct {
@@ -47,7 +49,20 @@ static const string_key string_keys[] = {
     {"secret_key", offsetof(mm_config, secret_key), "change-me"},
     {"cors_allow_origin", offsetof(mm_config, cors_allow_origin), "*"},
     {"event_group", offsetof(mm_config, event_group), "matchmaker"},
+    {"metrics_file", offsetof(mm_config, metrics_file), "/run/matchmaker/metrics"},
+    {"worker_metrics_address", offsetof(mm_config, worker_metrics_address), "127.0.0.1"},
 };
+
+/* An absolute path of a file (the pool's shared metrics). */
+static int check_metrics_file(const char *what, const char *path, char *err, size_t errlen)
+{
+    size_t len = strlen(path);
+    if (len == 0 || path[0] != '/' || path[len - 1] == '/' || len >= 1024) {
+        snprintf(err, errlen, "config: %s must be an absolute file path", what);
+        return -1;
+    }
+    return 0;
+}
 
 static const long default_expiry[MM_STATE_COUNT] = {60, 60, 600, 1200, 300};
 
@@ -257,8 +272,13 @@ static mm_status parse_root(json_object *root, mm_config *c, char *err, size_t e
     if (c->secret_key[0] == '\0')
         FAIL("config: \"secret_key\" is empty");
     if (check_redis_url("redis_url", c->redis_url, err, errlen) != 0 ||
-        check_redis_url("event_stream_url", c->event_stream_url, err, errlen) != 0)
+        check_redis_url("event_stream_url", c->event_stream_url, err, errlen) != 0 ||
+        check_metrics_file("metrics_file", c->metrics_file, err, errlen) != 0)
         goto out;
+    unsigned char addr[sizeof(struct in6_addr)];
+    if (inet_pton(AF_INET, c->worker_metrics_address, addr) != 1 &&
+        inet_pton(AF_INET6, c->worker_metrics_address, addr) != 1)
+        FAIL("config: \"worker_metrics_address\" must be an IPv4 or IPv6 address");
     st = MM_OK;
 out:
     return st;
@@ -322,6 +342,7 @@ mm_status mm_config_apply_env(mm_config *cfg, char *err, size_t errlen)
         {"MATCHMAKER_REDIS_URL", offsetof(mm_config, redis_url)},
         {"MATCHMAKER_EVENT_STREAM_URL", offsetof(mm_config, event_stream_url)},
         {"MATCHMAKER_SECRET_KEY", offsetof(mm_config, secret_key)},
+        {"MATCHMAKER_METRICS_FILE", offsetof(mm_config, metrics_file)},
     };
     for (size_t i = 0; i < MM_ARRAY_LEN(overrides); i++) {
         const char *v = getenv(overrides[i].env);
@@ -332,6 +353,8 @@ mm_status mm_config_apply_env(mm_config *cfg, char *err, size_t errlen)
             return MM_ERR_INVALID;
         }
         if (i < 2 && check_redis_url(overrides[i].env, v, err, errlen) != 0)
+            return MM_ERR_INVALID;
+        if (i == 3 && check_metrics_file(overrides[i].env, v, err, errlen) != 0)
             return MM_ERR_INVALID;
         if (set_string(string_at(cfg, overrides[i].offset), v) != 0) {
             snprintf(err, errlen, "config: out of memory");

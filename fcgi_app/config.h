@@ -29,6 +29,8 @@ typedef struct {
     char *secret_key;
     char *cors_allow_origin;
     char *event_group;
+    char *metrics_file;           /* the pool's shared counters */
+    char *worker_metrics_address; /* where the worker serves /metrics */
     mm_log_level log_level;
     long lobby_default_page_size;
     long lobby_max_page_size;
@@ -39,6 +41,7 @@ typedef struct {
     long curation_interval_ms;
     long curation_batch_size;
     long event_claim_idle_ms;
+    long worker_metrics_port; /* 0: off */
     mm_product *products;
     size_t nproducts;
 } mm_config;

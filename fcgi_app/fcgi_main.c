@@ -149,18 +149,21 @@ static void serve_one(FCGX_Request *fr, mm_app *app, mm_arena *arena)
     if (rid != NULL && rid[0] != '\0' && strlen(rid) <= 64)
         req.request_id = loggable(arena, rid, strlen(rid));
 
+    mm_request_kind kind = {.endpoint = MM_EP_OTHER};
     int body_status = read_body(fr, &req);
     if (body_status == 413)
         mm_response_error(&res, arena, 413, "Request body too large.");
     else if (body_status != 0)
         mm_response_error(&res, arena, body_status, "Invalid request body.");
     else
-        mm_app_handle(app, &req, &res);
+        mm_app_handle(app, &req, &res, &kind);
     write_response(fr, app, &req, &res);
+    double ms = now_ms() - t0;
+    mm_app_count(app, &kind, res.status, (int64_t)(ms * 1000.0));
 
     mm_log_info("msg=request method=%s path=\"%s\" status=%d ms=%.2f rid=%s",
                 loggable(arena, req.method, strlen(req.method)),
-                loggable(arena, req.path, req.path_len), res.status, now_ms() - t0,
+                loggable(arena, req.path, req.path_len), res.status, ms,
                 req.request_id ? req.request_id : "-");
 }
 

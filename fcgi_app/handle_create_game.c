@@ -23,6 +23,7 @@ void mm_handle_create_game(mm_app *app, const mm_request *req, const mm_route_pa
     const char *token = NULL;
     mm_gs_result gr = mm_gs_create_game(app->gs, req->arena, prod->game_server_url, game_id,
                                         user->user_id, user->username, &token);
+    mm_metrics_gs_call(app->metrics, prod, MM_GS_OP_CREATE_GAME, gr);
     if (gr == MM_GS_REFUSED) {
         mm_response_error(res, req->arena, 400, "Unable to create game on target game server.");
         return;
@@ -52,7 +53,8 @@ void mm_handle_create_game(mm_app *app, const mm_request *req, const mm_route_pa
         mm_log_error("msg=\"game not saved; removing it from the game server\" product=%s "
                      "game_id=%s result=%s",
                      prod->product_id, game_id, mm_store_result_name(sr));
-        mm_gs_remove_game(app->gs, req->arena, prod->game_server_url, game_id);
+        mm_metrics_gs_call(app->metrics, prod, MM_GS_OP_REMOVE_GAME,
+                           mm_gs_remove_game(app->gs, req->arena, prod->game_server_url, game_id));
         if (sr == MM_STORE_UNAVAILABLE)
             mm_response_error(res, req->arena, 503, "Service temporarily unavailable.");
         else
@@ -66,6 +68,7 @@ void mm_handle_create_game(mm_app *app, const mm_request *req, const mm_route_pa
         mm_response_error(res, req->arena, 500, "Internal error.");
         return;
     }
+    mm_metrics_game_created(app->metrics, prod);
     mm_log_info("msg=\"game created\" product=%s game_id=%s", prod->product_id, game_id);
     mm_response_json(res, 200, body, len);
 }

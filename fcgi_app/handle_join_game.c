@@ -75,6 +75,7 @@ void mm_handle_join_game(mm_app *app, const mm_request *req, const mm_route_para
 
     mm_gs_result gr = mm_gs_join_game(app->gs, req->arena, seat.game.game_server_url, game_id,
                                       user->user_id, user->username);
+    mm_metrics_gs_call(app->metrics, prod, MM_GS_OP_JOIN_GAME, gr);
     if (gr != MM_GS_OK) {
         undo(app, req, &seat, user->user_id);
         if (gr == MM_GS_REFUSED)
@@ -89,6 +90,7 @@ void mm_handle_join_game(mm_app *app, const mm_request *req, const mm_route_para
         mm_response_error(res, req->arena, 500, "Internal error.");
         return;
     }
+    mm_metrics_game_joined(app->metrics, prod);
     mm_log_info("msg=\"player joined\" product=%s game_id=%s players=%zu/%d", prod->product_id,
                 game_id, seat.game.nplayers, seat.game.num_players);
     mm_response_json(res, 200, body, len);

@@ -15,6 +15,7 @@ struct mm_rconn {
     redisContext *ctx;
     unsigned long generation;
     int down_logged; /* an outage is logged once, and its end once */
+    unsigned long errors;
 };
 
 mm_rconn *mm_rconn_new(const mm_redis_url *url, long timeout_ms)
@@ -56,6 +57,7 @@ static const char *where(const mm_rconn *c)
 
 static void note_down(mm_rconn *c, const char *why)
 {
+    c->errors++;
     if (!c->down_logged)
         mm_log_error("msg=\"redis unavailable\" at=%s err=\"%s\"", where(c), why);
     c->down_logged = 1;
@@ -179,34 +181,6 @@ redisReply *mm_rconn_command_argv(mm_rconn *c, int argc, const char **argv, cons
     return NULL;
 }
 
-mm_status mm_rconn_pipeline(mm_rconn *c, int n, const int *argcs, const char *const *argvs[],
-                            const size_t *const lens[], redisReply **out)
-{
-    for (int i = 0; i < n; i++)
-        out[i] = NULL;
-    if (mm_rconn_get(c) == NULL)
-        return MM_ERR_UNAVAILABLE;
-    for (int i = 0; i < n; i++) {
-        if (redisAppendCommandArgv(c->ctx, argcs[i], (const char **)argvs[i], lens[i]) != REDIS_OK)
-            goto broken;
-    }
-    for (int i = 0; i < n; i++) {
-        void *r = NULL;
-        if (redisGetReply(c->ctx, &r) != REDIS_OK || r == NULL)
-            goto broken;
-        out[i] = r;
-    }
-    return MM_OK;
-broken:
-    for (int i = 0; i < n; i++) {
-        if (out[i] != NULL)
-            freeReplyObject(out[i]);
-        out[i] = NULL;
-    }
-    broken(c);
-    return MM_ERR_UNAVAILABLE;
-}
-
 mm_status mm_rconn_ping(mm_rconn *c)
 {
     redisReply *r = mm_rconn_command(c, "PING");
@@ -221,4 +195,9 @@ mm_status mm_rconn_ping(mm_rconn *c)
 unsigned long mm_rconn_generation(const mm_rconn *c)
 {
     return c->generation;
+}
+
+unsigned long mm_rconn_errors(const mm_rconn *c)
+{
+    return c->errors;
 }

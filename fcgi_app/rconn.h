@@ -27,17 +27,15 @@ redisContext *mm_rconn_get(mm_rconn *c);
 redisReply *mm_rconn_command(mm_rconn *c, const char *fmt, ...);
 redisReply *mm_rconn_command_argv(mm_rconn *c, int argc, const char **argv, const size_t *lens);
 
-/* Sends cmds pipelined and reads n replies into out[] (the caller frees each).
- * MM_ERR_UNAVAILABLE when the connection broke: out[] is then all NULL. */
-mm_status mm_rconn_pipeline(mm_rconn *c, int n, const int *argcs, const char *const *argvs[],
-                            const size_t *const lens[], redisReply **out);
-
 /* PING; MM_OK when Redis answered PONG. */
 mm_status mm_rconn_ping(mm_rconn *c);
 
 /* Increments each time a new connection is established (scripts must be
  * loaded again on a fresh server, for instance). */
 unsigned long mm_rconn_generation(const mm_rconn *c);
+
+/* Failed connects and commands so far (for metrics). */
+unsigned long mm_rconn_errors(const mm_rconn *c);
 
 /* Closes the connection; the next call reconnects. */
 void mm_rconn_drop(mm_rconn *c);

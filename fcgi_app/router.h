@@ -32,6 +32,7 @@ typedef struct {
     const char *pattern; /* "/game_lobby/{product_id}/join_game/{game_id}" */
     mm_handler handler;
     bool needs_auth;
+    int endpoint; /* the caller's label for the route (metrics) */
 } mm_route;
 
 typedef enum {

@@ -19,6 +19,7 @@ struct mm_worker {
     int pending_first; /* after a failure: re-read our own pending entries first */
     mm_arena *arena;
     mm_worker_stats stats;
+    mm_worker_metrics *metrics;
 };
 
 mm_worker *mm_worker_new(const mm_config *cfg, mm_rconn *stream, mm_store *store,
@@ -48,6 +49,11 @@ void mm_worker_free(mm_worker *w)
         return;
     mm_arena_free(w->arena);
     free(w);
+}
+
+void mm_worker_set_metrics(mm_worker *w, mm_worker_metrics *m)
+{
+    w->metrics = m;
 }
 
 const mm_worker_stats *mm_worker_stats_get(const mm_worker *w)
@@ -150,6 +156,7 @@ static mm_status handle_entry(mm_worker *w, const redisReply *entry)
     if (!shape_ok || mm_event_decode(w->arena, n, fields, lens, &ev, &why) != MM_OK) {
         mm_log_warn("msg=\"malformed event skipped\" id=%s reason=\"%s\"", id->str, why);
         w->stats.malformed++;
+        mm_worker_metrics_event(w->metrics, MM_EVENT_TYPE_UNKNOWN, MM_EVENT_MALFORMED);
         return ack(w, id);
     }
     if (ev.type != MM_EVENT_OTHER &&
@@ -157,18 +164,23 @@ static mm_status handle_entry(mm_worker *w, const redisReply *entry)
         mm_log_warn("msg=\"event for an unknown product skipped\" id=%s product=%s", id->str,
                     ev.product_id);
         w->stats.ignored++;
+        mm_worker_metrics_event(w->metrics, (int)ev.type, MM_EVENT_IGNORED);
         return ack(w, id);
     }
     mm_store_result r = mm_worker_apply(w->store, w->arena, &ev);
     if (r == MM_STORE_UNAVAILABLE || r == MM_STORE_ERROR) {
         mm_log_error("msg=\"event not applied; will retry\" id=%s result=%s", id->str,
                      mm_store_result_name(r));
+        mm_worker_metrics_event(w->metrics, (int)ev.type, MM_EVENT_FAILED);
         return MM_ERR_UNAVAILABLE;
     }
-    if (r == MM_STORE_OK && ev.type != MM_EVENT_OTHER)
+    int applied = r == MM_STORE_OK && ev.type != MM_EVENT_OTHER;
+    if (applied)
         w->stats.applied++;
     else
         w->stats.ignored++;
+    mm_worker_metrics_event(w->metrics, (int)ev.type,
+                            applied ? MM_EVENT_APPLIED : MM_EVENT_IGNORED);
     mm_log_info("msg=event id=%s type=%s product=%s game_id=%s result=%s", id->str, ev.type_name,
                 ev.product_id, ev.game_id, mm_store_result_name(r));
     return ack(w, id);
@@ -254,6 +266,7 @@ mm_status mm_worker_claim(mm_worker *w, volatile const int *stop)
         const redisReply *entries = r->element[1];
         if (entries->type == REDIS_REPLY_ARRAY && entries->elements > 0) {
             w->stats.claimed += (long)entries->elements;
+            mm_worker_metrics_claimed(w->metrics, entries->elements);
             mm_log_info("msg=\"claimed pending entries of a dead consumer\" count=%zu",
                         entries->elements);
         }
@@ -265,5 +278,39 @@ mm_status mm_worker_claim(mm_worker *w, volatile const int *stop)
         if (strcmp(start, "0-0") == 0)
             break;
     }
+    return MM_OK;
+}
+
+/* A field of one group in an XINFO GROUPS reply (a flat name/value list). */
+static const redisReply *group_field(const redisReply *g, const char *name)
+{
+    for (size_t i = 0; i + 1 < g->elements; i += 2)
+        if (g->element[i]->type == REDIS_REPLY_STRING && strcmp(g->element[i]->str, name) == 0)
+            return g->element[i + 1];
+    return NULL;
+}
+
+mm_status mm_worker_backlog(mm_worker *w, int64_t *pending, int64_t *lag)
+{
+    *pending = 0;
+    *lag = -1;
+    redisReply *r = mm_rconn_command(w->stream, "XINFO GROUPS %s", MM_EVENT_STREAM);
+    if (r == NULL)
+        return MM_ERR_UNAVAILABLE;
+    for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
+        const redisReply *g = r->element[i];
+        if (g->type != REDIS_REPLY_ARRAY)
+            continue;
+        const redisReply *name = group_field(g, "name");
+        if (name == NULL || name->type != REDIS_REPLY_STRING ||
+            strcmp(name->str, w->cfg->event_group) != 0)
+            continue;
+        const redisReply *p = group_field(g, "pending"), *l = group_field(g, "lag");
+        if (p != NULL && p->type == REDIS_REPLY_INTEGER)
+            *pending = p->integer;
+        if (l != NULL && l->type == REDIS_REPLY_INTEGER)
+            *lag = l->integer;
+    }
+    freeReplyObject(r);
     return MM_OK;
 }

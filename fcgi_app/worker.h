@@ -12,6 +12,7 @@
 #include "gameserver.h"
 #include "rconn.h"
 #include "store.h"
+#include "worker_metrics.h"
 
 #define MM_EVENT_STREAM "game_event_stream"
 #define MM_LEGACY_INDEX_KEY "__game_event_stream_index"
@@ -31,6 +32,13 @@ typedef struct {
 mm_worker *mm_worker_new(const mm_config *cfg, mm_rconn *stream, mm_store *store,
                          const char *consumer, long block_ms);
 void mm_worker_free(mm_worker *w);
+
+/* Counts events in m from now on (borrowed; NULL stops counting). */
+void mm_worker_set_metrics(mm_worker *w, mm_worker_metrics *m);
+
+/* The group's backlog from XINFO GROUPS: *pending entries delivered and not
+ * acknowledged, *lag entries not yet delivered (-1 when Redis cannot tell). */
+mm_status mm_worker_backlog(mm_worker *w, int64_t *pending, int64_t *lag);
 
 /* Reads and handles one batch, blocking up to block_ms when the stream is idle.
  * MM_ERR_UNAVAILABLE when Redis (stream or games) failed: nothing unhandled

@@ -15,9 +15,11 @@
 #include "curation.h"
 #include "gameserver.h"
 #include "log.h"
+#include "metrics_server.h"
 #include "rconn.h"
 #include "store.h"
 #include "worker.h"
+#include "worker_metrics.h"
 
 static volatile sig_atomic_t stopping;
 
@@ -70,10 +72,24 @@ static int run(const mm_config *cfg)
     host[sizeof(host) - 1] = '\0';
     snprintf(consumer, sizeof(consumer), "%s-%ld", host, (long)getpid());
     mm_worker *w = (stream && store) ? mm_worker_new(cfg, stream, store, consumer, block_ms) : NULL;
+    mm_worker_metrics *metrics = mm_worker_metrics_new();
+    mm_metrics_server *server = NULL;
     int rc = 1;
-    if (w == NULL || gs == NULL) {
+    if (w == NULL || gs == NULL || metrics == NULL) {
         mm_log_error("msg=\"out of memory at start-up\"");
         goto out;
+    }
+    mm_worker_set_metrics(w, metrics);
+    if (cfg->worker_metrics_port != 0) {
+        /* Without its metrics the worker still does its job: say so and go on. */
+        char err[256];
+        server = mm_metrics_server_start(cfg->worker_metrics_address, cfg->worker_metrics_port,
+                                         mm_worker_metrics_render, metrics, err, sizeof(err));
+        if (server == NULL)
+            mm_log_error("msg=\"metrics not served\" reason=\"%s\"", err);
+        else
+            mm_log_info("msg=\"metrics served\" address=%s port=%d", cfg->worker_metrics_address,
+                        mm_metrics_server_port(server));
     }
     mm_log_info("msg=started consumer=%s group=%s products=%zu", consumer, cfg->event_group,
                 cfg->nproducts);
@@ -83,11 +99,17 @@ static int run(const mm_config *cfg)
     while (!stopping) {
         mm_status st = mm_worker_poll(w, stop);
         if (st == MM_OK && !stopping && now_ms() >= next_curation) {
-            next_curation = now_ms() + cfg->curation_interval_ms;
+            int64_t started = now_ms();
+            next_curation = started + cfg->curation_interval_ms;
             st = mm_worker_claim(w, stop);
             mm_curation_stats cs = {0};
             if (st == MM_OK)
                 st = mm_curate_pass(store, gs, cfg, mm_store_now_us(), &cs);
+            if (st == MM_OK)
+                mm_worker_metrics_pass(metrics, &cs, (now_ms() - started) * 1000);
+            int64_t pending, lag;
+            if (st == MM_OK && (st = mm_worker_backlog(w, &pending, &lag)) == MM_OK)
+                mm_worker_metrics_stream(metrics, pending, lag);
             if (cs.deleted || cs.reset || cs.cleaned)
                 mm_log_info("msg=\"curation pass\" seen=%ld deleted=%ld reset=%ld cleaned=%ld "
                             "changed=%ld",
@@ -109,7 +131,9 @@ static int run(const mm_config *cfg)
                 s->handled, s->applied, s->ignored, s->malformed, s->claimed);
     rc = 0;
 out:
+    mm_metrics_server_stop(server);
     mm_worker_free(w);
+    mm_worker_metrics_free(metrics);
     mm_gs_client_free(gs);
     mm_store_free(store);
     mm_rconn_free(stream);

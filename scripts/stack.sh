@@ -83,6 +83,7 @@ write_config() {
   "game_server_connect_timeout_ms": 1000,
   "game_server_timeout_ms": ${MM_GS_TIMEOUT_MS:-3000},
   "redis_timeout_ms": 500,
+  "worker_metrics_port": ${MM_WORKER_METRICS_PORT:-5051},
   "products": [
     {"product_id": "exrps", "game_server_url": "$gs",
      "game_socket_url": "127.0.0.1:$(cat "$run/gameserver.port")",
@@ -131,13 +132,15 @@ start() {
             test -x "$build/fcgi_app/matchmaker-fcgi" -a -r "$conf" 2>/dev/null; then
             owner+=(-u nobody -g nogroup)
             drop=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
-            touch "$run/fcgi.log" "$run/worker.log"
-            chown nobody:nogroup "$run/fcgi.log" "$run/worker.log"
+            touch "$run/fcgi.log" "$run/worker.log" "$run/metrics"
+            chown nobody:nogroup "$run/fcgi.log" "$run/worker.log" "$run/metrics"
         fi
     else
         owner=(-M 0600)
     fi
     rm -f "$run/fcgi.sock"
+    # the pool's shared counters live with the rest of this stack's files
+    export MATCHMAKER_METRICS_FILE=$run/metrics
     "$spawn_fcgi" -s "$run/fcgi.sock" -F "$procs" -P "$run/fcgi.pid" "${owner[@]}" \
         -- "$build/fcgi_app/matchmaker-fcgi" -c "$conf" -l "$run/fcgi.log" >>"$run/fcgi.log" 2>&1 ||
         die "spawn-fcgi failed (see $run/fcgi.log)"

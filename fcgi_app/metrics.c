@@ -1,0 +1,327 @@
+#include "metrics.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ids.h"
+#include "prom.h"
+
+/* Product slots: 0 and 1 are the fixed labels, then products in the order
+ * processes registered them (a pool restarted with more products appends). */
+#define SLOT_NONE 0
+#define SLOT_UNKNOWN 1
+#define SLOTS (MM_CONFIG_MAX_PRODUCTS + 2)
+#define CLASSES 5 /* 1xx .. 5xx */
+#define BUCKETS 15
+#define LAYOUT_MAGIC 0x4d4d4d4554524943ULL /* "MMMETRIC" */
+#define LAYOUT_VERSION 1
+
+static const double bucket_bounds[BUCKETS - 1] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                                  0.1,    0.25,  0.5,    1,     2.5,  5,     10};
+
+static const char *const endpoint_names[MM_EP_COUNT] = {
+    "health", "create_game", "join_game", "open_games", "metrics", "preflight", "other"};
+static const char *const op_names[MM_GS_OP_COUNT] = {"create_game", "join_game", "remove_game",
+                                                     "remove_player"};
+#define OUTCOMES 3 /* mm_gs_result */
+
+/* The shared layout. Everything after the header is zero-initialised by
+ * ftruncate and only ever added to. */
+typedef struct {
+    uint64_t magic;
+    uint64_t version;
+    uint64_t size;
+    uint64_t nslots; /* names[0..nslots) are set */
+    char names[SLOTS][MM_ID_MAX + 1];
+    uint64_t requests[MM_EP_COUNT][SLOTS][CLASSES];
+    uint64_t duration[MM_EP_COUNT][BUCKETS];
+    uint64_t duration_us[MM_EP_COUNT];
+    uint64_t gs_calls[SLOTS][MM_GS_OP_COUNT][OUTCOMES];
+    uint64_t redis_errors;
+    uint64_t games_created[SLOTS];
+    uint64_t games_joined[SLOTS];
+} segment;
+
+struct mm_metrics {
+    segment *seg;
+    bool shared;
+    const mm_config *cfg;
+    uint16_t slot[MM_CONFIG_MAX_PRODUCTS]; /* config product index -> slot */
+};
+
+static void add(uint64_t *c, uint64_t n)
+{
+    __atomic_fetch_add(c, n, __ATOMIC_RELAXED);
+}
+
+static uint64_t get(const uint64_t *c)
+{
+    return __atomic_load_n(c, __ATOMIC_RELAXED);
+}
+
+/* Finds or adds each product's slot. Called with the file locked (or on
+ * private memory). */
+static void register_products(mm_metrics *m)
+{
+    segment *s = m->seg;
+    if (s->nslots < 2) {
+        snprintf(s->names[SLOT_NONE], sizeof(s->names[0]), "none");
+        snprintf(s->names[SLOT_UNKNOWN], sizeof(s->names[0]), "unknown");
+        __atomic_store_n(&s->nslots, 2, __ATOMIC_RELEASE);
+    }
+    for (size_t i = 0; i < m->cfg->nproducts; i++) {
+        const char *id = m->cfg->products[i].product_id;
+        uint64_t n = s->nslots, k;
+        for (k = 2; k < n && strcmp(s->names[k], id) != 0; k++)
+            ;
+        if (k == n && n < SLOTS) {
+            snprintf(s->names[k], sizeof(s->names[0]), "%s", id);
+            __atomic_store_n(&s->nslots, n + 1, __ATOMIC_RELEASE);
+        }
+        m->slot[i] = (uint16_t)(k < SLOTS ? k : SLOT_UNKNOWN);
+    }
+}
+
+static bool header_ok(const segment *s)
+{
+    return s->magic == LAYOUT_MAGIC && s->version == LAYOUT_VERSION && s->size == sizeof(segment) &&
+           s->nslots <= SLOTS;
+}
+
+/* Opens (or creates) the file and maps it, locked while it is set up. A
+ * file of another layout is replaced, never resized under the processes
+ * that still map it. */
+static int map_file(mm_metrics *m, const char *path, char *warning, size_t warnlen)
+{
+    for (int attempt = 0; attempt < 3; attempt++) {
+        int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0) {
+            snprintf(warning, warnlen, "cannot open %s: %s", path, strerror(errno));
+            return -1;
+        }
+        struct stat st, now;
+        if (flock(fd, LOCK_EX) != 0 || fstat(fd, &st) != 0) {
+            snprintf(warning, warnlen, "cannot lock %s: %s", path, strerror(errno));
+            close(fd);
+            return -1;
+        }
+        if (stat(path, &now) != 0 || now.st_ino != st.st_ino || now.st_dev != st.st_dev) {
+            close(fd); /* replaced while we waited for the lock */
+            continue;
+        }
+        if (!S_ISREG(st.st_mode)) {
+            snprintf(warning, warnlen, "%s is not a regular file", path);
+            close(fd);
+            return -1;
+        }
+        if (st.st_size != 0 && st.st_size != (off_t)sizeof(segment)) {
+            unlink(path); /* another layout: start a new file */
+            close(fd);
+            continue;
+        }
+        if (st.st_size == 0 && ftruncate(fd, (off_t)sizeof(segment)) != 0) {
+            snprintf(warning, warnlen, "cannot size %s: %s", path, strerror(errno));
+            close(fd);
+            return -1;
+        }
+        void *p = mmap(NULL, sizeof(segment), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        if (p == MAP_FAILED) {
+            snprintf(warning, warnlen, "cannot map %s: %s", path, strerror(errno));
+            close(fd);
+            return -1;
+        }
+        m->seg = p;
+        if (st.st_size == 0) {
+            m->seg->size = sizeof(segment);
+            m->seg->version = LAYOUT_VERSION;
+            m->seg->magic = LAYOUT_MAGIC;
+        }
+        if (!header_ok(m->seg)) {
+            munmap(p, sizeof(segment));
+            m->seg = NULL;
+            unlink(path);
+            close(fd);
+            continue;
+        }
+        register_products(m);
+        /* the mapping holds the open file, and with it the lock, until
+         * unlocked explicitly */
+        flock(fd, LOCK_UN);
+        close(fd);
+        return 0;
+    }
+    snprintf(warning, warnlen, "%s keeps changing under us", path);
+    return -1;
+}
+
+mm_metrics *mm_metrics_open(const char *path, const mm_config *cfg, char *warning, size_t warnlen)
+{
+    mm_metrics *m = calloc(1, sizeof(*m));
+    if (m == NULL)
+        return NULL;
+    m->cfg = cfg;
+    warning[0] = '\0';
+    if (path != NULL && path[0] != '\0' && map_file(m, path, warning, warnlen) == 0) {
+        m->shared = true;
+        return m;
+    }
+    if (path == NULL || path[0] == '\0')
+        snprintf(warning, warnlen, "no metrics_file configured");
+    m->seg = calloc(1, sizeof(segment));
+    if (m->seg == NULL) {
+        free(m);
+        return NULL;
+    }
+    register_products(m);
+    return m;
+}
+
+void mm_metrics_close(mm_metrics *m)
+{
+    if (m == NULL)
+        return;
+    if (m->shared)
+        munmap(m->seg, sizeof(segment));
+    else
+        free(m->seg);
+    free(m);
+}
+
+bool mm_metrics_shared(const mm_metrics *m)
+{
+    return m->shared;
+}
+
+static size_t slot_of(const mm_metrics *m, const mm_product *p)
+{
+    if (p == NULL)
+        return SLOT_NONE;
+    size_t i = (size_t)(p - m->cfg->products);
+    return i < m->cfg->nproducts ? m->slot[i] : SLOT_UNKNOWN;
+}
+
+void mm_metrics_request(mm_metrics *m, const mm_request_kind *k, int status, int64_t duration_us)
+{
+    size_t ep = k->endpoint < MM_EP_COUNT ? (size_t)k->endpoint : MM_EP_OTHER;
+    size_t slot = k->unknown_product ? SLOT_UNKNOWN : slot_of(m, k->product);
+    int cls = status / 100 - 1;
+    if (cls < 0 || cls >= CLASSES)
+        cls = CLASSES - 1;
+    if (duration_us < 0)
+        duration_us = 0;
+    double s = (double)duration_us / 1e6;
+    size_t b = 0;
+    while (b < BUCKETS - 1 && s > bucket_bounds[b])
+        b++;
+    add(&m->seg->requests[ep][slot][cls], 1);
+    add(&m->seg->duration[ep][b], 1);
+    add(&m->seg->duration_us[ep], (uint64_t)duration_us);
+}
+
+void mm_metrics_gs_call(mm_metrics *m, const mm_product *p, mm_gs_op op, mm_gs_result r)
+{
+    if (op < MM_GS_OP_COUNT && (int)r >= 0 && (int)r < OUTCOMES)
+        add(&m->seg->gs_calls[slot_of(m, p)][op][r], 1);
+}
+
+void mm_metrics_redis_errors(mm_metrics *m, uint64_t n)
+{
+    if (n > 0)
+        add(&m->seg->redis_errors, n);
+}
+
+void mm_metrics_game_created(mm_metrics *m, const mm_product *p)
+{
+    add(&m->seg->games_created[slot_of(m, p)], 1);
+}
+
+void mm_metrics_game_joined(mm_metrics *m, const mm_product *p)
+{
+    add(&m->seg->games_joined[slot_of(m, p)], 1);
+}
+
+/* Per-product counters: every registered product is shown, zero or not, so
+ * a series exists before its first event. */
+static void render_per_product(mm_prom *p, const segment *s, uint64_t nslots, const char *name,
+                               const uint64_t *counts)
+{
+    char labels[MM_ID_MAX + 32];
+    for (uint64_t k = 2; k < nslots; k++) {
+        snprintf(labels, sizeof(labels), "product=\"%s\"", s->names[k]);
+        mm_prom_counter(p, name, labels, get(&counts[k]));
+    }
+}
+
+char *mm_metrics_render(const mm_metrics *m, size_t *len)
+{
+    const segment *s = m->seg;
+    uint64_t nslots = __atomic_load_n(&s->nslots, __ATOMIC_ACQUIRE);
+    char labels[MM_ID_MAX + 128];
+    mm_prom p;
+    mm_prom_init(&p, (size_t)16 << 20);
+
+    mm_prom_family(&p, "matchmaker_requests_total", "counter",
+                   "Requests answered by the pool, by endpoint, product and status class.");
+    for (size_t ep = 0; ep < MM_EP_COUNT; ep++)
+        for (uint64_t k = 0; k < nslots; k++)
+            for (int c = 0; c < CLASSES; c++) {
+                uint64_t v = get(&s->requests[ep][k][c]);
+                if (v == 0)
+                    continue;
+                snprintf(labels, sizeof(labels), "endpoint=\"%s\",product=\"%s\",code=\"%dxx\"",
+                         endpoint_names[ep], s->names[k], c + 1);
+                mm_prom_counter(&p, "matchmaker_requests_total", labels, v);
+            }
+
+    mm_prom_family(&p, "matchmaker_request_duration_seconds", "histogram",
+                   "Time from the request reaching the process to its answer, by endpoint.");
+    for (size_t ep = 0; ep < MM_EP_COUNT; ep++) {
+        uint64_t counts[BUCKETS];
+        for (int b = 0; b < BUCKETS; b++)
+            counts[b] = get(&s->duration[ep][b]);
+        snprintf(labels, sizeof(labels), "endpoint=\"%s\"", endpoint_names[ep]);
+        mm_prom_histogram(&p, "matchmaker_request_duration_seconds", labels, bucket_bounds, counts,
+                          BUCKETS, (double)get(&s->duration_us[ep]) / 1e6);
+    }
+
+    mm_prom_family(&p, "matchmaker_game_server_calls_total", "counter",
+                   "Calls to game servers, by product, operation and outcome.");
+    for (uint64_t k = 0; k < nslots; k++)
+        for (int op = 0; op < MM_GS_OP_COUNT; op++)
+            for (int r = 0; r < OUTCOMES; r++) {
+                uint64_t v = get(&s->gs_calls[k][op][r]);
+                if (v == 0)
+                    continue;
+                snprintf(labels, sizeof(labels), "product=\"%s\",operation=\"%s\",outcome=\"%s\"",
+                         s->names[k], op_names[op], mm_gs_result_name((mm_gs_result)r));
+                mm_prom_counter(&p, "matchmaker_game_server_calls_total", labels, v);
+            }
+
+    mm_prom_family(&p, "matchmaker_redis_errors_total", "counter",
+                   "Redis commands or connections that failed.");
+    mm_prom_counter(&p, "matchmaker_redis_errors_total", "", get(&s->redis_errors));
+
+    mm_prom_family(&p, "matchmaker_games_created_total", "counter", "Games created, by product.");
+    render_per_product(&p, s, nslots, "matchmaker_games_created_total", s->games_created);
+    mm_prom_family(&p, "matchmaker_games_joined_total", "counter",
+                   "Seats taken in games, by product.");
+    render_per_product(&p, s, nslots, "matchmaker_games_joined_total", s->games_joined);
+
+    mm_prom_family(&p, "matchmaker_metrics_shared", "gauge",
+                   "1 when these counters cover the whole pool, 0 when only this process.");
+    mm_prom_gauge(&p, "matchmaker_metrics_shared", "", m->shared ? 1 : 0);
+
+    const char *text;
+    if (mm_prom_finish(&p, &text, len) != MM_OK) {
+        mm_prom_free(&p);
+        return NULL;
+    }
+    return p.data; /* text == p.data: the caller frees it */
+}

@@ -1,0 +1,62 @@
+/* Pool-wide metrics of matchmaker-fcgi: counters in one file-backed shared
+ * mapping that every process of the pool on a host maps and updates with
+ * atomic adds, so any process can answer GET /metrics for the whole pool.
+ * Label values come only from fixed names and the configured products.
+ * mm_metrics_open has one matching mm_metrics_close. */
+#ifndef MM_METRICS_H
+#define MM_METRICS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "gameserver.h"
+
+typedef enum {
+    MM_EP_HEALTH,
+    MM_EP_CREATE_GAME,
+    MM_EP_JOIN_GAME,
+    MM_EP_OPEN_GAMES,
+    MM_EP_METRICS,
+    MM_EP_PREFLIGHT,
+    MM_EP_OTHER, /* 404, 405, and answers given before routing (413) */
+    MM_EP_COUNT
+} mm_endpoint;
+
+typedef enum {
+    MM_GS_OP_CREATE_GAME,
+    MM_GS_OP_JOIN_GAME,
+    MM_GS_OP_REMOVE_GAME,
+    MM_GS_OP_REMOVE_PLAYER,
+    MM_GS_OP_COUNT
+} mm_gs_op;
+
+/* What a request was, for its metrics: filled in by the dispatcher. */
+typedef struct {
+    mm_endpoint endpoint;
+    const mm_product *product; /* the registered product the path names, or NULL */
+    bool unknown_product;      /* the path names a product that is not registered */
+} mm_request_kind;
+
+typedef struct mm_metrics mm_metrics;
+
+/* Maps path (created 0600 when missing) and registers cfg's products in it;
+ * cfg must outlive the metrics. When the file cannot be used, the counters
+ * live in this process only: *warning then says why (for one log line) and
+ * mm_metrics_shared is false. NULL only when out of memory. */
+mm_metrics *mm_metrics_open(const char *path, const mm_config *cfg, char *warning, size_t warnlen);
+void mm_metrics_close(mm_metrics *m);
+bool mm_metrics_shared(const mm_metrics *m);
+
+void mm_metrics_request(mm_metrics *m, const mm_request_kind *k, int status, int64_t duration_us);
+void mm_metrics_gs_call(mm_metrics *m, const mm_product *p, mm_gs_op op, mm_gs_result r);
+void mm_metrics_redis_errors(mm_metrics *m, uint64_t n);
+void mm_metrics_game_created(mm_metrics *m, const mm_product *p);
+void mm_metrics_game_joined(mm_metrics *m, const mm_product *p);
+
+/* The whole pool's counters in the Prometheus text format, malloc'ed
+ * (caller frees). NULL when out of memory. */
+char *mm_metrics_render(const mm_metrics *m, size_t *len);
+
+#endif
