@@ -70,7 +70,7 @@ mm_store *mm_store_new(mm_rconn *conn)
         unsigned char digest[SHA_DIGEST_LENGTH];
         SHA1((const unsigned char *)sc->source, plen + blen, digest);
         for (int j = 0; j < SHA_DIGEST_LENGTH; j++)
-            snprintf(sc->sha + 2 * j, 3, "%02x", digest[j]);
+            snprintf(sc->sha + (size_t)2 * j, 3, "%02x", digest[j]);
     }
     return s;
 }

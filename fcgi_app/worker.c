@@ -142,7 +142,7 @@ static mm_status handle_entry(mm_worker *w, const redisReply *entry)
     const char *fields[2 * MM_EVENT_MAX_FIELDS];
     size_t lens[2 * MM_EVENT_MAX_FIELDS];
     size_t n = 0;
-    int shape_ok = fl->type == REDIS_REPLY_ARRAY && fl->elements <= 2 * MM_EVENT_MAX_FIELDS;
+    int shape_ok = fl->type == REDIS_REPLY_ARRAY && fl->elements <= (size_t)2 * MM_EVENT_MAX_FIELDS;
     for (size_t i = 0; shape_ok && i < fl->elements; i++) {
         if (fl->element[i]->type != REDIS_REPLY_STRING) {
             shape_ok = 0;
