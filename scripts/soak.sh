@@ -82,6 +82,11 @@ done
 load_rc=0
 wait $load_pid || load_rc=$?
 sleep 1 # the worker drains the last events
+# Stop the worker before the check: its curation expires games (60 s after
+# their last change) while the check walks them, which would show a game it
+# just deleted as "in 0 sets".
+kill -TERM "$(cat "$run/worker.pid")" 2>/dev/null || true
+for _ in $(seq 50); do kill -0 "$(cat "$run/worker.pid")" 2>/dev/null || break; sleep 0.1; done
 
 rss_after=$(rss_of_pool)
 pids_after=$("$stack" pool-pids | sort | tr '\n' ' ')
