@@ -953,8 +953,14 @@ static void hostile_input_gets_clear_4xx_and_no_memory_growth(void **state)
     }
     print_message("%d hostile requests in %.1f s; worst RSS growth %ld kB\n",
                   (int)(ROUNDS * ncases), secs, worst);
+#if defined(__SANITIZE_ADDRESS__)
+    /* ASan's quarantine holds freed memory, so RSS grows without a leak;
+     * LeakSanitizer reports real leaks at exit, and with_stack.sh fails on it */
+    (void)worst;
+#else
     /* a per-request leak of even 64 bytes would show as > 100 kB here */
     assert_true(worst < 256);
+#endif
     assert_int_equal(count_games("exrps"), 0);
 }
 
