@@ -13,12 +13,20 @@
 
 static void not_found(const mm_request *req, const mm_route_params *params, mm_response *res)
 {
-    /* the id is echoed back, but never more of it than an id can hold */
-    int glen = (int)(params->game_id_len > MM_ID_MAX ? MM_ID_MAX : params->game_id_len);
+    /* the id is echoed back, but never more of it than an id can hold, and
+     * only as ASCII: raw bytes from the request line could be invalid UTF-8,
+     * which would make the whole answer invalid JSON */
+    size_t glen = params->game_id_len > MM_ID_MAX ? MM_ID_MAX : params->game_id_len;
+    char shown[MM_ID_MAX + 1];
+    for (size_t i = 0; i < glen; i++) {
+        unsigned char c = (unsigned char)params->game_id[i];
+        shown[i] = c < 0x20 || c >= 0x7f ? '?' : (char)c;
+    }
+    shown[glen] = '\0';
     char *msg = mm_arena_printf(req->arena,
                                 "Game Lobby: Unable to join game - game not found. Game ID: "
-                                "\"%.*s%s\", Product ID: %s.",
-                                glen, params->game_id, params->game_id_len > MM_ID_MAX ? "..." : "",
+                                "\"%s%s\", Product ID: %s.",
+                                shown, params->game_id_len > MM_ID_MAX ? "..." : "",
                                 params->product->product_id);
     mm_response_error(res, req->arena, 404, msg ? msg : "Game Lobby: game not found.");
 }

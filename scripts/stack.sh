@@ -4,7 +4,14 @@
 # nginx. Used by the local stack (scripts/run.sh) and by the integration
 # tests (tests/integration/with_stack.sh), with different settings.
 #
-#   stack.sh start | stop | status | redis-stop | redis-start
+#   stack.sh start | stop | status | redis-stop | redis-start | gs-stop | gs-start
+#            | pool-pids
+#
+# The FastCGI pool: spawn-fcgi opens the socket; with multiwatch installed it
+# runs multiwatch on it, which forks MM_FCGI_PROCS children and forks a new one
+# whenever one dies (fcgi.pid then holds multiwatch's pid). Without multiwatch,
+# spawn-fcgi forks the children itself and nothing replaces a dead one.
+# "pool-pids" prints the pids of the running matchmaker-fcgi processes.
 #
 # Settings (environment):
 #   MM_RUN_DIR       run directory: logs, pid files, sockets, generated config
@@ -27,6 +34,7 @@ procs=${MM_FCGI_PROCS:-$(nproc)}
 redis_server=${MM_REDIS_SERVER:-$(command -v redis-server || echo /usr/bin/redis-server)}
 nginx_bin=${MM_NGINX_BIN:-$(command -v nginx || echo /usr/sbin/nginx)}
 spawn_fcgi=${MM_SPAWN_FCGI:-$(command -v spawn-fcgi || echo /usr/bin/spawn-fcgi)}
+multiwatch=${MM_MULTIWATCH-$(command -v multiwatch || true)}
 
 die() { echo "stack: $*" >&2; exit 1; }
 pid_of() { [ -s "$run/$1.pid" ] && cat "$run/$1.pid" 2>/dev/null; }
@@ -71,6 +79,33 @@ stop_pidfile() { # name [signal]
     rm -f "$run/$1.pid"
 }
 
+# The running matchmaker-fcgi processes: multiwatch's children, or the pids
+# spawn-fcgi recorded.
+pool_pids() {
+    local p
+    [ -s "$run/fcgi.pid" ] || return 0
+    if [ -e "$run/fcgi.supervised" ]; then
+        pgrep -P "$(cat "$run/fcgi.pid")" || true
+    else
+        for p in $(cat "$run/fcgi.pid"); do kill -0 "$p" 2>/dev/null && echo "$p"; done
+    fi
+    return 0
+}
+
+# The game server on its recorded port ($gs_port the first time).
+start_gameserver() {
+    local port=$gs_port
+    [ -s "$run/gameserver.port" ] && port=$(cat "$run/gameserver.port")
+    rm -f "$run/gameserver.port.new"
+    "$build/tests/gameserver/mm-test-gameserver" -p "$port" \
+        --port-file "$run/gameserver.port.new" --redis-url "unix://$run/redis.sock?db=1" \
+        >>"$run/gameserver.log" 2>&1 &
+    echo $! >"$run/gameserver.pid"
+    wait_for "test -s '$run/gameserver.port.new'" 50 ||
+        die "the game server did not start (see $run/gameserver.log)"
+    mv "$run/gameserver.port.new" "$run/gameserver.port"
+}
+
 write_config() {
     local gs="http://127.0.0.1:$(cat "$run/gameserver.port")"
     local redis_url="unix://$run/redis.sock"
@@ -109,12 +144,8 @@ start() {
     alive redis && die "a stack is already running in $run (stop it first)"
     start_redis
 
-    "$build/tests/gameserver/mm-test-gameserver" -p "$gs_port" \
-        --port-file "$run/gameserver.port" --redis-url "unix://$run/redis.sock?db=1" \
-        >>"$run/gameserver.log" 2>&1 &
-    echo $! >"$run/gameserver.pid"
-    wait_for "test -s '$run/gameserver.port'" 50 ||
-        die "the game server did not start (see $run/gameserver.log)"
+    rm -f "$run/gameserver.port"
+    start_gameserver
 
     local conf=${MATCHMAKER_CONFIG:-}
     if [ -z "$conf" ]; then
@@ -138,12 +169,23 @@ start() {
     else
         owner=(-M 0600)
     fi
-    rm -f "$run/fcgi.sock"
+    rm -f "$run/fcgi.sock" "$run/fcgi.supervised"
     # the pool's shared counters live with the rest of this stack's files
     export MATCHMAKER_METRICS_FILE=$run/metrics
-    "$spawn_fcgi" -s "$run/fcgi.sock" -F "$procs" -P "$run/fcgi.pid" "${owner[@]}" \
-        -- "$build/fcgi_app/matchmaker-fcgi" -c "$conf" -l "$run/fcgi.log" >>"$run/fcgi.log" 2>&1 ||
-        die "spawn-fcgi failed (see $run/fcgi.log)"
+    local app=("$build/fcgi_app/matchmaker-fcgi" -c "$conf" -l "$run/fcgi.log")
+    if [ -n "$multiwatch" ]; then
+        # -n: spawn-fcgi execs multiwatch in place, so $! is multiwatch;
+        # multiwatch passes SIGTERM on to the children and then exits.
+        "$spawn_fcgi" -n -s "$run/fcgi.sock" "${owner[@]}" \
+            -- "$multiwatch" -f "$procs" -s TERM -- "${app[@]}" >>"$run/fcgi.log" 2>&1 &
+        echo $! >"$run/fcgi.pid"
+        touch "$run/fcgi.supervised"
+        wait_for "[ \$(pool_pids | wc -l) -ge $procs ]" 50 ||
+            die "matchmaker-fcgi did not start (see $run/fcgi.log)"
+    else
+        "$spawn_fcgi" -s "$run/fcgi.sock" -F "$procs" -P "$run/fcgi.pid" "${owner[@]}" \
+            -- "${app[@]}" >>"$run/fcgi.log" 2>&1 || die "spawn-fcgi failed (see $run/fcgi.log)"
+    fi
     sleep 0.2
     for p in $(cat "$run/fcgi.pid"); do
         kill -0 "$p" 2>/dev/null || die "matchmaker-fcgi exited at start (see $run/fcgi.log)"
@@ -169,10 +211,15 @@ stop() {
     stop_pidfile nginx
     stop_pidfile worker
     if [ -s "$run/fcgi.pid" ]; then
+        local kids
+        kids=$(pool_pids)
         kill -TERM $(cat "$run/fcgi.pid") 2>/dev/null || true
-        sleep 0.2
-        kill -KILL $(cat "$run/fcgi.pid") 2>/dev/null || true
-        rm -f "$run/fcgi.pid" "$run/fcgi.sock"
+        for _ in $(seq 20); do
+            kill -0 $(cat "$run/fcgi.pid") $kids 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -KILL $(cat "$run/fcgi.pid") $kids 2>/dev/null || true
+        rm -f "$run/fcgi.pid" "$run/fcgi.sock" "$run/fcgi.supervised"
     fi
     stop_pidfile gameserver
     rm -f "$run/gameserver.port"
@@ -186,9 +233,10 @@ status() {
         if alive $name; then echo "$name: running (pid $(pid_of $name))"; else
             echo "$name: stopped"; rc=1; fi
     done
-    if [ -s "$run/fcgi.pid" ]; then
-        echo "matchmaker-fcgi: $(for p in $(cat "$run/fcgi.pid"); do
-            kill -0 "$p" 2>/dev/null && echo x; done | wc -l) of $(grep -c . "$run/fcgi.pid") running"
+    if [ -s "$run/fcgi.pid" ] && [ -e "$run/fcgi.supervised" ]; then
+        echo "matchmaker-fcgi: $(pool_pids | wc -l) running (multiwatch pid $(cat "$run/fcgi.pid"))"
+    elif [ -s "$run/fcgi.pid" ]; then
+        echo "matchmaker-fcgi: $(pool_pids | wc -l) of $(grep -c . "$run/fcgi.pid") running"
     else
         echo "matchmaker-fcgi: stopped"; rc=1
     fi
@@ -201,5 +249,11 @@ stop) stop ;;
 status) status ;;
 redis-stop) redis_cli shutdown nosave >/dev/null 2>&1 || true; stop_pidfile redis ;;
 redis-start) start_redis ;;
-*) echo "usage: stack.sh start|stop|status|redis-stop|redis-start" >&2; exit 2 ;;
+gs-stop) stop_pidfile gameserver ;; # keeps gameserver.port: gs-start reuses it
+gs-start) start_gameserver ;;
+pool-pids) pool_pids ;;
+*)
+    echo "usage: stack.sh start|stop|status|redis-stop|redis-start|gs-stop|gs-start|pool-pids" >&2
+    exit 2
+    ;;
 esac

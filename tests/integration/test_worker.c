@@ -371,6 +371,81 @@ static void entries_of_a_killed_worker_are_claimed(void **state)
     WAIT_UNTIL(pending_count() == 0);
 }
 
+/* Group progress: entries read so far by the group (XINFO GROUPS entries-read). */
+static long long entries_read(void)
+{
+    redisReply *r = redisCommand(events, "XINFO GROUPS game_event_stream");
+    long long n = -1;
+    if (r->type == REDIS_REPLY_ARRAY && r->elements > 0) {
+        redisReply *g = r->element[0];
+        for (size_t i = 0; i + 1 < g->elements; i += 2)
+            if (strcmp(g->element[i]->str, "entries-read") == 0 &&
+                g->element[i + 1]->type == REDIS_REPLY_INTEGER)
+                n = g->element[i + 1]->integer;
+    }
+    freeReplyObject(r);
+    return n;
+}
+
+/* A worker that really applies events is killed (SIGKILL) in the middle of
+ * its work; a new one (another consumer name, as after a restart) takes
+ * over. Every event takes effect once: the entries the dead one had read
+ * are claimed, the one it may have applied without acknowledging is applied
+ * again with no further effect. Each game gets one state-changing event, as
+ * a game server sends the next only after the previous took effect. */
+static void worker_killed_mid_batch_loses_nothing(void **state)
+{
+    enum { GAMES = 300 };
+    char gid[16];
+    mm_stored s;
+    for (int i = 0; i < GAMES; i++) {
+        snprintf(gid, sizeof(gid), "m%d", i);
+        make_game(gid, 2);
+        if (i % 2 == 1) { /* odd: full and active; their guest will leave */
+            assert_int_equal(mm_store_advance(store, arena, P, gid, MM_STATE_CREATOR_JOINED, &s),
+                             MM_STORE_OK);
+            assert_int_equal(mm_store_reserve_seat(store, arena, P, gid, "u2", &s), MM_STORE_OK);
+        }
+    }
+    for (int i = 0; i < GAMES; i++) {
+        snprintf(gid, sizeof(gid), "m%d", i);
+        if (i % 2 == 0)
+            emit(gid, "state_change", "new_state", "creator_joined");
+        else
+            emit(gid, "player_disconnect", "player_id", "u2");
+        emit(gid, "gameplay", "move", "rock");
+    }
+    pid_t victim = start_worker(fast_config, "victim.log");
+    /* kill it once it has acknowledged part of a batch: mid-batch */
+    long long read_at_kill = 0, pending_at_kill = 0;
+    for (int i = 0; i < 100000; i++) {
+        read_at_kill = entries_read();
+        pending_at_kill = pending_count();
+        if (read_at_kill > 0 && pending_at_kill > 0 && pending_at_kill < read_at_kill)
+            break;
+    }
+    stop_worker(victim, SIGKILL);
+    read_at_kill = entries_read();
+    pending_at_kill = pending_count();
+    start_worker(fast_config, "successor.log");
+    WAIT_UNTIL(all_delivered());
+    print_message("killed after %lld of %d entries were read, %lld of them unacknowledged\n",
+                  read_at_kill, 2 * GAMES, pending_at_kill);
+    assert_true(read_at_kill < 2 * GAMES); /* it died with work left, */
+    assert_true(pending_at_kill > 0);      /* in the middle of a batch */
+    for (int i = 0; i < GAMES; i++) {
+        snprintf(gid, sizeof(gid), "m%d", i);
+        mm_arena_reset(arena);
+        assert_int_equal(mm_store_get(store, arena, P, gid, &s), MM_STORE_OK);
+        if (s.game.state != MM_STATE_CREATOR_JOINED || s.game.nplayers != 1 ||
+            !in_set("__lobby_games:", gid) || in_set("__active_games:", gid) ||
+            in_set("__pending_games:", gid))
+            fail_msg("game %s: state %s, %zu players after the kill", gid,
+                     mm_game_state_name(s.game.state), s.game.nplayers);
+    }
+    assert_int_equal(pending_count(), 0);
+}
+
 static void legacy_index_is_where_the_group_starts(void **state)
 {
     freeReplyObject(redisCommand(events, "DEL game_event_stream"));
@@ -490,6 +565,7 @@ int main(void)
         T(bad_events_are_acknowledged_and_skipped),
         T(two_workers_share_the_group_exactly_once),
         T(entries_of_a_killed_worker_are_claimed),
+        T(worker_killed_mid_batch_loses_nothing),
         T(legacy_index_is_where_the_group_starts),
         T(group_deleted_under_a_running_worker_is_recreated),
         T(curation_expires_resets_and_keeps),

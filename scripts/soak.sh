@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# Soak test (not part of make check): mixed create / list / join load from a
+# second process against a private stack, with Redis restarts, Redis freezes
+# and game-server failures injected in turn, then the stored-state check over
+# Redis and the RSS of every FastCGI process before and after.
+#
+#   scripts/soak.sh [SECONDS] [THREADS]      (defaults 120 and 8)
+#
+# Builds nothing: run scripts/build.sh first. The stack lives in its own run
+# directory, nginx on a unix socket, the game server on a free port.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+src=$(cd "$here/.." && pwd)
+build=${MM_BUILD_DIR:-$src}
+seconds=${1:-120}
+threads=${2:-8}
+soak=$build/tests/soak/mm-soak
+[ -x "$soak" ] || { echo "soak: $soak is missing; run scripts/build.sh" >&2; exit 2; }
+
+run=$(mktemp -d "${TMPDIR:-/tmp}/mm-soak.XXXXXX")
+chmod 755 "$run"
+export MM_RUN_DIR=$run MM_BUILD_DIR=$build MM_LISTEN="unix:$run/nginx.sock"
+export MM_REDIS_PORT=0 MM_GS_PORT=0 MM_FCGI_PROCS=${MM_FCGI_PROCS:-4}
+export MM_SECRET_KEY=soak-secret MM_GS_TIMEOUT_MS=1000
+stack=$src/scripts/stack.sh
+cleanup() {
+    "$stack" stop >/dev/null 2>&1 || true
+    [ "${MM_SOAK_KEEP:-0}" = 1 ] && echo "logs kept in $run" || rm -rf "$run"
+}
+trap cleanup EXIT INT TERM
+"$stack" start
+
+rss_of_pool() { # "pid:kB ..." of every FastCGI process
+    local p
+    for p in $("$stack" pool-pids); do
+        echo -n "$p:$(awk '/^VmRSS/ {print $2}' "/proc/$p/status" 2>/dev/null || echo gone)kB "
+    done
+}
+gs_url="http://127.0.0.1:$(cat "$run/gameserver.port")"
+gs_fail() { curl -s -o /dev/null -X POST "$gs_url/_control/fail" -d "$1" || true; }
+
+sleep 1
+rss_before=$(rss_of_pool)
+pids_before=$("$stack" pool-pids | sort | tr '\n' ' ')
+echo "soak: ${seconds} s, $threads client threads, stack in $run"
+
+"$soak" load "$run/nginx.sock" "$gs_url" soak-secret "$seconds" "$threads" >"$run/load.out" &
+load_pid=$!
+
+# One fault every 10 s, in turn; each lasts about 2 s.
+injected=()
+end=$((SECONDS + seconds - 5))
+i=0
+while [ $SECONDS -lt $end ]; do
+    sleep 8
+    [ $SECONDS -lt $end ] || break
+    case $((i % 5)) in
+    0) # Redis restarted, data kept (an RDB written at shutdown, loaded at start)
+        redis-cli -s "$run/redis.sock" shutdown save >/dev/null 2>&1 || true
+        for _ in $(seq 50); do kill -0 "$(cat "$run/redis.pid" 2>/dev/null)" 2>/dev/null || break; sleep 0.1; done
+        sleep 2
+        "$stack" redis-start
+        injected+=("redis-restart") ;;
+    1) # Redis frozen: connections accepted, nothing answered
+        kill -STOP "$(cat "$run/redis.pid")"; sleep 2; kill -CONT "$(cat "$run/redis.pid")"
+        injected+=("redis-freeze") ;;
+    2) # game server down: connection refused
+        "$stack" gs-stop; sleep 2; "$stack" gs-start
+        injected+=("gs-down") ;;
+    3) # game server slow past the timeout, then failing with 500
+        gs_fail '{"op": "*", "mode": "hang", "hang_ms": 1500, "count": 20}'; sleep 1
+        gs_fail '{"op": "*", "mode": "status", "status": 500, "count": 50}'; sleep 1
+        gs_fail '{"op": "*", "mode": "ok"}'
+        injected+=("gs-hang+500") ;;
+    4) # game server answers 2xx garbage
+        gs_fail '{"op": "*", "mode": "garbage", "count": 50}'; sleep 2
+        gs_fail '{"op": "*", "mode": "ok"}'
+        injected+=("gs-garbage") ;;
+    esac
+    i=$((i + 1))
+done
+load_rc=0
+wait $load_pid || load_rc=$?
+sleep 1 # the worker drains the last events
+# Stop the worker before the check: its curation expires games (60 s after
+# their last change) while the check walks them, which would show a game it
+# just deleted as "in 0 sets".
+kill -TERM "$(cat "$run/worker.pid")" 2>/dev/null || true
+for _ in $(seq 50); do kill -0 "$(cat "$run/worker.pid")" 2>/dev/null || break; sleep 0.1; done
+
+rss_after=$(rss_of_pool)
+pids_after=$("$stack" pool-pids | sort | tr '\n' ' ')
+echo "--- load (from a second process)"
+cat "$run/load.out"
+echo "--- faults injected (${#injected[@]}): ${injected[*]}"
+echo "--- consistency over Redis"
+check_rc=0
+"$soak" check "$run/redis.sock" || check_rc=$?
+echo "--- FastCGI processes"
+echo "RSS before: $rss_before"
+echo "RSS after:  $rss_after"
+[ "$pids_before" = "$pids_after" ] && echo "same processes throughout" ||
+    echo "processes changed: before $pids_before after $pids_after"
+if grep -q 'ERROR: \(Address\|Leak\)Sanitizer\|runtime error:' "$run"/*.log 2>/dev/null; then
+    echo "sanitizer report in the logs"; check_rc=1
+fi
+[ $load_rc -eq 0 ] && [ $check_rc -eq 0 ] && echo "soak: PASS" && exit 0
+echo "soak: FAIL (load $load_rc, check $check_rc)"
+exit 1
