@@ -361,6 +361,17 @@ mm_status mm_config_apply_env(mm_config *cfg, char *err, size_t errlen)
             return MM_ERR_NOMEM;
         }
     }
+    const char *port = getenv("MATCHMAKER_WORKER_METRICS_PORT");
+    if (port != NULL) {
+        char *end;
+        errno = 0;
+        long v = strtol(port, &end, 10);
+        if (errno != 0 || end == port || *end != '\0' || v < 0 || v > 65535) {
+            snprintf(err, errlen, "config: MATCHMAKER_WORKER_METRICS_PORT must be 0..65535");
+            return MM_ERR_INVALID;
+        }
+        cfg->worker_metrics_port = v;
+    }
     const char *lvl = getenv("MATCHMAKER_LOG_LEVEL");
     if (lvl != NULL && mm_log_level_parse(lvl, &cfg->log_level) != 0) {
         snprintf(err, errlen,

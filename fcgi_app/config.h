@@ -56,7 +56,8 @@ mm_status mm_config_parse(const char *json, size_t len, mm_config *out, char *er
 mm_status mm_config_load(const char *path, mm_config *out, char *err, size_t errlen);
 
 /* Applies MATCHMAKER_REDIS_URL, MATCHMAKER_EVENT_STREAM_URL,
- * MATCHMAKER_SECRET_KEY and MATCHMAKER_LOG_LEVEL. */
+ * MATCHMAKER_SECRET_KEY, MATCHMAKER_LOG_LEVEL, MATCHMAKER_METRICS_FILE and
+ * MATCHMAKER_WORKER_METRICS_PORT. */
 mm_status mm_config_apply_env(mm_config *cfg, char *err, size_t errlen);
 
 void mm_config_free(mm_config *cfg);

@@ -4,6 +4,7 @@
  * and run a curation pass. Redis failures are logged and retried with a
  * bounded exponential back-off; SIGTERM/SIGINT finish the entry in hand and
  * exit 0. */
+#include <ctype.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -31,8 +32,22 @@ static void on_term(int sig)
 
 static void usage(FILE *to)
 {
-    fprintf(to, "usage: matchmaker-worker [-c CONFIG] [-l LOGFILE]\n"
-                "  CONFIG defaults to $MATCHMAKER_CONFIG; logs go to stderr or LOGFILE.\n");
+    fprintf(to, "usage: matchmaker-worker [-c CONFIG] [-l LOGFILE] [-n NAME]\n"
+                "  CONFIG defaults to $MATCHMAKER_CONFIG; logs go to stderr or LOGFILE.\n"
+                "  NAME: this worker's consumer name in the group (default HOST-PID); a\n"
+                "  stable name lets a restarted worker resume its own pending entries at once.\n");
+}
+
+/* A consumer name: what a unit's instance name or a host name may hold. */
+static int valid_name(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 100)
+        return 0;
+    for (; *s != '\0'; s++)
+        if (!isalnum((unsigned char)*s) && strchr("._@-", *s) == NULL)
+            return 0;
+    return 1;
 }
 
 static int64_t now_ms(void)
@@ -58,7 +73,7 @@ static mm_rconn *connect_to(const char *url, long timeout_ms)
     return mm_rconn_new(&u, timeout_ms);
 }
 
-static int run(const mm_config *cfg)
+static int run(const mm_config *cfg, const char *name)
 {
     long block_ms = cfg->curation_interval_ms < 1000 ? cfg->curation_interval_ms : 1000;
     mm_rconn *games = connect_to(cfg->redis_url, cfg->redis_timeout_ms);
@@ -70,7 +85,10 @@ static int run(const mm_config *cfg)
     char host[64] = "worker", consumer[160];
     gethostname(host, sizeof(host) - 1);
     host[sizeof(host) - 1] = '\0';
-    snprintf(consumer, sizeof(consumer), "%s-%ld", host, (long)getpid());
+    if (name != NULL)
+        snprintf(consumer, sizeof(consumer), "%s", name);
+    else
+        snprintf(consumer, sizeof(consumer), "%s-%ld", host, (long)getpid());
     mm_worker *w = (stream && store) ? mm_worker_new(cfg, stream, store, consumer, block_ms) : NULL;
     mm_worker_metrics *metrics = mm_worker_metrics_new();
     mm_metrics_server *server = NULL;
@@ -145,11 +163,13 @@ int main(int argc, char **argv)
 {
     const char *config_path = NULL;
     const char *log_path = NULL;
+    const char *name = NULL;
     int opt;
-    while ((opt = getopt(argc, argv, "c:l:h")) != -1) {
+    while ((opt = getopt(argc, argv, "c:l:n:h")) != -1) {
         switch (opt) {
         case 'c': config_path = optarg; break;
         case 'l': log_path = optarg; break;
+        case 'n': name = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -159,6 +179,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "matchmaker-worker: cannot open log file %s: %s\n", log_path,
                 strerror(errno));
         return 1;
+    }
+    if (name != NULL && !valid_name(name)) {
+        fprintf(stderr, "matchmaker-worker: -n wants 1..100 of [A-Za-z0-9._@-]\n");
+        return 2;
     }
     char err[512];
     mm_config cfg;
@@ -172,7 +196,7 @@ int main(int argc, char **argv)
     sa.sa_handler = on_term; /* no SA_RESTART: a back-off sleep ends at once */
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
-    int rc = run(&cfg);
+    int rc = run(&cfg, name);
     mm_config_free(&cfg);
     return rc;
 }

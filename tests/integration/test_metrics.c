@@ -392,7 +392,7 @@ static void worker_serves_metrics_that_follow_the_stream(void **state)
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
-        execl(bin, bin, "-c", config, "-l", logpath, (char *)NULL);
+        execl(bin, bin, "-c", config, "-l", logpath, "-n", "metrics-w1", (char *)NULL);
         _exit(127);
     }
     long status;
@@ -425,6 +425,12 @@ static void worker_serves_metrics_that_follow_the_stream(void **state)
     if (!done)
         fail_msg("the worker's metrics did not follow the stream");
     assert_int_equal(value(text, EV("state_change", "applied")), 0);
+    /* -n named the consumer */
+    redisReply *c = redisCommand(ev, "XINFO CONSUMERS game_event_stream metrics-test");
+    assert_true(c != NULL && c->type == REDIS_REPLY_ARRAY && c->elements == 1);
+    assert_true(c->element[0]->elements >= 2);
+    assert_string_equal(c->element[0]->element[1]->str, "metrics-w1");
+    freeReplyObject(c);
     assert_non_null(strstr(text, "\nmatchmaker_worker_stream_pending "));
     free(text);
     text = http_get(url, &status);

@@ -37,6 +37,9 @@ static void minimal_config_gets_the_spec_defaults(void **state)
     assert_int_equal(c.curation_interval_ms, 1000);
     assert_int_equal(c.curation_batch_size, 100);
     assert_int_equal(c.event_claim_idle_ms, 30000);
+    assert_string_equal(c.metrics_file, "/run/matchmaker/metrics");
+    assert_int_equal(c.worker_metrics_port, 5051);
+    assert_string_equal(c.worker_metrics_address, "127.0.0.1");
     assert_int_equal(c.expiry_seconds[MM_STATE_CREATED], 60);
     assert_int_equal(c.expiry_seconds[MM_STATE_CREATOR_JOINED], 60);
     assert_int_equal(c.expiry_seconds[MM_STATE_ALL_PLAYERS_JOINED], 600);
@@ -139,6 +142,11 @@ static const refusal refusals[] = {
     {"{\"expiry_seconds\":3,\"products\":[" P1 "]}", "must be an object"},
     {"{\"log_level\":\"loud\",\"products\":[" P1 "]}", "log_level"},
     {"{\"secret_key\":\"\",\"products\":[" P1 "]}", "secret_key\" is empty"},
+    {"{\"metrics_file\":\"metrics\",\"products\":[" P1 "]}", "metrics_file must be an absolute"},
+    {"{\"metrics_file\":\"/run/\",\"products\":[" P1 "]}", "metrics_file must be an absolute"},
+    {"{\"worker_metrics_port\":70000,\"products\":[" P1 "]}", "worker_metrics_port"},
+    {"{\"worker_metrics_address\":\"localhost\",\"products\":[" P1 "]}",
+     "worker_metrics_address\" must be an IPv4 or IPv6 address"},
 };
 
 static void every_refusal_names_the_problem(void **state)
@@ -196,6 +204,8 @@ static void load_reads_file_and_env_overrides(void **state)
     setenv("MATCHMAKER_EVENT_STREAM_URL", "unix:///run/r.sock?db=1", 1);
     setenv("MATCHMAKER_SECRET_KEY", "from-env", 1);
     setenv("MATCHMAKER_LOG_LEVEL", "warn", 1);
+    setenv("MATCHMAKER_METRICS_FILE", "/run/mm/metrics", 1);
+    setenv("MATCHMAKER_WORKER_METRICS_PORT", "6061", 1);
     mm_config c;
     char err[256] = "";
     assert_int_equal(mm_config_load(path, &c, err, sizeof(err)), MM_OK);
@@ -203,7 +213,18 @@ static void load_reads_file_and_env_overrides(void **state)
     assert_string_equal(c.event_stream_url, "unix:///run/r.sock?db=1");
     assert_string_equal(c.secret_key, "from-env");
     assert_int_equal(c.log_level, MM_LOG_WARN);
+    assert_string_equal(c.metrics_file, "/run/mm/metrics");
+    assert_int_equal(c.worker_metrics_port, 6061);
     mm_config_free(&c);
+
+    setenv("MATCHMAKER_WORKER_METRICS_PORT", "60a", 1);
+    assert_int_not_equal(mm_config_load(path, &c, err, sizeof(err)), MM_OK);
+    assert_non_null(strstr(err, "MATCHMAKER_WORKER_METRICS_PORT"));
+    unsetenv("MATCHMAKER_WORKER_METRICS_PORT");
+    setenv("MATCHMAKER_METRICS_FILE", "relative", 1);
+    assert_int_not_equal(mm_config_load(path, &c, err, sizeof(err)), MM_OK);
+    assert_non_null(strstr(err, "MATCHMAKER_METRICS_FILE"));
+    unsetenv("MATCHMAKER_METRICS_FILE");
 
     setenv("MATCHMAKER_LOG_LEVEL", "chatty", 1);
     assert_int_not_equal(mm_config_load(path, &c, err, sizeof(err)), MM_OK);

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# The deployment guide's install step, into a staging tree: every file the
+# guide's table names is installed where it says, installed files name the
+# real paths (nothing left to substitute), the installed programs run, the
+# sample config passes the check, nginx accepts the server block, and the
+# systemd units verify (systemd-analyze when present, else a field check).
+set -euo pipefail
+guide=$top_srcdir/docs/DEPLOYMENT.md
+stage=$(mktemp -d /tmp/mm-install.XXXXXX)
+trap 'rm -rf "$stage"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+make -s -C "$top_builddir" install DESTDIR="$stage" prefix=/usr sysconfdir=/etc \
+    >"$stage.log" 2>&1 || { cat "$stage.log"; rm -f "$stage.log"; fail "make install"; }
+rm -f "$stage.log"
+
+# 1. the guide's table of installed files
+paths=$(sed -n 's/^| `\(\/[^`]*\)` |.*/\1/p' "$guide")
+[ "$(echo "$paths" | wc -l)" -ge 8 ] || fail "no table of installed files in the guide"
+for p in $paths; do
+    [ -f "$stage$p" ] || fail "$p is in the guide but not installed"
+done
+echo "ok: $(echo "$paths" | wc -l) files where the guide says"
+
+# 2. nothing left unsubstituted, no build-tree paths
+if grep -rl '@[a-z_]*@' "$stage/etc" "$stage/usr/lib/systemd"; then
+    fail "unsubstituted @...@ in installed files"
+fi
+if grep -rl "$top_builddir\|$top_srcdir" "$stage/etc" "$stage/usr/lib/systemd"; then
+    fail "installed files name the build tree"
+fi
+
+# 3. the programs run and the sample config is valid
+"$stage/usr/bin/matchmaker-fcgi" -t -c "$stage/etc/matchmaker/matchmaker.sample.json" |
+    grep -q "configuration ok" || fail "sample config refused"
+"$stage/usr/bin/matchmaker-worker" -h | grep -q usage || fail "worker does not run"
+"$stage/usr/bin/matchmaker-token" -h 2>&1 | grep -qi usage || fail "token tool does not run"
+
+# 4. nginx accepts the server block (its include pointed into the stage)
+nginx_bin=${MM_NGINX_BIN:-$(command -v nginx || echo /usr/sbin/nginx)}
+if [ -x "$nginx_bin" ]; then
+    sed -i "s|include /etc/matchmaker/|include $stage/etc/matchmaker/|" \
+        "$stage/etc/matchmaker/nginx/matchmaker-server.conf"
+    cat >"$stage/nginx.conf" <<CONF
+pid $stage/nginx.pid;
+error_log stderr;
+events {}
+http { include $stage/etc/matchmaker/nginx/matchmaker-server.conf; }
+CONF
+    "$nginx_bin" -t -p "$stage" -c "$stage/nginx.conf" 2>&1 | grep -q "test is successful" ||
+        { "$nginx_bin" -t -p "$stage" -c "$stage/nginx.conf"; fail "nginx refuses the server block"; }
+    echo "ok: nginx -t accepts the server block"
+fi
+
+# 5. the systemd units
+units="$stage/usr/lib/systemd/system/matchmaker-fcgi.service
+$stage/usr/lib/systemd/system/matchmaker-worker@.service"
+for u in $units; do
+    for key in '^\[Unit\]' '^\[Service\]' '^\[Install\]' '^Description=' '^ExecStart=' \
+        '^User=matchmaker' '^Restart=' '^WantedBy=multi-user.target'; do
+        grep -q "$key" "$u" || fail "$(basename "$u") lacks $key"
+    done
+    # every program a unit starts is one the install put there (or a package's)
+    for prog in $(sed -n 's/^ExecStart\(Pre\)\?=[-+!@]*\([^ ]*\).*/\2/p' "$u"); do
+        case $prog in
+        /usr/bin/matchmaker-*) [ -x "$stage$prog" ] || fail "$(basename "$u") runs $prog: not installed" ;;
+        /usr/bin/spawn-fcgi | /usr/bin/multiwatch) ;;
+        *) fail "$(basename "$u") runs an unexpected program $prog" ;;
+        esac
+    done
+done
+grep -q -- '-s /run/matchmaker/fcgi.sock' "$stage/usr/lib/systemd/system/matchmaker-fcgi.service" &&
+    grep -q 'unix:/run/matchmaker/fcgi.sock' "$stage/etc/matchmaker/nginx/matchmaker-server.conf" ||
+    fail "the pool unit and the nginx block disagree on the socket"
+if command -v systemd-analyze >/dev/null; then
+    # verified on copies that start the staged programs
+    v=$stage/verify
+    mkdir -p "$v"
+    sed "s|/usr/bin/matchmaker-|$stage/usr/bin/matchmaker-|g" \
+        "$stage/usr/lib/systemd/system/matchmaker-fcgi.service" >"$v/matchmaker-fcgi.service"
+    sed "s|/usr/bin/matchmaker-|$stage/usr/bin/matchmaker-|g" \
+        "$stage/usr/lib/systemd/system/matchmaker-worker@.service" >"$v/matchmaker-worker@1.service"
+    out=$(SYSTEMD_LOG_LEVEL=warning systemd-analyze verify "$v/matchmaker-fcgi.service" \
+        "$v/matchmaker-worker@1.service" 2>&1) || true
+    # programs of packages this machine may lack are not the units' fault
+    if echo "$out" | grep "matchmaker" | grep -v "/usr/bin/\(spawn-fcgi\|multiwatch\) is not executable"; then
+        fail "systemd-analyze verify complained (above)"
+    fi
+    echo "ok: systemd-analyze verify"
+else
+    echo "ok: unit fields checked (systemd-analyze not installed)"
+fi
