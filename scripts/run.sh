@@ -24,6 +24,7 @@ cat <<TXT
 The matchmaker is running:
   lobby API     $base/game_lobby/{product_id}/...   (products: exrps, exrps3)
   health        $base/health
+  metrics       $base/metrics  (the pool)   http://127.0.0.1:5051/metrics  (the worker)
   game server   http://127.0.0.1:$(cat "$MM_RUN_DIR/gameserver.port")  (demo)
   redis         redis-cli -s $MM_RUN_DIR/redis.sock
   config        $conf
