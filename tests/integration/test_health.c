@@ -4,7 +4,9 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "itest.h"
 
@@ -96,10 +98,41 @@ static void body_over_64k_is_413_json(void **state)
     itest_response_free(&r);
 }
 
+/* The access log has one key=value line per request, UTC timestamp and
+ * level first, with the request id the client got in X-Request-Id. */
+static void access_log_line_carries_the_request_id(void **state)
+{
+    itest_response r;
+    itest_request("GET", "/game_lobby/exrps/open_games?count=2", NULL, NULL, 0, &r);
+    assert_int_equal(r.status, 200);
+    char rid[128], want[192], path[512], line[4096];
+    assert_int_equal(itest_header(&r, "X-Request-Id", rid, sizeof(rid)), 0);
+    itest_response_free(&r);
+    snprintf(want, sizeof(want), " rid=%s", rid);
+    snprintf(path, sizeof(path), "%s/fcgi.log", itest_env("MM_TEST_RUN_DIR"));
+    int found = 0;
+    for (int attempt = 0; attempt < 20 && !found; attempt++) {
+        FILE *f = fopen(path, "r");
+        assert_non_null(f);
+        while (!found && fgets(line, sizeof(line), f) != NULL)
+            found = strstr(line, want) != NULL;
+        fclose(f);
+        if (!found)
+            usleep(50000);
+    }
+    if (!found)
+        fail_msg("no log line with%s", want);
+    assert_true(strncmp(line, "ts=20", 5) == 0);
+    assert_non_null(strstr(line, "Z level=info prog=matchmaker-fcgi pid="));
+    assert_non_null(strstr(line, " msg=request method=GET path=\"/game_lobby/exrps/open_games\" "
+                                 "status=200 ms="));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(health_ok_when_redis_answers),
+        cmocka_unit_test(access_log_line_carries_the_request_id),
         cmocka_unit_test(unknown_lobby_path_is_json_404),
         cmocka_unit_test(wrong_method_on_health_is_405_with_allow),
         cmocka_unit_test(preflight_on_lobby_path_is_204),
