@@ -75,8 +75,8 @@ mm_curate_outcome mm_curate_one(mm_store *store, mm_gs_client *gs, const mm_conf
     return MM_CURATE_DELETED;
 }
 
-mm_status mm_curate_pass(mm_store *store, mm_gs_client *gs, const mm_config *cfg, int64_t now_us,
-                         mm_curation_stats *stats)
+mm_status mm_curate_pass(mm_store *store, mm_gs_client *gs, const mm_config *cfg,
+                         mm_curation_cursor *cursor, int64_t now_us, mm_curation_stats *stats)
 {
     mm_arena *a = mm_arena_new(0);
     if (a == NULL)
@@ -86,22 +86,27 @@ mm_status mm_curate_pass(mm_store *store, mm_gs_client *gs, const mm_config *cfg
         const char *product_id = cfg->products[p].product_id;
         for (int set = 0; set < MM_SET_COUNT && st == MM_OK; set++) {
             int64_t cutoff_ms = now_us / 1000 - (int64_t)min_expiry(cfg, set) * 1000;
+            long *offset = &cursor->offset[p][set];
             mm_candidate *c;
             size_t n;
-            mm_store_result r = mm_store_candidates(store, a, product_id, (mm_game_set)set,
-                                                    cutoff_ms, cfg->curation_batch_size, &c, &n);
+            mm_store_result r =
+                mm_store_candidates(store, a, product_id, (mm_game_set)set, cutoff_ms, *offset,
+                                    cfg->curation_batch_size, &c, &n);
             if (r != MM_STORE_OK) {
                 st = MM_ERR_UNAVAILABLE;
                 break;
             }
+            long kept = 0; /* still in the set: the next page starts after them */
             for (size_t i = 0; i < n; i++) {
                 stats->seen++;
-                switch (mm_curate_one(store, gs, cfg, a, product_id, &c[i], now_us)) {
+                mm_curate_outcome o = mm_curate_one(store, gs, cfg, a, product_id, &c[i], now_us);
+                kept += o == MM_CURATE_KEPT || o == MM_CURATE_CHANGED;
+                switch (o) {
                 case MM_CURATE_KEPT: break;
+                case MM_CURATE_CHANGED: stats->changed++; break;
                 case MM_CURATE_DELETED: stats->deleted++; break;
                 case MM_CURATE_RESET: stats->reset++; break;
                 case MM_CURATE_CLEANED: stats->cleaned++; break;
-                case MM_CURATE_CHANGED: stats->changed++; break;
                 case MM_CURATE_FAILED:
                     stats->failed++;
                     st = MM_ERR_UNAVAILABLE;
@@ -110,6 +115,7 @@ mm_status mm_curate_pass(mm_store *store, mm_gs_client *gs, const mm_config *cfg
                 if (st != MM_OK)
                     break;
             }
+            *offset = (long)n < cfg->curation_batch_size ? 0 : *offset + kept;
             mm_arena_reset(a);
         }
     }

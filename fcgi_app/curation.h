@@ -26,9 +26,18 @@ mm_curate_outcome mm_curate_one(mm_store *store, mm_gs_client *gs, const mm_conf
                                 mm_arena *a, const char *product_id, const mm_candidate *c,
                                 int64_t now_us);
 
+/* Where each set's scan resumes. A pass reads one page (curation_batch_size)
+ * of each set, starting after the games the previous pass kept, and starts
+ * over when a page comes back short: expired games behind a long run of live
+ * ones are reached a few passes later instead of never. Zeroed: from the
+ * start. */
+typedef struct {
+    long offset[MM_CONFIG_MAX_PRODUCTS][MM_SET_COUNT];
+} mm_curation_cursor;
+
 /* One pass over every product and set. MM_ERR_UNAVAILABLE when Redis did not
  * answer (the pass stops there). */
-mm_status mm_curate_pass(mm_store *store, mm_gs_client *gs, const mm_config *cfg, int64_t now_us,
-                         mm_curation_stats *stats);
+mm_status mm_curate_pass(mm_store *store, mm_gs_client *gs, const mm_config *cfg,
+                         mm_curation_cursor *cursor, int64_t now_us, mm_curation_stats *stats);
 
 #endif

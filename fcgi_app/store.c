@@ -345,22 +345,23 @@ mm_store_result mm_store_get(mm_store *s, mm_arena *a, const char *product_id, c
 
 /* Runs the fetch script on one set and decodes the id/document pairs. */
 static mm_store_result fetch(mm_store *s, mm_arena *a, const char *product_id, mm_game_set set,
-                             const char *mode, long x, long y, bool keep_missing,
+                             const char *mode, long x, long y, long z, bool keep_missing,
                              mm_candidate **out, size_t *n)
 {
     *out = NULL;
     *n = 0;
-    char games[KEY_MAX], setkey[KEY_MAX], xs[24], ys[24];
+    char games[KEY_MAX], setkey[KEY_MAX], xs[24], ys[24], zs[24];
     if (strlen(product_id) > MM_ID_MAX || (unsigned)set >= MM_SET_COUNT)
         return MM_STORE_ERROR;
     snprintf(games, sizeof(games), "__games:%s", product_id);
     snprintf(setkey, sizeof(setkey), "%s%s", set_prefix[set], product_id);
     snprintf(xs, sizeof(xs), "%ld", x);
     snprintf(ys, sizeof(ys), "%ld", y);
+    snprintf(zs, sizeof(zs), "%ld", z);
     const char *keys[] = {setkey, games};
-    const char *args[] = {mode, xs, ys};
+    const char *args[] = {mode, xs, ys, zs};
     mm_store_result fail;
-    redisReply *r = run(s, a, MM_LUA_FETCH, 2, keys, 3, args, &fail);
+    redisReply *r = run(s, a, MM_LUA_FETCH, 2, keys, 4, args, &fail);
     if (r == NULL)
         return fail;
     size_t pairs = r->elements / 2;
@@ -400,7 +401,7 @@ mm_store_result mm_store_lobby_page(mm_store *s, mm_arena *a, const char *produc
     mm_candidate *c;
     size_t k;
     mm_store_result res =
-        fetch(s, a, product_id, MM_SET_LOBBY, "rank", offset, offset + count - 1, false, &c, &k);
+        fetch(s, a, product_id, MM_SET_LOBBY, "rank", offset, offset + count - 1, 0, false, &c, &k);
     if (res != MM_STORE_OK || k == 0)
         return res;
     mm_stored *g = mm_arena_calloc(a, k, sizeof(*g));
@@ -414,8 +415,8 @@ mm_store_result mm_store_lobby_page(mm_store *s, mm_arena *a, const char *produc
 }
 
 mm_store_result mm_store_candidates(mm_store *s, mm_arena *a, const char *product_id,
-                                    mm_game_set set, int64_t cutoff_ms, long limit,
+                                    mm_game_set set, int64_t cutoff_ms, long offset, long limit,
                                     mm_candidate **out, size_t *n)
 {
-    return fetch(s, a, product_id, set, "score", (long)cutoff_ms, limit, true, out, n);
+    return fetch(s, a, product_id, set, "score", (long)cutoff_ms, offset, limit, true, out, n);
 }

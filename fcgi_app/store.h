@@ -67,14 +67,15 @@ mm_store_result mm_store_get(mm_store *s, mm_arena *a, const char *product_id, c
  * trip; ids whose document is missing or does not parse are skipped (logged). */
 mm_store_result mm_store_lobby_page(mm_store *s, mm_arena *a, const char *product_id, long offset,
                                     long count, mm_stored **games, size_t *n);
-/* Up to limit of the oldest members of set whose score (ms) is <= cutoff_ms, with their
- * documents; doc is NULL for a member whose document is missing or corrupt. */
+/* Up to limit of the oldest members of set whose score (ms) is <= cutoff_ms, skipping the
+ * first offset of them, with their documents; doc is NULL for a member whose document is
+ * missing or corrupt. */
 typedef struct {
     const char *game_id;
     mm_stored stored; /* stored.doc NULL: no usable document */
 } mm_candidate;
 mm_store_result mm_store_candidates(mm_store *s, mm_arena *a, const char *product_id,
-                                    mm_game_set set, int64_t cutoff_ms, long limit,
+                                    mm_game_set set, int64_t cutoff_ms, long offset, long limit,
                                     mm_candidate **out, size_t *n);
 
 /* Unix time now, microseconds (the clock every write stamps). */

@@ -166,14 +166,14 @@ static const char lua_delete[] = "local raw = redis.call('HGET', KEYS[1], ARGV[1
                                  "if not raw then return {'NOT_FOUND'} end\n"
                                  "return {'OK'}\n";
 
-/* KEYS: a set, the games hash. ARGV: 'rank', start, stop | 'score', max, limit.
+/* KEYS: a set, the games hash. ARGV: 'rank', start, stop | 'score', max, offset, limit.
  * Answers id, document (nil when missing), id, document, ... */
 static const char lua_fetch[] =
     "local ids\n"
     "if ARGV[1] == 'rank' then\n"
     "  ids = redis.call('ZRANGE', KEYS[1], ARGV[2], ARGV[3])\n"
     "else\n"
-    "  ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2], 'LIMIT', 0, ARGV[3])\n"
+    "  ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2], 'LIMIT', ARGV[3], ARGV[4])\n"
     "end\n"
     "if #ids == 0 then return {} end\n"
     "local docs = redis.call('HMGET', KEYS[2], unpack(ids))\n"

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -91,9 +92,10 @@ static int run(const mm_config *cfg, const char *name)
         snprintf(consumer, sizeof(consumer), "%s-%ld", host, (long)getpid());
     mm_worker *w = (stream && store) ? mm_worker_new(cfg, stream, store, consumer, block_ms) : NULL;
     mm_worker_metrics *metrics = mm_worker_metrics_new();
+    mm_curation_cursor *cursor = calloc(1, sizeof(*cursor));
     mm_metrics_server *server = NULL;
     int rc = 1;
-    if (w == NULL || gs == NULL || metrics == NULL) {
+    if (w == NULL || gs == NULL || metrics == NULL || cursor == NULL) {
         mm_log_error("msg=\"out of memory at start-up\"");
         goto out;
     }
@@ -122,7 +124,7 @@ static int run(const mm_config *cfg, const char *name)
             st = mm_worker_claim(w, stop);
             mm_curation_stats cs = {0};
             if (st == MM_OK)
-                st = mm_curate_pass(store, gs, cfg, mm_store_now_us(), &cs);
+                st = mm_curate_pass(store, gs, cfg, cursor, mm_store_now_us(), &cs);
             if (st == MM_OK)
                 mm_worker_metrics_pass(metrics, &cs, (now_ms() - started) * 1000);
             int64_t pending, lag;
@@ -152,6 +154,7 @@ out:
     mm_metrics_server_stop(server);
     mm_worker_free(w);
     mm_worker_metrics_free(metrics);
+    free(cursor);
     mm_gs_client_free(gs);
     mm_store_free(store);
     mm_rconn_free(stream);

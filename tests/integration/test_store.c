@@ -403,7 +403,7 @@ static void candidates_are_the_oldest_below_the_cutoff(void **state)
     freeReplyObject(redisCommand(raw, "HDEL __games:" P " c1"));
     mm_candidate *c;
     size_t n;
-    assert_int_equal(mm_store_candidates(store, arena, P, MM_SET_PENDING, 3000, 100, &c, &n),
+    assert_int_equal(mm_store_candidates(store, arena, P, MM_SET_PENDING, 3000, 0, 100, &c, &n),
                      MM_STORE_OK);
     assert_int_equal(n, 3);
     assert_string_equal(c[0].game_id, "c0");
@@ -411,10 +411,16 @@ static void candidates_are_the_oldest_below_the_cutoff(void **state)
     assert_string_equal(c[1].game_id, "c1");
     assert_null(c[1].stored.doc); /* missing document is reported, not hidden */
     assert_string_equal(c[2].game_id, "c2");
-    assert_int_equal(mm_store_candidates(store, arena, P, MM_SET_PENDING, 10000, 2, &c, &n),
+    assert_int_equal(mm_store_candidates(store, arena, P, MM_SET_PENDING, 10000, 0, 2, &c, &n),
                      MM_STORE_OK);
     assert_int_equal(n, 2);
-    assert_int_equal(mm_store_candidates(store, arena, P, MM_SET_LOBBY, 10000, 2, &c, &n),
+    /* the next page, for curation resuming after games it kept */
+    assert_int_equal(mm_store_candidates(store, arena, P, MM_SET_PENDING, 10000, 3, 2, &c, &n),
+                     MM_STORE_OK);
+    assert_int_equal(n, 2);
+    assert_string_equal(c[0].game_id, "c3");
+    assert_string_equal(c[1].game_id, "c4");
+    assert_int_equal(mm_store_candidates(store, arena, P, MM_SET_LOBBY, 10000, 0, 2, &c, &n),
                      MM_STORE_OK);
     assert_int_equal(n, 0);
 }

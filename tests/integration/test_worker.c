@@ -523,8 +523,9 @@ static void curation_leaves_a_game_changed_since_read(void **state)
     int64_t later = mm_store_now_us() + 5 * 1000000; /* as if read 5 s from now */
     mm_candidate *c;
     size_t n;
-    assert_int_equal(mm_store_candidates(store, arena, P, MM_SET_LOBBY, later / 1000, 10, &c, &n),
-                     MM_STORE_OK);
+    assert_int_equal(
+        mm_store_candidates(store, arena, P, MM_SET_LOBBY, later / 1000, 0, 10, &c, &n),
+        MM_STORE_OK);
     assert_int_equal(n, 1);
     /* a player joins between the read and the act */
     assert_int_equal(mm_store_reserve_seat(store, arena, P, "ch", "u2", &s), MM_STORE_OK);
@@ -532,10 +533,58 @@ static void curation_leaves_a_game_changed_since_read(void **state)
     assert_int_equal(players_of("ch"), 2);
     assert_int_equal(gs_calls_with("remove_game", "\"ch\""), 0);
     /* read again: now it acts */
-    assert_int_equal(mm_store_candidates(store, arena, P, MM_SET_LOBBY, later / 1000, 10, &c, &n),
-                     MM_STORE_OK);
+    assert_int_equal(
+        mm_store_candidates(store, arena, P, MM_SET_LOBBY, later / 1000, 0, 10, &c, &n),
+        MM_STORE_OK);
     assert_int_equal(mm_curate_one(store, gs, &cfg, arena, P, &c[0], later), MM_CURATE_DELETED);
     assert_int_equal(state_of("ch"), MM_STATE_COUNT);
+    mm_gs_client_free(gs);
+    mm_config_free(&cfg);
+}
+
+/* More live games than one batch, older than an expired one behind them in
+ * the same set: passes move on past the live ones and reach it. */
+static void curation_reaches_past_a_batch_of_live_games(void **state)
+{
+    mm_config cfg;
+    char err[256];
+    assert_int_equal(mm_config_load(fast_config, &cfg, err, sizeof(err)), MM_OK);
+    cfg.curation_batch_size = 2;
+    mm_gs_client *gs = mm_gs_client_new(1000, 1000);
+    mm_stored s;
+    static const char *const ids[] = {"live1", "live2", "live3", "over"};
+    for (int i = 0; i < 4; i++) {
+        make_game(ids[i], 2);
+        assert_int_equal(mm_store_advance(store, arena, P, ids[i], MM_STATE_CREATOR_JOINED, &s),
+                         MM_STORE_OK);
+        assert_int_equal(mm_store_reserve_seat(store, arena, P, ids[i], "u2", &s), MM_STORE_OK);
+        assert_int_equal(mm_store_advance(store, arena, P, ids[i], MM_STATE_ALL_PLAYERS_JOINED, &s),
+                         MM_STORE_OK);
+        assert_int_equal(mm_store_advance(store, arena, P, ids[i], MM_STATE_IN_PROGRESS, &s),
+                         MM_STORE_OK);
+        if (i == 3)
+            assert_int_equal(mm_store_advance(store, arena, P, ids[i], MM_STATE_ENDED, &s),
+                             MM_STORE_OK);
+        usleep(2000); /* distinct scores: the live games are the oldest */
+    }
+    /* 400 s on: "over" (ended, 300 s) has expired, in-progress games (1200 s) have not */
+    int64_t later = mm_store_now_us() + 400 * 1000000LL;
+    mm_curation_cursor *cursor = calloc(1, sizeof(*cursor));
+    mm_curation_stats st = {0};
+    assert_int_equal(mm_curate_pass(store, gs, &cfg, cursor, later, &st), MM_OK);
+    assert_int_equal(st.deleted, 0); /* the first page held two live games */
+    assert_int_equal(state_of("over"), MM_STATE_ENDED);
+    assert_int_equal(mm_curate_pass(store, gs, &cfg, cursor, later, &st), MM_OK);
+    assert_int_equal(st.deleted, 1);
+    assert_int_equal(state_of("over"), MM_STATE_COUNT);
+    WAIT_UNTIL(gs_calls_with("remove_game", "\"over\"") == 1);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(state_of(ids[i]), MM_STATE_IN_PROGRESS);
+    /* past the end: the short page sends the scan back to the start */
+    assert_int_equal(mm_curate_pass(store, gs, &cfg, cursor, later, &st), MM_OK);
+    assert_int_equal(st.deleted, 1);
+    assert_int_equal(cursor->offset[0][MM_SET_ACTIVE], 0);
+    free(cursor);
     mm_gs_client_free(gs);
     mm_config_free(&cfg);
 }
@@ -570,6 +619,7 @@ int main(void)
         T(group_deleted_under_a_running_worker_is_recreated),
         T(curation_expires_resets_and_keeps),
         T(curation_leaves_a_game_changed_since_read),
+        T(curation_reaches_past_a_batch_of_live_games),
         T(sigterm_exits_zero_promptly),
     };
     return cmocka_run_group_tests_name("integration: worker", tests, setup, teardown);
