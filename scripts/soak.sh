@@ -22,6 +22,7 @@ chmod 755 "$run"
 export MM_RUN_DIR=$run MM_BUILD_DIR=$build MM_LISTEN="unix:$run/nginx.sock"
 export MM_REDIS_PORT=0 MM_GS_PORT=0 MM_FCGI_PROCS=${MM_FCGI_PROCS:-4}
 export MM_SECRET_KEY=soak-secret MM_GS_TIMEOUT_MS=1000
+export MM_WORKER_METRICS_PORT=${MM_WORKER_METRICS_PORT:-0} # no fixed port
 stack=$src/scripts/stack.sh
 cleanup() {
     "$stack" stop >/dev/null 2>&1 || true
