@@ -216,10 +216,7 @@ void mm_metrics_request(mm_metrics *m, const mm_request_kind *k, int status, int
         cls = CLASSES - 1;
     if (duration_us < 0)
         duration_us = 0;
-    double s = (double)duration_us / 1e6;
-    size_t b = 0;
-    while (b < BUCKETS - 1 && s > bucket_bounds[b])
-        b++;
+    size_t b = mm_prom_bucket(bucket_bounds, BUCKETS, (double)duration_us / 1e6);
     add(&m->seg->requests[ep][slot][cls], 1);
     add(&m->seg->duration[ep][b], 1);
     add(&m->seg->duration_us[ep], (uint64_t)duration_us);

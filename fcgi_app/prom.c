@@ -104,6 +104,14 @@ void mm_prom_histogram(mm_prom *p, const char *name, const char *labels, const d
     add(p, "%" PRIu64 "\n", total);
 }
 
+size_t mm_prom_bucket(const double *bounds, size_t n, double seconds)
+{
+    size_t b = 0;
+    while (b + 1 < n && seconds > bounds[b])
+        b++;
+    return b;
+}
+
 mm_status mm_prom_finish(mm_prom *p, const char **text, size_t *len)
 {
     if (p->failed || grow(p, p->len + 1) != 0)

@@ -34,6 +34,11 @@ void mm_prom_gauge(mm_prom *p, const char *name, const char *labels, double valu
 void mm_prom_histogram(mm_prom *p, const char *name, const char *labels, const double *bounds,
                        const uint64_t *counts, size_t n, double sum);
 
+/* The bucket of a histogram with these n - 1 bounds (seconds, ascending) that
+ * an observation of seconds falls in: the first bound >= seconds, else the
+ * last bucket (+Inf), n - 1. */
+size_t mm_prom_bucket(const double *bounds, size_t n, double seconds);
+
 /* MM_OK and the text (NUL-terminated, owned by p) or MM_ERR_NOMEM. */
 mm_status mm_prom_finish(mm_prom *p, const char **text, size_t *len);
 

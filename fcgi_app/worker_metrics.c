@@ -74,10 +74,7 @@ void mm_worker_metrics_pass(mm_worker_metrics *m, const mm_curation_stats *cs, i
 {
     if (duration_us < 0)
         duration_us = 0;
-    double s = (double)duration_us / 1e6;
-    size_t b = 0;
-    while (b < BUCKETS - 1 && s > pass_bounds[b])
-        b++;
+    size_t b = mm_prom_bucket(pass_bounds, BUCKETS, (double)duration_us / 1e6);
     add(&m->passes, 1);
     add(&m->expired, (uint64_t)cs->deleted);
     add(&m->reset, (uint64_t)cs->reset);

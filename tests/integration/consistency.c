@@ -80,8 +80,8 @@ int mm_consistency_check(redisContext *c, const char *const *products, mm_consis
                 return -1;
             }
             for (size_t i = 0; i < m->elements; i++) {
-                redisReply *e = redisCommand(c, "HEXISTS __games:%s %s", products[p],
-                                             m->element[i]->str);
+                redisReply *e =
+                    redisCommand(c, "HEXISTS __games:%s %s", products[p], m->element[i]->str);
                 if (e == NULL || e->type != REDIS_REPLY_INTEGER || e->integer != 1)
                     violation(out, "%s%s: member %s has no document", set_names[s], products[p],
                               m->element[i]->str);

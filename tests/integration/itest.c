@@ -9,6 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
+
+#include "jwt.h"
+#include "redis_url.h"
 
 typedef struct {
     char *data;
@@ -155,4 +159,39 @@ void itest_stack(const char *action)
     int rc = system(cmd);
     if (rc != 0)
         fail_msg("stack.sh %s failed (%d)", action, rc);
+}
+
+redisContext *itest_redis(int db)
+{
+    redisContext *c = redisConnectUnix(itest_env("MM_TEST_REDIS_SOCK"));
+    assert_true(c != NULL && c->err == 0);
+    if (db != 0)
+        freeReplyObject(redisCommand(c, "SELECT %d", db));
+    return c;
+}
+
+mm_store *itest_store_open(mm_rconn **conn)
+{
+    mm_redis_url u;
+    char err[128], url[256];
+    snprintf(url, sizeof(url), "unix://%s", itest_env("MM_TEST_REDIS_SOCK"));
+    assert_int_equal(mm_redis_url_parse(url, &u, err, sizeof(err)), MM_OK);
+    *conn = mm_rconn_new(&u, 500);
+    assert_non_null(*conn);
+    mm_store *s = mm_store_new(*conn);
+    assert_non_null(s);
+    return s;
+}
+
+const char *itest_auth(mm_arena *a, const char *user_id, const char *username)
+{
+    char payload[512];
+    long now = (long)time(NULL);
+    snprintf(payload, sizeof(payload),
+             "{\"user_id\": \"%s\", \"username\": \"%s\", \"token_type\": \"access\", "
+             "\"iat\": %ld, \"exp\": %ld, \"jti\": \"j1\"}",
+             user_id, username, now, now + 3600);
+    char *t = mm_jwt_sign(a, payload, (const unsigned char *)ITEST_SECRET, strlen(ITEST_SECRET));
+    assert_non_null(t);
+    return mm_arena_printf(a, "Authorization: Bearer %s", t);
 }

@@ -5,7 +5,14 @@
 #ifndef MM_ITEST_H
 #define MM_ITEST_H
 
+#include <hiredis/hiredis.h>
 #include <stddef.h>
+
+#include "arena.h"
+#include "rconn.h"
+#include "store.h"
+
+#define ITEST_SECRET "itest-secret" /* the stack's secret_key (with_stack.sh) */
 
 typedef struct {
     long status;
@@ -37,6 +44,17 @@ int itest_header(const itest_response *r, const char *name, char *out, size_t ou
 /* Runs "stack.sh ACTION" (redis-stop, redis-start, ...); fails the test if it
  * fails. */
 void itest_stack(const char *action);
+
+/* A raw connection to the stack's Redis, database db; fails the test when
+ * Redis does not answer. */
+redisContext *itest_redis(int db);
+
+/* The project's store on a connection of its own to the stack's Redis. */
+mm_store *itest_store_open(mm_rconn **conn);
+
+/* "Authorization: Bearer <jwt>" for the user, signed with ITEST_SECRET, valid
+ * for an hour, with the claims a game portal adds; in a. */
+const char *itest_auth(mm_arena *a, const char *user_id, const char *username);
 
 /* Environment value that must be set; fails the test otherwise. */
 const char *itest_env(const char *name);

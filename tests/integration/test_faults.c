@@ -40,19 +40,13 @@ static void reconnect(void)
 {
     if (raw != NULL)
         redisFree(raw);
-    raw = redisConnectUnix(itest_env("MM_TEST_REDIS_SOCK"));
-    assert_true(raw != NULL && raw->err == 0);
+    raw = itest_redis(0);
 }
 
 static int setup(void **state)
 {
     reconnect();
-    mm_redis_url u;
-    char err[128], url[256];
-    snprintf(url, sizeof(url), "unix://%s", itest_env("MM_TEST_REDIS_SOCK"));
-    assert_int_equal(mm_redis_url_parse(url, &u, err, sizeof(err)), MM_OK);
-    conn = mm_rconn_new(&u, 500);
-    store = mm_store_new(conn);
+    store = itest_store_open(&conn);
     arena = mm_arena_new(0);
     curl_global_init(CURL_GLOBAL_DEFAULT);
     return 0;
@@ -93,9 +87,8 @@ static const char *auth_in(mm_arena *a, const char *user_id)
 {
     char payload[256];
     long now = (long)time(NULL);
-    snprintf(payload, sizeof(payload),
-             "{\"user_id\": \"%s\", \"username\": \"%s\", \"exp\": %ld}", user_id, user_id,
-             now + 3600);
+    snprintf(payload, sizeof(payload), "{\"user_id\": \"%s\", \"username\": \"%s\", \"exp\": %ld}",
+             user_id, user_id, now + 3600);
     char *t = mm_jwt_sign(a, payload, (const unsigned char *)SECRET, strlen(SECRET));
     return t ? mm_arena_printf(a, "Authorization: Bearer %s", t) : NULL;
 }
@@ -339,7 +332,9 @@ static void load_start(load *ld)
         open_game("exrps3", "owner", ld->targets[i]);
     ld->start = now_s();
     for (int i = 0; i < LOAD_THREADS; i++) {
-        ld->l[i] = (loader){.index = i, .start = ld->start, .stop = &ld->stop,
+        ld->l[i] = (loader){.index = i,
+                            .start = ld->start,
+                            .stop = &ld->stop,
                             .targets = ld->targets,
                             .samples = calloc(SAMPLES_MAX, sizeof(sample))};
         assert_non_null(ld->l[i].samples);
@@ -752,8 +747,8 @@ static void killed_fcgi_process_costs_at_most_its_request_and_is_replaced(void *
 
 typedef struct {
     const char *name, *method, *path;
-    int raw;          /* sent byte for byte over a socket: curl would escape the path */
-    size_t body_len;  /* a body of that many 'x' (0: none) */
+    int raw;           /* sent byte for byte over a socket: curl would escape the path */
+    size_t body_len;   /* a body of that many 'x' (0: none) */
     size_t header_len; /* an X-Padding header of that many bytes (0: none) */
     size_t auth_len;   /* an Authorization header of that many bytes (0: none) */
     long status;
@@ -773,26 +768,28 @@ static const bad_case bad_cases[] = {
     {"body of 64 KiB", "POST", "/game_lobby/exrps/create_game", 0, 65536, 0, 0, 401,
      "Game Lobby: Not authorized."},
     {"10 KiB header", "GET", "/game_lobby/exrps/open_games", 0, 0, 10240, 0, 200, NULL},
-    {"20 KiB header (over nginx's 16k line)", "GET", "/game_lobby/exrps/open_games", 0, 0,
-     20480, 0, 400, "Bad request."},
+    {"20 KiB header (over nginx's 16k line)", "GET", "/game_lobby/exrps/open_games", 0, 0, 20480, 0,
+     400, "Bad request."},
     {"10 KiB Authorization", "POST", "/game_lobby/exrps/create_game", 0, 0, 0, 10240, 401,
      NO_PROFILE},
     {"invalid UTF-8 product", "GET", "/game_lobby/ex\xff\xfe/open_games", 1, 0, 0, 0, 400,
      BAD_PRODUCT},
-    {"invalid UTF-8 game id", "POST", "/game_lobby/exrps/join_game/\xc3\x28\xff", 1, 0, 0, 1,
-     404, NOT_FOUND_PREFIX},
+    {"invalid UTF-8 game id", "POST", "/game_lobby/exrps/join_game/\xc3\x28\xff", 1, 0, 0, 1, 404,
+     NOT_FOUND_PREFIX},
     {"invalid UTF-8 count", "GET", "/game_lobby/exrps/open_games?count=\xff", 1, 0, 0, 0, 400,
      BAD_NUMBER},
-    {"encoded invalid UTF-8 game id", "POST", "/game_lobby/exrps/join_game/%C3%28", 0, 0, 0, 1,
-     404, NOT_FOUND_PREFIX},
-    {"control character in game id", "POST", "/game_lobby/exrps/join_game/ab\x01" "cd", 1, 0, 0, 1,
-     400, "Bad request."},
+    {"encoded invalid UTF-8 game id", "POST", "/game_lobby/exrps/join_game/%C3%28", 0, 0, 0, 1, 404,
+     NOT_FOUND_PREFIX},
+    {"control character in game id", "POST",
+     "/game_lobby/exrps/join_game/ab\x01"
+     "cd",
+     1, 0, 0, 1, 400, "Bad request."},
     {"encoded NUL in game id", "POST", "/game_lobby/exrps/join_game/ab%00cd", 0, 0, 0, 1, 400,
      "Bad request."},
-    {"encoded CR LF in game id", "POST", "/game_lobby/exrps/join_game/ab%0d%0aX-Evil:%201", 0, 0,
-     0, 1, 404, NOT_FOUND_PREFIX},
-    {"encoded control character in product", "GET", "/game_lobby/ex%01rps/open_games", 0, 0, 0,
-     0, 400, BAD_PRODUCT},
+    {"encoded CR LF in game id", "POST", "/game_lobby/exrps/join_game/ab%0d%0aX-Evil:%201", 0, 0, 0,
+     1, 404, NOT_FOUND_PREFIX},
+    {"encoded control character in product", "GET", "/game_lobby/ex%01rps/open_games", 0, 0, 0, 0,
+     400, BAD_PRODUCT},
     {"bad escape", "GET", "/game_lobby/ex%zzrps/open_games", 0, 0, 0, 0, 400, "Bad request."},
     {"encoded slash in game id", "POST", "/game_lobby/exrps/join_game/a%2Fb", 0, 0, 0, 1, 404,
      NOT_FOUND_PREFIX},
@@ -804,10 +801,9 @@ static const bad_case bad_cases[] = {
      NOT_FOUND_PREFIX},
     {"dot-dot product", "GET", "/game_lobby/../game_lobby/exrps/open_games", 0, 0, 0, 0, 404,
      "Not found."},
-    {"dot-dot through the route", "GET", "/game_lobby/exrps/join_game/../../exrps/open_games", 0,
-     0, 0, 0, 404, "Not found."},
-    {"dot-dot above the root", "GET", "/game_lobby/../../health", 0, 0, 0, 0, 400,
-     "Bad request."},
+    {"dot-dot through the route", "GET", "/game_lobby/exrps/join_game/../../exrps/open_games", 0, 0,
+     0, 0, 404, "Not found."},
+    {"dot-dot above the root", "GET", "/game_lobby/../../health", 0, 0, 0, 0, 400, "Bad request."},
     {"empty product", "GET", "/game_lobby//open_games", 0, 0, 0, 0, 400, BAD_PRODUCT},
     {"empty game id", "POST", "/game_lobby/exrps/join_game/", 0, 0, 0, 1, 404, NOT_FOUND_PREFIX},
     {"1000-digit count", "GET", NULL, 0, 0, 0, 0, 400, BAD_NUMBER},

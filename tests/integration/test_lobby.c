@@ -17,7 +17,7 @@
 #include "jwt.h"
 #include "store.h"
 
-#define SECRET "itest-secret"
+#define SECRET ITEST_SECRET
 
 static redisContext *raw;
 static mm_rconn *conn;
@@ -26,14 +26,8 @@ static mm_arena *arena;
 
 static int setup(void **state)
 {
-    raw = redisConnectUnix(itest_env("MM_TEST_REDIS_SOCK"));
-    assert_true(raw != NULL && raw->err == 0);
-    mm_redis_url u;
-    char err[128], url[256];
-    snprintf(url, sizeof(url), "unix://%s", itest_env("MM_TEST_REDIS_SOCK"));
-    assert_int_equal(mm_redis_url_parse(url, &u, err, sizeof(err)), MM_OK);
-    conn = mm_rconn_new(&u, 500);
-    store = mm_store_new(conn);
+    raw = itest_redis(0);
+    store = itest_store_open(&conn);
     arena = mm_arena_new(0);
     return 0;
 }
@@ -64,16 +58,9 @@ static char *token_for(const char *payload, const char *secret)
     return t;
 }
 
-/* "Authorization: Bearer <jwt>" for a user, valid for an hour. */
 static const char *auth_for(const char *user_id, const char *username)
 {
-    char payload[512];
-    long now = (long)time(NULL);
-    snprintf(payload, sizeof(payload),
-             "{\"user_id\": \"%s\", \"username\": \"%s\", \"token_type\": \"access\", "
-             "\"iat\": %ld, \"exp\": %ld, \"jti\": \"j1\"}",
-             user_id, username, now, now + 3600);
-    return mm_arena_printf(arena, "Authorization: Bearer %s", token_for(payload, SECRET));
+    return itest_auth(arena, user_id, username);
 }
 
 /* ---- calls ---- */
@@ -359,7 +346,7 @@ static void create_with_redis_down_removes_the_servers_game(void **state)
     assert_int_equal(gs_calls("create_game"), 1);
     assert_int_equal(gs_calls("remove_game"), 1);
     redisFree(raw);
-    raw = redisConnectUnix(itest_env("MM_TEST_REDIS_SOCK"));
+    raw = itest_redis(0);
     assert_int_equal(dbsize(), 0);
     /* and the next request works without restarting anything */
     post("/game_lobby/exrps/create_game", auth_for("u1", "alice"), &r);
@@ -636,7 +623,7 @@ static void open_games_with_redis_down_is_503(void **state)
     assert_true(r.seconds < 2.0);
     itest_response_free(&r);
     redisFree(raw);
-    raw = redisConnectUnix(itest_env("MM_TEST_REDIS_SOCK"));
+    raw = itest_redis(0);
     json_object *j = open_games("", 200);
     json_object_put(j);
 }

@@ -26,8 +26,6 @@
 #include "jwt.h"
 #include "store.h"
 
-#define SECRET "itest-secret"
-
 static redisContext *raw;
 static mm_rconn *conn;
 static mm_store *store;
@@ -36,14 +34,8 @@ static mm_arena *arena;
 static int setup(void **state)
 {
     (void)state;
-    raw = redisConnectUnix(itest_env("MM_TEST_REDIS_SOCK"));
-    assert_true(raw != NULL && raw->err == 0);
-    char url[256], err[128];
-    snprintf(url, sizeof(url), "unix://%s", itest_env("MM_TEST_REDIS_SOCK"));
-    mm_redis_url u;
-    assert_int_equal(mm_redis_url_parse(url, &u, err, sizeof(err)), MM_OK);
-    conn = mm_rconn_new(&u, 500);
-    store = mm_store_new(conn);
+    raw = itest_redis(0);
+    store = itest_store_open(&conn);
     arena = mm_arena_new(0);
     return 0;
 }
@@ -60,12 +52,7 @@ static int teardown(void **state)
 
 static const char *auth_for(const char *user_id)
 {
-    char payload[256];
-    snprintf(payload, sizeof(payload), "{\"user_id\": \"%s\", \"username\": \"%s\", \"exp\": %ld}",
-             user_id, user_id, (long)time(NULL) + 3600);
-    char *t = mm_jwt_sign(arena, payload, (const unsigned char *)SECRET, strlen(SECRET));
-    assert_non_null(t);
-    return mm_arena_printf(arena, "Authorization: Bearer %s", t);
+    return itest_auth(arena, user_id, user_id);
 }
 
 /* ---- reading the exposition ---- */
@@ -309,7 +296,7 @@ static void redis_errors_are_counted(void **state)
     }
     itest_stack("redis-start");
     redisFree(raw);
-    raw = redisConnectUnix(itest_env("MM_TEST_REDIS_SOCK"));
+    raw = itest_redis(0);
     char *after = scrape();
     assert_int_equal(delta(before, after, REQ("open_games", "exrps", "5xx")), 4);
     assert_true(delta(before, after, "matchmaker_redis_errors_total") >= 4);
@@ -386,8 +373,7 @@ static void worker_serves_metrics_that_follow_the_stream(void **state)
     snprintf(logpath, sizeof(logpath), "%s/metrics-worker.log", itest_env("MM_TEST_RUN_DIR"));
     snprintf(url, sizeof(url), "http://127.0.0.1:%d/metrics", port);
 
-    redisContext *ev = redisConnectUnix(itest_env("MM_TEST_REDIS_SOCK"));
-    freeReplyObject(redisCommand(ev, "SELECT 1"));
+    redisContext *ev = itest_redis(1);
     freeReplyObject(redisCommand(ev, "DEL game_event_stream"));
     pid_t pid = fork();
     assert_true(pid >= 0);

@@ -23,22 +23,10 @@ static mm_rconn *conn;
 static mm_store *store;
 static mm_arena *arena;
 
-static mm_rconn *new_conn(void)
-{
-    mm_redis_url u;
-    char err[128];
-    char url[256];
-    snprintf(url, sizeof(url), "unix://%s", itest_env("MM_TEST_REDIS_SOCK"));
-    assert_int_equal(mm_redis_url_parse(url, &u, err, sizeof(err)), MM_OK);
-    return mm_rconn_new(&u, 500);
-}
-
 static int setup(void **state)
 {
-    raw = redisConnectUnix(itest_env("MM_TEST_REDIS_SOCK"));
-    assert_true(raw != NULL && raw->err == 0);
-    conn = new_conn();
-    store = mm_store_new(conn);
+    raw = itest_redis(0);
+    store = itest_store_open(&conn);
     arena = mm_arena_new(0);
     return store == NULL || arena == NULL;
 }
@@ -446,8 +434,8 @@ static void race(int num_players, int racers)
         assert_true(pids[i] >= 0);
         if (pids[i] == 0) {
             close(go[1]);
-            mm_rconn *c = new_conn();
-            mm_store *st = mm_store_new(c);
+            mm_rconn *c;
+            mm_store *st = itest_store_open(&c);
             mm_arena *a = mm_arena_new(0);
             mm_rconn_ping(c); /* connected before the start */
             char b;
@@ -507,8 +495,7 @@ static void redis_restart_fails_fast_then_reconnects(void **state)
     create_published("g2", 2);
     assert_int_equal(mm_store_reserve_seat(store, arena, P, "g2", "u2", &s), MM_STORE_OK);
     redisFree(raw);
-    raw = redisConnectUnix(itest_env("MM_TEST_REDIS_SOCK"));
-    assert_true(raw != NULL && raw->err == 0);
+    raw = itest_redis(0);
 }
 
 int main(void)

@@ -34,14 +34,6 @@ static int nworkers;
 
 /* ---- set-up ---- */
 
-static redisContext *connect_db(int db)
-{
-    redisContext *c = redisConnectUnix(itest_env("MM_TEST_REDIS_SOCK"));
-    assert_true(c != NULL && c->err == 0);
-    freeReplyObject(redisCommand(c, "SELECT %d", db));
-    return c;
-}
-
 /* Writes the stack's config with some keys replaced. */
 static void derive_config(const char *path, const char *redis_url, int short_expiry)
 {
@@ -93,14 +85,9 @@ static void stop_all_workers(void)
 
 static int setup(void **state)
 {
-    games = connect_db(0);
-    events = connect_db(1);
-    mm_redis_url u;
-    char err[128], url[256];
-    snprintf(url, sizeof(url), "unix://%s", itest_env("MM_TEST_REDIS_SOCK"));
-    assert_int_equal(mm_redis_url_parse(url, &u, err, sizeof(err)), MM_OK);
-    conn = mm_rconn_new(&u, 500);
-    store = mm_store_new(conn);
+    games = itest_redis(0);
+    events = itest_redis(1);
+    store = itest_store_open(&conn);
     arena = mm_arena_new(0);
     /* the stack's own worker uses the default (30 s) claim idle: these tests
      * run workers of their own */
