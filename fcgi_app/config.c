@@ -133,12 +133,15 @@ static mm_status parse_product(json_object *p, size_t idx, mm_product *out, char
              MM_ID_MAX);
     if (out->game_server_url == NULL)
         FAIL("config: product \"%s\" has no game_server_url", out->product_id);
-    if (!is_http_url(out->game_server_url))
-        FAIL("config: product \"%s\": game_server_url must start with http:// or https://",
-             out->product_id);
+    /* Trailing slashes go first, so what is checked is what will be used: "http:///" would
+     * otherwise pass and leave "http:". */
     size_t ulen = strlen(out->game_server_url);
     while (ulen > 0 && out->game_server_url[ulen - 1] == '/')
         out->game_server_url[--ulen] = '\0';
+    if (!is_http_url(out->game_server_url))
+        FAIL("config: product \"%s\": game_server_url must be an http:// or https:// URL "
+             "with a host",
+             out->product_id);
     if (out->game_socket_url == NULL)
         FAIL("config: product \"%s\" has no game_socket_url", out->product_id);
     if (out->game_socket_url[0] == '\0')

@@ -108,7 +108,14 @@ static const refusal refusals[] = {
      "product_id must be"},
     {"{\"products\":[{\"product_id\":\"a\",\"game_server_url\":\"ftp://a\","
      "\"game_socket_url\":\"b\"}]}",
-     "must start with http://"},
+     "must be an http:// or https:// URL"},
+    /* found by tests/fuzz/fuzz_config: only slashes after the scheme left "http:" */
+    {"{\"products\":[{\"product_id\":\"a\",\"game_server_url\":\"http:///\","
+     "\"game_socket_url\":\"b\"}]}",
+     "must be an http:// or https:// URL with a host"},
+    {"{\"products\":[{\"product_id\":\"a\",\"game_server_url\":\"https:////\","
+     "\"game_socket_url\":\"b\"}]}",
+     "must be an http:// or https:// URL with a host"},
     {"{\"products\":[{\"product_id\":7,\"game_server_url\":\"http://a\","
      "\"game_socket_url\":\"b\"}]}",
      "product_id must be a string"},
