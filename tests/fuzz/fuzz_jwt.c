@@ -46,6 +46,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         mm_jwt_result r = mm_jwt_verify(a, token, strlen(token), secret, strlen(SECRET), NOW_S, &c);
         check(r, &c);
         FUZZ_CHECK(r != MM_JWT_BAD_ALG && r != MM_JWT_BAD_SIGNATURE && r != MM_JWT_TOO_LARGE);
+        /* the same token in an Authorization header, unless that makes it too long */
+        const char *header = mm_arena_printf(a, "Bearer %s", token);
+        if (header != NULL) {
+            size_t hlen = strlen(header);
+            mm_jwt_result hr =
+                mm_jwt_verify_header(a, header, hlen, secret, strlen(SECRET), NOW_S, &c);
+            FUZZ_CHECK(hr == r || (hlen > MM_JWT_MAX_LEN && hr == MM_JWT_TOO_LARGE));
+        }
         r = mm_jwt_verify(a, token, strlen(token), other, strlen(OTHER_SECRET), NOW_S, &c);
         /* an empty payload makes an empty middle part, refused before the signature */
         FUZZ_CHECK(r == MM_JWT_BAD_SIGNATURE || (payload[0] == '\0' && r == MM_JWT_MALFORMED));
