@@ -71,6 +71,13 @@ static int set_string(char **slot, const char *value)
     return 0;
 }
 
+/* A JSON string holding "\u0000" would be cut short as a C string (a secret silently
+ * shortened, an id other than the one written), so it is refused. */
+static int has_nul(json_object *v)
+{
+    return memchr(json_object_get_string(v), '\0', (size_t)json_object_get_string_len(v)) != NULL;
+}
+
 /* A JSON integer (not a float, not a string) within [min, max]. */
 static int get_long(json_object *v, long min, long max, long *out)
 {
@@ -113,6 +120,8 @@ static mm_status parse_product(json_object *p, size_t idx, mm_product *out, char
             strcmp(key, "game_socket_url") == 0) {
             if (!json_object_is_type(val, json_type_string))
                 FAIL("config: products[%zu].%s must be a string", idx, key);
+            if (has_nul(val))
+                FAIL("config: products[%zu].%s contains a NUL character", idx, key);
             char **slot = key[0] == 'p'                         ? &out->product_id
                           : strcmp(key, "game_server_url") == 0 ? &out->game_server_url
                                                                 : &out->game_socket_url;
@@ -199,6 +208,8 @@ static mm_status parse_root(json_object *root, mm_config *c, char *err, size_t e
                 continue;
             if (!json_object_is_type(val, json_type_string))
                 FAIL("config: \"%s\" must be a string", key);
+            if (has_nul(val))
+                FAIL("config: \"%s\" contains a NUL character", key);
             if (set_string(string_at(c, string_keys[i].offset), json_object_get_string(val)))
                 FAIL("config: out of memory");
             known = 1;
