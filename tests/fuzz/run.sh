@@ -31,10 +31,16 @@ ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=1:strict_string_checks=
 UBSAN_OPTIONS=${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}print_stacktrace=1:halt_on_error=1
 export ASAN_OPTIONS UBSAN_OPTIONS
 rc=0
-"$target" "$@" "$work/corpus" >"$work/fuzz.log" 2>&1 || rc=$?
-cat "$work/fuzz.log"
+"$target" "$@" "$work/corpus" >"$work/libfuzzer.out" 2>&1 || rc=$?
+# Everything but the progress lines ("#1234 NEW cov: ..."); the full output stays in the
+# work directory.
+grep -v '^#[0-9]' "$work/libfuzzer.out" || true
 
-runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/fuzz.log")
+# A sanitizer report that did not stop the run still fails it.
+if [ "$rc" -eq 0 ] && grep -q 'runtime error:\|ERROR: [A-Za-z]*Sanitizer' "$work/libfuzzer.out"; then
+    rc=1
+fi
+runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/libfuzzer.out")
 inputs=$(find "$work/corpus" -type f | wc -l)
 if [ "$rc" -ne 0 ]; then
     echo "fuzz $name: FAILED (exit $rc) after ${runs:-?} runs; input in $work/artifacts/"
