@@ -86,6 +86,13 @@ static int set_string(char **slot, const char *value)
     return 0;
 }
 
+/* A JSON string holding "\u0000" would be cut short as a C string (a secret silently
+ * shortened, an id other than the one written), so it is refused. */
+static int has_nul(json_object *v)
+{
+    return memchr(json_object_get_string(v), '\0', (size_t)json_object_get_string_len(v)) != NULL;
+}
+
 /* A JSON integer (not a float, not a string) within [min, max]. */
 static int get_long(json_object *v, long min, long max, long *out)
 {
@@ -128,6 +135,8 @@ static mm_status parse_product(json_object *p, size_t idx, mm_product *out, char
             strcmp(key, "game_socket_url") == 0) {
             if (!json_object_is_type(val, json_type_string))
                 FAIL("config: products[%zu].%s must be a string", idx, key);
+            if (has_nul(val))
+                FAIL("config: products[%zu].%s contains a NUL character", idx, key);
             char **slot = key[0] == 'p'                         ? &out->product_id
                           : strcmp(key, "game_server_url") == 0 ? &out->game_server_url
                                                                 : &out->game_socket_url;
@@ -148,12 +157,15 @@ static mm_status parse_product(json_object *p, size_t idx, mm_product *out, char
              MM_ID_MAX);
     if (out->game_server_url == NULL)
         FAIL("config: product \"%s\" has no game_server_url", out->product_id);
-    if (!is_http_url(out->game_server_url))
-        FAIL("config: product \"%s\": game_server_url must start with http:// or https://",
-             out->product_id);
+    /* Trailing slashes go first, so what is checked is what will be used: "http:///" would
+     * otherwise pass and leave "http:". */
     size_t ulen = strlen(out->game_server_url);
     while (ulen > 0 && out->game_server_url[ulen - 1] == '/')
         out->game_server_url[--ulen] = '\0';
+    if (!is_http_url(out->game_server_url))
+        FAIL("config: product \"%s\": game_server_url must be an http:// or https:// URL "
+             "with a host",
+             out->product_id);
     if (out->game_socket_url == NULL)
         FAIL("config: product \"%s\" has no game_socket_url", out->product_id);
     if (out->game_socket_url[0] == '\0')
@@ -211,6 +223,8 @@ static mm_status parse_root(json_object *root, mm_config *c, char *err, size_t e
                 continue;
             if (!json_object_is_type(val, json_type_string))
                 FAIL("config: \"%s\" must be a string", key);
+            if (has_nul(val))
+                FAIL("config: \"%s\" contains a NUL character", key);
             if (set_string(string_at(c, string_keys[i].offset), json_object_get_string(val)))
                 FAIL("config: out of memory");
             known = 1;

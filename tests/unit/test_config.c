@@ -111,7 +111,14 @@ static const refusal refusals[] = {
      "product_id must be"},
     {"{\"products\":[{\"product_id\":\"a\",\"game_server_url\":\"ftp://a\","
      "\"game_socket_url\":\"b\"}]}",
-     "must start with http://"},
+     "must be an http:// or https:// URL"},
+    /* found by tests/fuzz/fuzz_config: only slashes after the scheme left "http:" */
+    {"{\"products\":[{\"product_id\":\"a\",\"game_server_url\":\"http:///\","
+     "\"game_socket_url\":\"b\"}]}",
+     "must be an http:// or https:// URL with a host"},
+    {"{\"products\":[{\"product_id\":\"a\",\"game_server_url\":\"https:////\","
+     "\"game_socket_url\":\"b\"}]}",
+     "must be an http:// or https:// URL with a host"},
     {"{\"products\":[{\"product_id\":7,\"game_server_url\":\"http://a\","
      "\"game_socket_url\":\"b\"}]}",
      "product_id must be a string"},
@@ -130,6 +137,12 @@ static const refusal refusals[] = {
      "unknown key \"colour\""},
     {"{\"redis_ur1\":\"x\",\"products\":[" P1 "]}", "unknown key \"redis_ur1\""},
     {"{\"redis_url\":5,\"products\":[" P1 "]}", "\"redis_url\" must be a string"},
+    /* a NUL would silently shorten the value as a C string */
+    {"{\"secret_key\":\"abc\\u0000def\",\"products\":[" P1 "]}",
+     "\"secret_key\" contains a NUL character"},
+    {"{\"products\":[{\"product_id\":\"a\\u0000b\",\"game_server_url\":\"http://a\","
+     "\"game_socket_url\":\"b\"}]}",
+     "products[0].product_id contains a NUL character"},
     {"{\"redis_url\":\"http://x\",\"products\":[" P1 "]}", "not a valid Redis URL"},
     {"{\"event_stream_url\":\"redis://h:99999\",\"products\":[" P1 "]}", "not a valid Redis URL"},
     {"{\"lobby_max_page_size\":\"25\",\"products\":[" P1 "]}", "must be an integer"},
