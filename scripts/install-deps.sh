@@ -8,6 +8,8 @@ packages=(
     libfcgi-dev libhiredis-dev libjson-c-dev libcurl4-openssl-dev libssl-dev libcmocka-dev
     spawn-fcgi multiwatch nginx redis-server redis-tools curl
 )
+# the fuzzing build (configure --enable-fuzzing) needs clang and its runtime
+[ "${MM_WITH_FUZZ:-0}" = 1 ] && packages+=(clang libclang-rt-14-dev)
 [ "${MM_WITH_EXTRAS:-0}" = 1 ] && packages+=(clang libclang-rt-14-dev cppcheck clang-tidy
     clang-format valgrind wrk)
 

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The README's test command: installs what is missing, builds, and runs every
 # test (unit and integration) with 'make check'. Extra arguments go to
-# ./configure, e.g. scripts/test.sh --enable-sanitizers.
+# ./configure, e.g. scripts/test.sh --enable-sanitizers, or
+# scripts/test.sh CC=clang --enable-fuzzing to run the fuzz targets instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+case " $* " in *" --enable-fuzzing "*) export MM_WITH_FUZZ=1 ;; esac
 scripts/install-deps.sh
 scripts/build.sh "$@"
 if ! make -s -j"$(nproc)" check; then
