@@ -157,6 +157,8 @@ static const refusal refusals[] = {
     {"{\"secret_key\":\"\",\"products\":[" P1 "]}", "secret_key\" is empty"},
     {"{\"metrics_file\":\"metrics\",\"products\":[" P1 "]}", "metrics_file must be an absolute"},
     {"{\"metrics_file\":\"/run/\",\"products\":[" P1 "]}", "metrics_file must be an absolute"},
+    {"{\"cors_allow_origin\":\"https://a\\r\\nX-Evil: 1\",\"products\":[" P1 "]}",
+     "cors_allow_origin\" contains a control character"},
     {"{\"worker_metrics_port\":70000,\"products\":[" P1 "]}", "worker_metrics_port"},
     {"{\"worker_metrics_address\":\"localhost\",\"products\":[" P1 "]}",
      "worker_metrics_address\" must be an IPv4 or IPv6 address"},
