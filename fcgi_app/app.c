@@ -8,12 +8,15 @@
 #include "log.h"
 
 /* Every route the process answers. Validation that all routes share (ids,
- * product lookup, preflight, 404/405) is done once in mm_app_handle. */
+ * product lookup, preflight, 404/405) is done once in mm_app_handle. The last
+ * row is the benchmark's no-op, routed only when the configuration enables it:
+ * otherwise its path is as unknown as any other. */
 static const mm_route routes[] = {
     {"GET", "/health", mm_handle_health, false},
     {"POST", "/game_lobby/{product_id}/create_game", mm_handle_create_game, true},
     {"POST", "/game_lobby/{product_id}/join_game/{game_id}", mm_handle_join_game, true},
     {"GET", "/game_lobby/{product_id}/open_games", mm_handle_open_games, false},
+    {"GET", "/game_lobby/_bench/noop", mm_handle_bench_noop, false},
 };
 
 mm_status mm_app_init(mm_app *app, mm_config *cfg, char *err, size_t errlen)
@@ -21,6 +24,7 @@ mm_status mm_app_init(mm_app *app, mm_config *cfg, char *err, size_t errlen)
     memset(app, 0, sizeof(*app));
     app->cfg = *cfg;
     memset(cfg, 0, sizeof(*cfg));
+    app->nroutes = MM_ARRAY_LEN(routes) - (app->cfg.bench_noop_route ? 0 : 1);
     mm_redis_url url;
     if (mm_redis_url_parse(app->cfg.redis_url, &url, err, errlen) != MM_OK)
         return MM_ERR_INVALID;
@@ -63,7 +67,7 @@ void mm_app_handle(mm_app *app, const mm_request *req, mm_response *res)
     const mm_route *route = NULL;
     mm_route_params params;
     char allow[MM_ALLOW_MAX];
-    switch (mm_router_match(routes, MM_ARRAY_LEN(routes), req->method, req->path, req->path_len,
+    switch (mm_router_match(routes, app->nroutes, req->method, req->path, req->path_len,
                             &route, &params, allow)) {
     case MM_ROUTE_NOT_FOUND: mm_response_error(res, req->arena, 404, "Not found."); return;
     case MM_ROUTE_METHOD_NOT_ALLOWED: {

@@ -17,6 +17,7 @@ typedef struct mm_app {
     mm_rconn *redis;
     mm_store *store;
     mm_gs_client *gs;
+    size_t nroutes; /* rows of the route table in use (the bench row is optional) */
 } mm_app;
 
 /* Takes ownership of cfg (moved into app). */
@@ -38,6 +39,8 @@ void mm_handle_create_game(mm_app *app, const mm_request *req, const mm_route_pa
 void mm_handle_join_game(mm_app *app, const mm_request *req, const mm_route_params *params,
                          mm_response *res);
 void mm_handle_open_games(mm_app *app, const mm_request *req, const mm_route_params *params,
+                          mm_response *res);
+void mm_handle_bench_noop(mm_app *app, const mm_request *req, const mm_route_params *params,
                           mm_response *res);
 
 #endif
