@@ -32,7 +32,8 @@ mm_status mm_app_init(mm_app *app, mm_config *cfg, char *err, size_t errlen)
     app->store = app->redis ? mm_store_new(app->redis) : NULL;
     app->gs =
         mm_gs_client_new(app->cfg.game_server_connect_timeout_ms, app->cfg.game_server_timeout_ms);
-    if (app->store == NULL || app->gs == NULL) {
+    app->doc_cache = mm_doc_cache_new();
+    if (app->store == NULL || app->gs == NULL || app->doc_cache == NULL) {
         snprintf(err, errlen, "out of memory");
         return MM_ERR_NOMEM;
     }
@@ -41,6 +42,7 @@ mm_status mm_app_init(mm_app *app, mm_config *cfg, char *err, size_t errlen)
 
 void mm_app_free(mm_app *app)
 {
+    mm_doc_cache_free(app->doc_cache);
     mm_gs_client_free(app->gs);
     mm_store_free(app->store);
     mm_rconn_free(app->redis);

@@ -6,6 +6,7 @@
 #define MM_APP_H
 
 #include "config.h"
+#include "doc_cache.h"
 #include "gameserver.h"
 #include "http.h"
 #include "rconn.h"
@@ -17,6 +18,7 @@ typedef struct mm_app {
     mm_rconn *redis;
     mm_store *store;
     mm_gs_client *gs;
+    mm_doc_cache *doc_cache; /* open_games: document -> partial form */
     size_t nroutes; /* rows of the route table in use (the bench row is optional) */
 } mm_app;
 
