@@ -154,6 +154,8 @@ seed() {
 
 fcgi_pids() { cat "$run/fcgi.pid"; }
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+pss_kib() { awk '/^Pss:/ {print $2}' "/proc/$1/smaps_rollup" 2>/dev/null || echo 0; }
+anon_kib() { awk '/^RssAnon/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 requests_of() { grep -c "pid=$1 msg=request" "$run/fcgi.log" || true; }
 
 # wrk_run NAME URL SCRIPT: one scenario; appends a result line.
@@ -195,7 +197,6 @@ check_cache() {
             failures=$((failures + 1))
         fi
     }
-    sleep 2.1 # entries of earlier requests have expired
     expect_cache "first page" "200 MISS" "$cached$p?count=3&page=7"
     expect_cache "same page again" "200 HIT" "$cached$p?count=3&page=7"
     expect_cache "another query string" "200 MISS" "$cached$p?count=3&page=8"
@@ -210,40 +211,47 @@ check_cache() {
     expect_cache "after 2 s" "200 EXPIRED" "$cached$p?count=3&page=7"
 }
 
+# libfcgi's accept() carries on after SIGTERM; the process leaves (and
+# callgrind writes its counts) after answering the request in hand, so
+# stop_callgrind sends one more GET. Both runs of a route get it: it cancels out.
 cg_pid=""
 stop_callgrind() {
     [ -n "$cg_pid" ] || return 0
     kill -TERM "$cg_pid" 2>/dev/null || true
+    curl -s -o /dev/null --max-time 30 "$base/health" || true
     for _ in $(seq 300); do
         kill -0 "$cg_pid" 2>/dev/null || break
         sleep 0.1
     done
+    kill -KILL "$cg_pid" 2>/dev/null || true
     cg_pid=""
 }
 
-# callgrind_total N SCRIPT URL: instructions of one process that served N requests.
+# callgrind_total N URL [curl args]: instructions of one process that served N
+# requests (curl, one connection kept alive, requests one after the other).
 callgrind_total() {
-    local n=$1 script=$2 url=$3 out=$run/callgrind.$1.$RANDOM
+    local n=$1 url=$2 out=$run/callgrind.$1.$RANDOM
+    shift 2
     rm -f "$run/fcgi.sock"
-    spawn-fcgi -s "$run/fcgi.sock" -F 1 -P "$run/cg.pid" -M 0666 -- \
+    "${MM_SPAWN_FCGI:-spawn-fcgi}" -s "$run/fcgi.sock" -F 1 -P "$run/cg.pid" -M 0666 -- \
         "$(command -v valgrind)" --tool=callgrind --callgrind-out-file="$out" \
         "$build/fcgi_app/matchmaker-fcgi" -c "$run/bench.json" -l "$run/callgrind-fcgi.log" \
         >>"$run/callgrind.log" 2>&1 || die "spawn-fcgi under valgrind failed"
     cg_pid=$(cat "$run/cg.pid")
-    chmod 644 "$out" 2>/dev/null || true
-    # one connection, so exactly n answers, then the thread stops
-    MM_BENCH_STOP_AFTER=$n wrk -t 1 -c 1 -d 600s -s "$src/scripts/bench/$script" "$url" \
-        >"$run/cg-wrk.log" 2>&1
+    for _ in $(seq "$n"); do printf 'url = "%s"\noutput = "/dev/null"\n' "$url"; done \
+        >"$run/cg-urls.txt"
+    curl -s "$@" -K "$run/cg-urls.txt" || die "callgrind requests failed"
     stop_callgrind
     awk '/^(summary|totals):/ {print $2; exit}' "$out"
 }
 
-instructions_per_request() { # NAME SCRIPT URL
-    local a b
-    a=$(callgrind_total "$cg_requests" "$2" "$3")
-    b=$(callgrind_total $((2 * cg_requests)) "$2" "$3")
-    echo "$1 $(((b - a) / cg_requests)) $a $b" >>"$run/callgrind.txt"
-    printf '  %-18s %d instructions/request (%d for %d requests, %d for %d)\n' "$1" \
+instructions_per_request() { # NAME URL [curl args]
+    local name=$1 a b
+    shift
+    a=$(callgrind_total "$cg_requests" "$@")
+    b=$(callgrind_total $((2 * cg_requests)) "$@")
+    echo "$name $(((b - a) / cg_requests)) $a $b" >>"$run/callgrind.txt"
+    printf '  %-18s %d instructions/request (%d for %d requests, %d for %d)\n' "$name" \
         $(((b - a) / cg_requests)) "$a" "$cg_requests" "$b" $((2 * cg_requests)) >&2
 }
 
@@ -257,15 +265,14 @@ for procs in $procs_list; do
     MM_FCGI_PROCS=$procs timeout 60 "$stack" start >/dev/null ||
         die "the stack did not start"
     declare -A rss0=()
-    for p in $(fcgi_pids); do rss0[$p]=$(rss_kib "$p"); done
+    declare -A anon0=()
+    for p in $(fcgi_pids); do rss0[$p]=$(rss_kib "$p") anon0[$p]=$(anon_kib "$p"); done
     seed exrps 2 1 500
     seed exrps3 3 2 500
     echo "$procs start $(loadavg)" >>"$run/load.txt"
 
     wrk_run nginx_static "$base/_bench/static" get.lua
     wrk_run fcgi_noop "$base/game_lobby/_bench/noop" get.lua
-    declare -A rss1=() req1=()
-    for p in $(fcgi_pids); do rss1[$p]=$(rss_kib "$p") req1[$p]=$(requests_of "$p"); done
     wrk_run gs_direct "$gs/create_game" gs_create.lua
     rcli config resetstat >/dev/null
     wrk_run open_games "$base/game_lobby/exrps/open_games?count=10&page=0" get.lua
@@ -280,11 +287,19 @@ for procs in $procs_list; do
     seed exduel 2 $tag $((duration * 1000 + 1000))
     MM_BENCH_JOIN_TAG=$tag wrk_run mixed "$base/" mixed.lua
     wrk_run health "$base/health" get.lua
+    # Every code path has run by now: the mixed load once more shows whether
+    # memory still grows.
+    declare -A rss1=() req1=()
+    for p in $(fcgi_pids); do rss1[$p]=$(rss_kib "$p") req1[$p]=$(requests_of "$p"); done
+    tag=$((tag + 1))
+    seed exduel 2 $tag $((duration * 1000 + 1000))
+    MM_BENCH_JOIN_TAG=$tag wrk_run mixed_again "$base/" mixed.lua
     check_cache
     echo "$procs end $(loadavg)" >>"$run/load.txt"
 
     for p in $(fcgi_pids); do
         echo "$procs $p ${rss0[$p]} ${rss1[$p]} $(rss_kib "$p") ${req1[$p]:-0} $(requests_of "$p")" \
+            "${anon0[$p]} $(anon_kib "$p") $(pss_kib "$p")" \
             >>"$run/memory.txt"
     done
     open_req=$(awk -v p="$procs" '$1 == p && $2 == "open_games" {sub("requests=", "", $3); print $3}' \
@@ -292,7 +307,7 @@ for procs in $procs_list; do
     awk -v n="$open_req" -v p="$procs" '{printf "%s %s %s %.3f\n", p, $1, $2, n ? $2 / n : 0}' \
         "$run/cmdstats.$procs" >>"$run/redis.txt"
     "$stack" stop >/dev/null
-    unset rss0 rss1 req1
+    unset rss0 rss1 req1 anon0
 done
 
 if [ "$cg_requests" -gt 0 ]; then
@@ -303,9 +318,10 @@ if [ "$cg_requests" -gt 0 ]; then
     kill -TERM $(fcgi_pids) 2>/dev/null || true
     sleep 0.3
     : >"$run/callgrind.txt"
-    instructions_per_request open_games get.lua "$base/game_lobby/exrps/open_games?count=10&page=0"
-    instructions_per_request create_game create_game.lua "$base/"
-    instructions_per_request fcgi_noop get.lua "$base/game_lobby/_bench/noop"
+    instructions_per_request open_games "$base/game_lobby/exrps/open_games?count=10&page=0"
+    instructions_per_request create_game "$base/game_lobby/exrps/create_game" -X POST \
+        -H "Authorization: $MM_BENCH_TOKEN" -H "Content-Type: application/json" -d '{}'
+    instructions_per_request fcgi_noop "$base/game_lobby/_bench/noop"
     "$stack" stop >/dev/null
 fi
 
@@ -322,7 +338,7 @@ rps_of() { awk -v p="$1" -v s="$2" '$1 == p && $2 == s {sub("rps=", "", $5); pri
 echo
 echo "Date: $(date -u '+%Y-%m-%d %H:%M UTC'); machine: $(nproc) cores, $(lscpu |
     sed -n 's/^Model name: *//p' | head -n 1), $(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' \
-    /proc/meminfo); $(nginx -v 2>&1 | sed 's/.*: //'), redis $(redis-server --version |
+    /proc/meminfo); $("${MM_NGINX_BIN:-nginx}" -v 2>&1 | sed 's/.*: //'), redis $("${MM_REDIS_SERVER:-redis-server}" --version |
     sed 's/.*v=\([^ ]*\).*/\1/'), wrk -t$threads -c$connections -d${duration}s"
 echo "Command: $cmdline"
 echo "Load average (1, 5, 15 min) at the start and end of each pool size: $(awk '{printf "%s%s procs %s: %s %s %s", (NR > 1 ? "; " : ""), $1, $2, $3, $4, $5}' "$run/load.txt")"
@@ -364,11 +380,14 @@ echo "|---|---|---:|---:|"
 awk '{printf "| %s | %s | %s | %s |\n", $1, $2, $3, $4}' "$run/redis.txt"
 
 echo
-echo "Resident memory of each FastCGI process (KiB): at start, after the ceilings, at the end:"
+echo "Memory of each FastCGI process (KiB). VmRSS counts every resident page, shared"
+echo "library pages included; RssAnon is the process's own heap and stack; PSS divides"
+echo "shared pages among the processes that map them. Sampled at start, before the last"
+echo "mixed run (every route has run by then) and at the end; requests served in brackets."
 echo
-echo "| procs | pid | RSS start | RSS after ceilings (requests) | RSS end (requests) | growth since ceilings |"
-echo "|---|---|---:|---:|---:|---:|"
-awk '{printf "| %s | %s | %s | %s (%s) | %s (%s) | %+d |\n", $1, $2, $3, $4, $6, $5, $7, $5 - $4}' \
+echo "| procs | pid | RSS start | RSS before last run (requests) | RSS end (requests) | growth in last run | RssAnon start / end | PSS end |"
+echo "|---|---|---:|---:|---:|---:|---:|---:|"
+awk '{printf "| %s | %s | %s | %s (%s) | %s (%s) | %+d | %s / %s | %s |\n", $1, $2, $3, $4, $6, $5, $7, $5 - $4, $8, $9, $10}' \
     "$run/memory.txt"
 
 if [ -s "$run/callgrind.txt" ]; then

@@ -10,8 +10,6 @@
 --   MM_BENCH_PRODUCT     product of create_game / open_games
 --   MM_BENCH_JOIN_PRODUCT, MM_BENCH_JOIN_TAG   which pre-seeded games to join
 --   MM_BENCH_THREADS     wrk's -t (thread t of T joins games t, t+T, ...)
---   MM_BENCH_STOP_AFTER  when set, each thread stops after that many answers
---                        (exact request counts for the callgrind phase)
 
 mm = {}
 
@@ -36,15 +34,6 @@ function setup(thread)
   next_tid = next_tid + 1
 end
 nthreads = tonumber(mm.env("MM_BENCH_THREADS", "1"))
-
-local stop_after = tonumber(mm.env("MM_BENCH_STOP_AFTER", "0"))
-if stop_after > 0 then
-  local answers = 0
-  function response(status, headers, body)
-    answers = answers + 1
-    if answers >= stop_after then wrk.thread:stop() end
-  end
-end
 
 function done(summary, latency, requests)
   local e = summary.errors
