@@ -9,7 +9,10 @@
 #
 #   --procs        FastCGI pool sizes to run, one after the other
 #                  (default: one per core, then four per core)
-#   --duration     seconds per scenario (default 10)
+#   --duration     seconds per scenario (default 10), run as --rounds slices
+#   --rounds R     slices per scenario (default 5): every round runs each
+#                  scenario and the ceilings once, so load from elsewhere on the
+#                  machine falls on scenarios and ceilings alike
 #   --threads, --connections   wrk's -t and -c (default 2 and 32)
 #   --callgrind N  instructions per request from N and 2N requests to one
 #                  process under valgrind (default 1000; 0 skips it)
@@ -32,6 +35,7 @@ export MM_BUILD_DIR=$build
 cores=$(nproc)
 procs_list="$cores $((4 * cores))"
 duration=10
+rounds=5
 threads=2
 connections=32
 cg_requests=1000
@@ -42,21 +46,25 @@ while [ $# -gt 0 ]; do
     case "$1" in
     --procs) procs_list=$2; shift 2 ;;
     --duration) duration=$2; shift 2 ;;
+    --rounds) rounds=$2; shift 2 ;;
     --threads) threads=$2; shift 2 ;;
     --connections) connections=$2; shift 2 ;;
     --callgrind) cg_requests=$2; shift 2 ;;
     --smoke) smoke=1; shift ;;
-    -h | --help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
 done
 if [ $smoke = 1 ]; then
     duration=1
+    rounds=1
     procs_list=$cores
     cg_requests=0
 fi
 
 die() { echo "bench: $*" >&2; exit 1; }
+slice=$((duration / rounds))
+[ "$slice" -ge 1 ] || die "--duration must be at least --rounds seconds"
 command -v wrk >/dev/null || die "wrk is not installed (apt-get install wrk)"
 [ -x "$build/fcgi_app/matchmaker-fcgi" ] || die "build first: $build/fcgi_app/matchmaker-fcgi"
 if [ "$cg_requests" -gt 0 ] && ! command -v valgrind >/dev/null; then
@@ -158,17 +166,45 @@ pss_kib() { awk '/^Pss:/ {print $2}' "/proc/$1/smaps_rollup" 2>/dev/null || echo
 anon_kib() { awk '/^RssAnon/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 requests_of() { grep -c "pid=$1 msg=request" "$run/fcgi.log" || true; }
 
+# CPU time (clock ticks, user + system) used so far by each part of the
+# stack: nginx workers, the FastCGI pool, Redis, the game server.
+cpu_ticks() {
+    local part pids
+    for part in nginx fcgi redis gameserver; do
+        case $part in
+        nginx) pids=$(pgrep -P "$(cat "$run/nginx.pid")" 2>/dev/null || true) ;;
+        fcgi) pids=$(cat "$run/fcgi.pid" 2>/dev/null || true) ;;
+        *) pids=$(cat "$run/$part.pid" 2>/dev/null || true) ;;
+        esac
+        local t=0 p
+        for p in $pids; do
+            t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)))
+        done
+        printf '%s=%s ' "$part" "$t"
+    done
+}
+
+cpu_delta() { # "nginx=a fcgi=b ..." twice -> "cpu_nginx=d ..."
+    local part out=""
+    for part in nginx fcgi redis gameserver; do
+        out+="cpu_$part=$(($(field "$2" "$part") - $(field "$1" "$part"))) "
+    done
+    echo "$out"
+}
+
 # wrk_run NAME URL SCRIPT: one scenario; appends a result line.
 wrk_run() {
-    local name=$1 url=$2 script=$3 out line
-    out=$(MM_BENCH_THREADS=$threads wrk -t "$threads" -c "$connections" -d "${duration}s" --latency \
+    local name=$1 url=$2 script=$3 out line before after
+    before=$(cpu_ticks)
+    out=$(MM_BENCH_THREADS=$threads wrk -t "$threads" -c "$connections" -d "${slice}s" --latency \
         -s "$src/scripts/bench/$script" "$url" 2>&1) || true
     line=$(grep '^MMBENCH ' <<<"$out" | tail -n 1)
     if [ -z "$line" ]; then
         echo "$out" >&2
         line="MMBENCH requests=0 seconds=0 rps=0 p50_ms=0 p99_ms=0 non2xx=0 sockerr=0"
     fi
-    echo "$procs $name ${line#MMBENCH }" >>"$results"
+    after=$(cpu_ticks)
+    echo "$procs $name ${line#MMBENCH } $(cpu_delta "$before" "$after")" >>"$results"
     printf '  %-18s %s\n' "$name" "${line#MMBENCH }" >&2
 }
 
@@ -271,28 +307,34 @@ for procs in $procs_list; do
     seed exrps3 3 2 500
     echo "$procs start $(loadavg)" >>"$run/load.txt"
 
-    wrk_run nginx_static "$base/_bench/static" get.lua
-    wrk_run fcgi_noop "$base/game_lobby/_bench/noop" get.lua
-    wrk_run gs_direct "$gs/create_game" gs_create.lua
-    rcli config resetstat >/dev/null
-    wrk_run open_games "$base/game_lobby/exrps/open_games?count=10&page=0" get.lua
-    rcli info commandstats | tr -d '\r' | sed -n 's/^cmdstat_\([a-z|]*\):calls=\([0-9]*\).*/\1 \2/p' \
-        >"$run/cmdstats.$procs"
-    wrk_run open_games_cached "$cached/game_lobby/exrps/open_games?count=10&page=0" get.lua
-    wrk_run create_game "$base/" create_game.lua
-    tag=$((tag + 1))
-    seed exduel 2 $tag $((duration * 8000 + 2000))
-    MM_BENCH_JOIN_TAG=$tag wrk_run join_game "$base/" join_game.lua
-    tag=$((tag + 1))
-    seed exduel 2 $tag $((duration * 1000 + 1000))
-    MM_BENCH_JOIN_TAG=$tag wrk_run mixed "$base/" mixed.lua
-    wrk_run health "$base/health" get.lua
+    # Rounds interleave every scenario with its ceilings, so a burst of load
+    # from elsewhere on the machine hits both alike.
+    for ((round = 1; round <= rounds; round++)); do
+        wrk_run nginx_static "$base/_bench/static" get.lua
+        wrk_run fcgi_noop "$base/game_lobby/_bench/noop" get.lua
+        wrk_run gs_direct "$gs/create_game" gs_create.lua
+        [ $round = 1 ] && rcli config resetstat >/dev/null
+        wrk_run open_games "$base/game_lobby/exrps/open_games?count=10&page=0" get.lua
+        if [ $round = 1 ]; then
+            rcli info commandstats | tr -d '\r' |
+                sed -n 's/^cmdstat_\([a-z|]*\):calls=\([0-9]*\).*/\1 \2/p' >"$run/cmdstats.$procs"
+        fi
+        wrk_run open_games_cached "$cached/game_lobby/exrps/open_games?count=10&page=0" get.lua
+        wrk_run create_game "$base/" create_game.lua
+        tag=$((tag + 1))
+        seed exduel 2 $tag $((slice * 8000 + 2000))
+        MM_BENCH_JOIN_TAG=$tag wrk_run join_game "$base/" join_game.lua
+        tag=$((tag + 1))
+        seed exduel 2 $tag $((slice * 1000 + 1000))
+        MM_BENCH_JOIN_TAG=$tag wrk_run mixed "$base/" mixed.lua
+        wrk_run health "$base/health" get.lua
+    done
     # Every code path has run by now: the mixed load once more shows whether
     # memory still grows.
     declare -A rss1=() req1=()
     for p in $(fcgi_pids); do rss1[$p]=$(rss_kib "$p") req1[$p]=$(requests_of "$p"); done
     tag=$((tag + 1))
-    seed exduel 2 $tag $((duration * 1000 + 1000))
+    seed exduel 2 $tag $((slice * 1000 + 1000))
     MM_BENCH_JOIN_TAG=$tag wrk_run mixed_again "$base/" mixed.lua
     check_cache
     echo "$procs end $(loadavg)" >>"$run/load.txt"
@@ -302,7 +344,7 @@ for procs in $procs_list; do
             "${anon0[$p]} $(anon_kib "$p") $(pss_kib "$p")" \
             >>"$run/memory.txt"
     done
-    open_req=$(awk -v p="$procs" '$1 == p && $2 == "open_games" {sub("requests=", "", $3); print $3}' \
+    open_req=$(awk -v p="$procs" '$1 == p && $2 == "open_games" {sub("requests=", "", $3); print $3; exit}' \
         "$results")
     awk -v n="$open_req" -v p="$procs" '{printf "%s %s %s %.3f\n", p, $1, $2, n ? $2 / n : 0}' \
         "$run/cmdstats.$procs" >>"$run/redis.txt"
@@ -341,10 +383,41 @@ echo "Date: $(date -u '+%Y-%m-%d %H:%M UTC'); machine: $(nproc) cores, $(lscpu |
     /proc/meminfo); $("${MM_NGINX_BIN:-nginx}" -v 2>&1 | sed 's/.*: //'), redis $("${MM_REDIS_SERVER:-redis-server}" --version |
     sed 's/.*v=\([^ ]*\).*/\1/'), wrk -t$threads -c$connections -d${duration}s"
 echo "Command: $cmdline"
+echo "Each scenario: $rounds round(s) of ${slice} s, interleaved with the ceilings; requests/s ="
+echo "all requests / all time, p50 and p99 = median over the rounds."
 echo "Load average (1, 5, 15 min) at the start and end of each pool size: $(awk '{printf "%s%s procs %s: %s %s %s", (NR > 1 ? "; " : ""), $1, $2, $3, $4, $5}' "$run/load.txt")"
 echo
 echo "| procs | scenario | requests/s | p50 ms | p99 ms | non-2xx | socket errors | ratio to ceiling |"
 echo "|---|---|---:|---:|---:|---:|---:|---|"
+# One line per pool size and scenario over its rounds: requests/s is all
+# requests over all time, p50/p99 the median of the rounds' values.
+awk '
+    function median(list,   n, v, i, j, t) {
+        n = split(list, v, " ")
+        for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (v[j] + 0 < v[i] + 0) {
+            t = v[i]; v[i] = v[j]; v[j] = t }
+        return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+    }
+    {
+        k = $1 " " $2
+        if (!(k in seen)) { seen[k] = 1; order[++n] = k }
+        for (i = 3; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
+        req[k] += f["requests"]; sec[k] += f["seconds"]; bad[k] += f["non2xx"]
+        err[k] += f["sockerr"]; p50[k] = p50[k] " " f["p50_ms"]; p99[k] = p99[k] " " f["p99_ms"]
+        cn[k] += f["cpu_nginx"]; cf[k] += f["cpu_fcgi"]; cr[k] += f["cpu_redis"]
+        cg[k] += f["cpu_gameserver"]
+    }
+    END {
+        for (i = 1; i <= n; i++) {
+            k = order[i]
+            printf "%s requests=%d seconds=%.3f rps=%.1f p50_ms=%.3f p99_ms=%.3f non2xx=%d sockerr=%d",
+                k, req[k], sec[k], (sec[k] > 0 ? req[k] / sec[k] : 0), median(p50[k]),
+                median(p99[k]), bad[k], err[k]
+            printf " cpu_nginx=%d cpu_fcgi=%d cpu_redis=%d cpu_gameserver=%d\n", cn[k], cf[k],
+                cr[k], cg[k]
+        }
+    }' "$results" >"$run/summary.txt"
+results=$run/summary.txt
 while read -r p name rest; do
     line=" $rest"
     c=$(ceiling_of "$name")
@@ -369,6 +442,24 @@ while read -r p name rest; do
             failures=$((failures + 1))
         fi
     fi
+done <"$results"
+
+echo
+echo "CPU time per request of each part of the stack (microseconds, user + system, from"
+echo "/proc over the scenario's rounds; wrk's own share is not counted). On 2 cores the"
+echo "sum bounds the rate: 2,000,000 us/s / (sum + wrk's share) requests/s."
+echo
+echo "| procs | scenario | nginx | FastCGI pool | Redis | game server | sum |"
+echo "|---|---|---:|---:|---:|---:|---:|"
+hz=$(getconf CLK_TCK)
+while read -r p name rest; do
+    line=" $rest"
+    awk -v n="$(field "$line" requests)" -v hz="$hz" -v p="$p" -v s="$name" \
+        -v a="$(field "$line" cpu_nginx)" -v b="$(field "$line" cpu_fcgi)" \
+        -v c="$(field "$line" cpu_redis)" -v d="$(field "$line" cpu_gameserver)" 'BEGIN {
+        u = (n > 0 ? 1e6 / hz / n : 0)
+        printf "| %s | %s | %.0f | %.0f | %.0f | %.0f | %.0f |\n", p, s, a * u, b * u, c * u, d * u,
+            (a + b + c + d) * u }'
 done <"$results"
 
 echo
