@@ -294,7 +294,7 @@ instructions_per_request() { # NAME URL [curl args]
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 
 echo "bench: run directory $run; nginx :$port (micro-cache :$cached_port), game server :$gs_port" >&2
-: >"$run/memory.txt" >"$run/redis.txt" >"$run/load.txt"
+: >"$run/memory.txt" >"$run/redis.txt" >"$run/load.txt" >"$run/non2xx.txt"
 tag=10
 for procs in $procs_list; do
     echo "bench: pool of $procs FastCGI processes (load $(loadavg))" >&2
@@ -349,6 +349,12 @@ for procs in $procs_list; do
     awk -v n="$open_req" -v p="$procs" '{printf "%s %s %s %.3f\n", p, $1, $2, n ? $2 / n : 0}' \
         "$run/cmdstats.$procs" >>"$run/redis.txt"
     "$stack" stop >/dev/null
+    # nginx has flushed its access log on the way out: which answers were not 2xx
+    awk -v p="$procs" '$9 !~ /^2/ {
+            path = $7; sub(/\?.*/, "", path); sub(/\/[^\/]*[0-9][^\/]*$/, "/{game_id}", path)
+            n[path " " $9]++ }
+        END { for (k in n) print p, k, n[k] }' "$run/nginx-access.log" >>"$run/non2xx.txt"
+    mv "$run/nginx-access.log" "$run/nginx-access.$procs.log"
     unset rss0 rss1 req1 anon0
 done
 
@@ -443,6 +449,17 @@ while read -r p name rest; do
         fi
     fi
 done <"$results"
+
+if [ -s "$run/non2xx.txt" ]; then
+    echo
+    echo "Answers other than 2xx in nginx's access log (all scenarios and checks; 499 is"
+    echo "wrk closing its connections at the end of a slice, the micro-cache check asks"
+    echo "for a few 400s on purpose):"
+    echo
+    echo "| procs | path | status | count |"
+    echo "|---|---|---|---:|"
+    sort "$run/non2xx.txt" | awk '{printf "| %s | %s | %s | %s |\n", $1, $2, $3, $4}'
+fi
 
 echo
 echo "CPU time per request of each part of the stack (microseconds, user + system, from"
