@@ -3,9 +3,9 @@
  * open_games, and the lobby's first pages are asked for again and again with
  * the same bytes. The value is a pure function of the document's bytes, so an
  * entry is found only by an exact byte comparison and never goes stale: a
- * changed game is a different document. The table is direct-mapped with a
- * fixed number of slots and a cap on the document size, so its memory is
- * bounded; a colliding document simply replaces the slot's entry.
+ * changed game is a different document. The table has a fixed number of
+ * slots (4-way set-associative) and a cap on the document size, so its memory
+ * is bounded; a document that finds its set full replaces one of its entries.
  * mm_doc_cache_new/mm_doc_cache_free own every entry. */
 #ifndef MM_DOC_CACHE_H
 #define MM_DOC_CACHE_H

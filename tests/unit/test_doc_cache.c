@@ -65,6 +65,43 @@ static void a_slot_is_replaced_and_memory_stays_bounded(void **state)
     mm_doc_cache_free(c);
 }
 
+/* Ids that differ in one character spread over the slots, and pages of 25
+ * such documents (the largest page) are kept whole. */
+static void similar_documents_spread_over_the_slots(void **state)
+{
+    mm_doc_cache *c = mm_doc_cache_new();
+    char doc[128];
+    enum { N = 64 };
+    for (int i = 0; i < N; i++) {
+        int n = snprintf(doc, sizeof(doc), "{\"game_id\": \"%032x\", \"state\": \"x\"}", i);
+        mm_doc_cache_put(c, doc, (size_t)n, "v", 1);
+    }
+    int kept = 0;
+    for (int i = 0; i < N; i++) {
+        int n = snprintf(doc, sizeof(doc), "{\"game_id\": \"%032x\", \"state\": \"x\"}", i);
+        const char *v;
+        size_t vlen;
+        kept += mm_doc_cache_get(c, doc, (size_t)n, &v, &vlen);
+    }
+    /* 64 keys in 64 sets of 4: nearly all kept; far fewer means a poor mix */
+    assert_true(kept >= 56);
+    /* 40 pages of 25 documents, each put then read back */
+    for (int start = 0; start < 1000; start += 25) {
+        for (int i = start; i < start + 25; i++) {
+            int n = snprintf(doc, sizeof(doc), "{\"game_id\": \"p%031x\"}", i);
+            mm_doc_cache_put(c, doc, (size_t)n, "v", 1);
+        }
+        for (int i = start; i < start + 25; i++) {
+            int n = snprintf(doc, sizeof(doc), "{\"game_id\": \"p%031x\"}", i);
+            const char *v;
+            size_t vlen;
+            if (!mm_doc_cache_get(c, doc, (size_t)n, &v, &vlen))
+                fail_msg("page at %d lost document %d", start, i);
+        }
+    }
+    mm_doc_cache_free(c);
+}
+
 static void oversized_documents_are_not_kept(void **state)
 {
     static char big[MM_DOC_CACHE_MAX_DOC + 1];
@@ -87,6 +124,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(hit_only_on_the_same_bytes),
         cmocka_unit_test(a_slot_is_replaced_and_memory_stays_bounded),
+        cmocka_unit_test(similar_documents_spread_over_the_slots),
         cmocka_unit_test(oversized_documents_are_not_kept),
     };
     return cmocka_run_group_tests_name("doc_cache", tests, NULL, NULL);
