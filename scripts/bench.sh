@@ -322,7 +322,9 @@ for procs in $procs_list; do
         wrk_run open_games_cached "$cached/game_lobby/exrps/open_games?count=10&page=0" get.lua
         wrk_run create_game "$base/" create_game.lua
         tag=$((tag + 1))
-        seed exduel 2 $tag $((slice * 8000 + 2000))
+        # more games than a round can join (about 9,000/s seen here): running
+        # out shows as 404s in the non-2xx table
+        seed exduel 2 $tag $((slice * 20000 + 2000))
         MM_BENCH_JOIN_TAG=$tag wrk_run join_game "$base/" join_game.lua
         tag=$((tag + 1))
         seed exduel 2 $tag $((slice * 1000 + 1000))
