@@ -69,8 +69,8 @@ void mm_app_handle(mm_app *app, const mm_request *req, mm_response *res)
     const mm_route *route = NULL;
     mm_route_params params;
     char allow[MM_ALLOW_MAX];
-    switch (mm_router_match(routes, app->nroutes, req->method, req->path, req->path_len,
-                            &route, &params, allow)) {
+    switch (mm_router_match(routes, app->nroutes, req->method, req->path, req->path_len, &route,
+                            &params, allow)) {
     case MM_ROUTE_NOT_FOUND: mm_response_error(res, req->arena, 404, "Not found."); return;
     case MM_ROUTE_METHOD_NOT_ALLOWED: {
         char *a = mm_arena_strdup(req->arena, allow);

@@ -19,7 +19,7 @@ typedef struct mm_app {
     mm_store *store;
     mm_gs_client *gs;
     mm_doc_cache *doc_cache; /* open_games: document -> partial form */
-    size_t nroutes; /* rows of the route table in use (the bench row is optional) */
+    size_t nroutes;          /* rows of the route table in use (the bench row is optional) */
 } mm_app;
 
 /* Takes ownership of cfg (moved into app). */

@@ -401,9 +401,8 @@ mm_store_result mm_store_lobby_page(mm_store *s, mm_arena *a, const char *produc
         return MM_STORE_OK;
     mm_candidate *c;
     size_t k;
-    mm_store_result res =
-        fetch(s, a, product_id, MM_SET_LOBBY, "rank", offset, offset + count - 1, false, true, &c,
-              &k);
+    mm_store_result res = fetch(s, a, product_id, MM_SET_LOBBY, "rank", offset, offset + count - 1,
+                                false, true, &c, &k);
     if (res != MM_STORE_OK || k == 0)
         return res;
     mm_stored *g = mm_arena_calloc(a, k, sizeof(*g));

@@ -64,7 +64,8 @@ static void full_config_is_read(void **state)
         "\"game_server_connect_timeout_ms\":10,\"game_server_timeout_ms\":20,"
         "\"redis_timeout_ms\":30,\"expiry_seconds\":{\"created\":1,\"ended\":9},"
         "\"curation_interval_ms\":100,\"curation_batch_size\":7,\"log_level\":\"debug\","
-        "\"event_claim_idle_ms\":1000,\"bench_noop_route\":true,\"event_group\":\"g\",\"cors_allow_origin\":\"https://x\","
+        "\"event_claim_idle_ms\":1000,\"bench_noop_route\":true,\"event_group\":\"g\","
+        "\"cors_allow_origin\":\"https://x\","
         "\"products\":[" P1 ",{\"product_id\":\"p-2_B\",\"game_server_url\":\"https://gs\","
         "\"game_socket_url\":\"ws\",\"settings\":{\"num_players\":64,\"mode\":\"fast\"}}]}";
     mm_config c;
@@ -140,7 +141,8 @@ static const refusal refusals[] = {
     {"{\"expiry_seconds\":{\"created\":0},\"products\":[" P1 "]}", "expiry_seconds.created"},
     {"{\"expiry_seconds\":3,\"products\":[" P1 "]}", "must be an object"},
     {"{\"log_level\":\"loud\",\"products\":[" P1 "]}", "log_level"},
-    {"{\"bench_noop_route\":1,\"products\":[" P1 "]}", "\"bench_noop_route\" must be true or false"},
+    {"{\"bench_noop_route\":1,\"products\":[" P1 "]}",
+     "\"bench_noop_route\" must be true or false"},
     {"{\"bench_noop_route\":\"true\",\"products\":[" P1 "]}", "bench_noop_route"},
     {"{\"bench_noop_route\":null,\"products\":[" P1 "]}", "bench_noop_route"},
     {"{\"bench_noop_rout\":true,\"products\":[" P1 "]}", "unknown key \"bench_noop_rout\""},

@@ -28,7 +28,7 @@ static void hit_only_on_the_same_bytes(void **state)
         size_t len;
     } misses[] = {
         {"{\"game_id\": \"a1\", \"state\": \"all_players_joined\"}", 0}, /* changed */
-        {doc, sizeof(doc) - 2},                                       /* a prefix */
+        {doc, sizeof(doc) - 2},                                          /* a prefix */
         {"{\"game_id\": \"a2\", \"state\": \"creator_joined\"}", 0},     /* same length */
         {"", 0},
     };
