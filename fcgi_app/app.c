@@ -8,7 +8,9 @@
 #include "log.h"
 
 /* Every route the process answers. Validation that all routes share (ids,
- * product lookup, preflight, 404/405) is done once in mm_app_handle. */
+ * product lookup, preflight, 404/405) is done once in mm_app_handle. The last
+ * row is the benchmark's no-op, routed only when the configuration enables it:
+ * otherwise its path is as unknown as any other. */
 static const mm_route routes[] = {
     {"GET", "/health", mm_handle_health, false, MM_EP_HEALTH},
     {"GET", "/metrics", mm_handle_metrics, false, MM_EP_METRICS},
@@ -17,6 +19,7 @@ static const mm_route routes[] = {
     {"POST", "/game_lobby/{product_id}/join_game/{game_id}", mm_handle_join_game, true,
      MM_EP_JOIN_GAME},
     {"GET", "/game_lobby/{product_id}/open_games", mm_handle_open_games, false, MM_EP_OPEN_GAMES},
+    {"GET", "/game_lobby/_bench/noop", mm_handle_bench_noop, false, MM_EP_BENCH},
 };
 
 mm_status mm_app_init(mm_app *app, mm_config *cfg, char *err, size_t errlen)
@@ -24,6 +27,7 @@ mm_status mm_app_init(mm_app *app, mm_config *cfg, char *err, size_t errlen)
     memset(app, 0, sizeof(*app));
     app->cfg = *cfg;
     memset(cfg, 0, sizeof(*cfg));
+    app->nroutes = MM_ARRAY_LEN(routes) - (app->cfg.bench_noop_route ? 0 : 1);
     mm_redis_url url;
     if (mm_redis_url_parse(app->cfg.redis_url, &url, err, errlen) != MM_OK)
         return MM_ERR_INVALID;
@@ -31,9 +35,11 @@ mm_status mm_app_init(mm_app *app, mm_config *cfg, char *err, size_t errlen)
     app->store = app->redis ? mm_store_new(app->redis) : NULL;
     app->gs =
         mm_gs_client_new(app->cfg.game_server_connect_timeout_ms, app->cfg.game_server_timeout_ms);
+    app->doc_cache = mm_doc_cache_new();
     char warning[512];
     app->metrics = mm_metrics_open(app->cfg.metrics_file, &app->cfg, warning, sizeof(warning));
-    if (app->store == NULL || app->gs == NULL || app->metrics == NULL) {
+    if (app->store == NULL || app->gs == NULL || app->doc_cache == NULL ||
+        app->metrics == NULL) {
         snprintf(err, errlen, "out of memory");
         return MM_ERR_NOMEM;
     }
@@ -45,6 +51,7 @@ mm_status mm_app_init(mm_app *app, mm_config *cfg, char *err, size_t errlen)
 void mm_app_free(mm_app *app)
 {
     mm_metrics_close(app->metrics);
+    mm_doc_cache_free(app->doc_cache);
     mm_gs_client_free(app->gs);
     mm_store_free(app->store);
     mm_rconn_free(app->redis);
@@ -74,8 +81,8 @@ void mm_app_handle(mm_app *app, const mm_request *req, mm_response *res, mm_requ
     const mm_route *route = NULL;
     mm_route_params params;
     char allow[MM_ALLOW_MAX];
-    switch (mm_router_match(routes, MM_ARRAY_LEN(routes), req->method, req->path, req->path_len,
-                            &route, &params, allow)) {
+    switch (mm_router_match(routes, app->nroutes, req->method, req->path, req->path_len, &route,
+                            &params, allow)) {
     case MM_ROUTE_NOT_FOUND: mm_response_error(res, req->arena, 404, "Not found."); return;
     case MM_ROUTE_METHOD_NOT_ALLOWED: {
         char *a = mm_arena_strdup(req->arena, allow);

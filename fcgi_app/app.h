@@ -6,6 +6,7 @@
 #define MM_APP_H
 
 #include "config.h"
+#include "doc_cache.h"
 #include "gameserver.h"
 #include "http.h"
 #include "metrics.h"
@@ -20,6 +21,8 @@ typedef struct mm_app {
     mm_gs_client *gs;
     mm_metrics *metrics;
     unsigned long redis_errors_counted;
+    mm_doc_cache *doc_cache; /* open_games: document -> partial form */
+    size_t nroutes;          /* rows of the route table in use (the bench row is optional) */
 } mm_app;
 
 /* Takes ownership of cfg (moved into app). */
@@ -47,6 +50,8 @@ void mm_handle_join_game(mm_app *app, const mm_request *req, const mm_route_para
 void mm_handle_metrics(mm_app *app, const mm_request *req, const mm_route_params *params,
                        mm_response *res);
 void mm_handle_open_games(mm_app *app, const mm_request *req, const mm_route_params *params,
+                          mm_response *res);
+void mm_handle_bench_noop(mm_app *app, const mm_request *req, const mm_route_params *params,
                           mm_response *res);
 
 #endif

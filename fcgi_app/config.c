@@ -64,6 +64,16 @@ static int check_metrics_file(const char *what, const char *path, char *err, siz
     return 0;
 }
 
+typedef struct {
+    const char *key;
+    size_t offset; /* of the bool in mm_config */
+    bool def;
+} bool_key;
+
+static const bool_key bool_keys[] = {
+    {"bench_noop_route", offsetof(mm_config, bench_noop_route), false},
+};
+
 static const long default_expiry[MM_STATE_COUNT] = {60, 60, 600, 1200, 300};
 
 static long *long_at(mm_config *c, size_t off)
@@ -74,6 +84,11 @@ static long *long_at(mm_config *c, size_t off)
 static char **string_at(mm_config *c, size_t off)
 {
     return (char **)(void *)((char *)c + off);
+}
+
+static bool *bool_at(mm_config *c, size_t off)
+{
+    return (bool *)(void *)((char *)c + off);
 }
 
 static int set_string(char **slot, const char *value)
@@ -205,6 +220,8 @@ static void set_defaults(mm_config *c)
 {
     for (size_t i = 0; i < MM_ARRAY_LEN(long_keys); i++)
         *long_at(c, long_keys[i].offset) = long_keys[i].def;
+    for (size_t i = 0; i < MM_ARRAY_LEN(bool_keys); i++)
+        *bool_at(c, bool_keys[i].offset) = bool_keys[i].def;
     for (int s = 0; s < MM_STATE_COUNT; s++)
         c->expiry_seconds[s] = default_expiry[s];
     c->log_level = MM_LOG_INFO;
@@ -235,6 +252,14 @@ static mm_status parse_root(json_object *root, mm_config *c, char *err, size_t e
                 continue;
             if (get_long(val, k->min, k->max, long_at(c, k->offset)) != 0)
                 FAIL("config: \"%s\" must be an integer %ld..%ld", key, k->min, k->max);
+            known = 1;
+        }
+        for (size_t i = 0; i < MM_ARRAY_LEN(bool_keys); i++) {
+            if (strcmp(key, bool_keys[i].key) != 0)
+                continue;
+            if (!json_object_is_type(val, json_type_boolean))
+                FAIL("config: \"%s\" must be true or false", key);
+            *bool_at(c, bool_keys[i].offset) = json_object_get_boolean(val) != 0;
             known = 1;
         }
         if (strcmp(key, "log_level") == 0) {

@@ -4,6 +4,7 @@
 #ifndef MM_CONFIG_H
 #define MM_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "game_state.h"
@@ -42,6 +43,9 @@ typedef struct {
     long curation_batch_size;
     long event_claim_idle_ms;
     long worker_metrics_port; /* 0: off */
+    /* GET /game_lobby/_bench/noop answers a constant body (the benchmark's
+     * FastCGI ceiling); off by default, so the path is an unknown one. */
+    bool bench_noop_route;
     mm_product *products;
     size_t nproducts;
 } mm_config;

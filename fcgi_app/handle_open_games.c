@@ -1,10 +1,36 @@
 /* GET /game_lobby/{product_id}/open_games?count=N&page=P: one page of the
- * lobby, oldest first, in the partial form (no token, state, _last_updated). */
+ * lobby, oldest first, in the partial form (no token, state, _last_updated).
+ * One Redis round trip (ids and documents together); the partial form of a
+ * document is remembered per process by its exact bytes, so a busy page costs
+ * no JSON decoding once seen. */
 #include <string.h>
 
 #include "app.h"
+#include "doc_cache.h"
+#include "log.h"
 #include "query.h"
 #include "store.h"
+
+/* The partial form of one stored document: remembered per process by the
+ * document's exact bytes (doc_cache.h), decoded and encoded on a miss. */
+static mm_status partial_form(mm_app *app, mm_arena *a, const mm_candidate *c, const char **out,
+                              size_t *len)
+{
+    const mm_stored *d = &c->stored;
+    if (app->doc_cache != NULL && mm_doc_cache_get(app->doc_cache, d->doc, d->doc_len, out, len))
+        return MM_OK;
+    mm_game g;
+    mm_status st = mm_game_decode(a, d->doc, d->doc_len, &g);
+    if (st != MM_OK)
+        return st == MM_ERR_NOMEM ? MM_ERR_NOMEM : MM_ERR_INVALID;
+    char *text = mm_game_encode(a, &g, MM_GAME_PARTIAL, NULL, len);
+    if (text == NULL)
+        return MM_ERR_NOMEM;
+    if (app->doc_cache != NULL)
+        mm_doc_cache_put(app->doc_cache, d->doc, d->doc_len, text, *len);
+    *out = text;
+    return MM_OK;
+}
 
 /* Reads one optional page parameter; false when present but not valid. */
 static bool page_param(const mm_request *req, const char *name, long def, long *out)
@@ -29,27 +55,34 @@ void mm_handle_open_games(mm_app *app, const mm_request *req, const mm_route_par
     }
     if (count > app->cfg.lobby_max_page_size)
         count = app->cfg.lobby_max_page_size;
-    mm_stored *games = NULL;
+    mm_candidate *docs = NULL;
     size_t n = 0;
     mm_store_result r =
         count == 0 ? MM_STORE_OK
-                   : mm_store_lobby_page(app->store, req->arena, params->product->product_id,
-                                         page * count, count, &games, &n);
+                   : mm_store_lobby_docs(app->store, req->arena, params->product->product_id,
+                                         page * count, count, &docs, &n);
     if (r != MM_STORE_OK) {
         mm_app_store_error(req, r, res);
         return;
     }
-    char **parts = n ? mm_arena_calloc(req->arena, n, sizeof(*parts)) : NULL;
+    const char **parts = n ? mm_arena_calloc(req->arena, n, sizeof(*parts)) : NULL;
     size_t *lens = n ? mm_arena_calloc(req->arena, n, sizeof(*lens)) : NULL;
-    size_t total = 2;
+    if (n > 0 && (parts == NULL || lens == NULL))
+        goto nomem;
+    size_t total = 2, k = 0;
     for (size_t i = 0; i < n; i++) {
-        if (parts == NULL || lens == NULL)
+        mm_status st = partial_form(app, req->arena, &docs[i], &parts[k], &lens[k]);
+        if (st == MM_ERR_NOMEM)
             goto nomem;
-        parts[i] = mm_game_encode(req->arena, &games[i].game, MM_GAME_PARTIAL, NULL, &lens[i]);
-        if (parts[i] == NULL)
-            goto nomem;
-        total += lens[i] + 2;
+        if (st != MM_OK) {
+            mm_log_warn("msg=\"game in a set has no usable document\" product=%s game_id=%.*s",
+                        params->product->product_id, MM_ID_MAX, docs[i].game_id);
+            continue;
+        }
+        total += lens[k] + 2;
+        k++;
     }
+    n = k;
     char *body = mm_arena_alloc(req->arena, total + 1);
     if (body == NULL)
         goto nomem;

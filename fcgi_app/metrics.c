@@ -27,7 +27,7 @@ static const double bucket_bounds[BUCKETS - 1] = {0.0005, 0.001, 0.0025, 0.005, 
                                                   0.1,    0.25,  0.5,    1,     2.5,  5,     10};
 
 static const char *const endpoint_names[MM_EP_COUNT] = {
-    "health", "create_game", "join_game", "open_games", "metrics", "preflight", "other"};
+    "health", "create_game", "join_game", "open_games", "metrics", "preflight", "bench", "other"};
 static const char *const op_names[MM_GS_OP_COUNT] = {"create_game", "join_game", "remove_game",
                                                      "remove_player"};
 #define OUTCOMES 3 /* mm_gs_result */

@@ -20,6 +20,7 @@ typedef enum {
     MM_EP_OPEN_GAMES,
     MM_EP_METRICS,
     MM_EP_PREFLIGHT,
+    MM_EP_BENCH, /* the benchmark's no-op route, when enabled */
     MM_EP_OTHER, /* 404, 405, and answers given before routing (413) */
     MM_EP_COUNT
 } mm_endpoint;

@@ -343,9 +343,11 @@ mm_store_result mm_store_get(mm_store *s, mm_arena *a, const char *product_id, c
     return MM_STORE_OK;
 }
 
-/* Runs the fetch script on one set and decodes the id/document pairs. */
+/* Runs the fetch script on one set and decodes the id/document pairs (with
+ * decode false, only checks that each id has a document). */
 static mm_store_result fetch(mm_store *s, mm_arena *a, const char *product_id, mm_game_set set,
                              const char *mode, long x, long y, long z, bool keep_missing,
+                             bool decode,
                              mm_candidate **out, size_t *n)
 {
     *out = NULL;
@@ -374,7 +376,8 @@ static mm_store_result fetch(mm_store *s, mm_arena *a, const char *product_id, m
         if (!is_bulk(id))
             continue;
         c[k].game_id = id->str;
-        if (is_bulk(doc) && mm_game_decode(a, doc->str, doc->len, &c[k].stored.game) == MM_OK) {
+        if (is_bulk(doc) &&
+            (!decode || mm_game_decode(a, doc->str, doc->len, &c[k].stored.game) == MM_OK)) {
             c[k].stored.doc = doc->str;
             c[k].stored.doc_len = doc->len;
         } else {
@@ -400,8 +403,8 @@ mm_store_result mm_store_lobby_page(mm_store *s, mm_arena *a, const char *produc
         return MM_STORE_OK;
     mm_candidate *c;
     size_t k;
-    mm_store_result res =
-        fetch(s, a, product_id, MM_SET_LOBBY, "rank", offset, offset + count - 1, 0, false, &c, &k);
+    mm_store_result res = fetch(s, a, product_id, MM_SET_LOBBY, "rank", offset, offset + count - 1,
+                                0, false, true, &c, &k);
     if (res != MM_STORE_OK || k == 0)
         return res;
     mm_stored *g = mm_arena_calloc(a, k, sizeof(*g));
@@ -418,5 +421,17 @@ mm_store_result mm_store_candidates(mm_store *s, mm_arena *a, const char *produc
                                     mm_game_set set, int64_t cutoff_ms, long offset, long limit,
                                     mm_candidate **out, size_t *n)
 {
-    return fetch(s, a, product_id, set, "score", (long)cutoff_ms, offset, limit, true, out, n);
+    return fetch(s, a, product_id, set, "score", (long)cutoff_ms, offset, limit, true, true, out,
+                 n);
+}
+
+mm_store_result mm_store_lobby_docs(mm_store *s, mm_arena *a, const char *product_id, long offset,
+                                    long count, mm_candidate **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    if (offset < 0 || count <= 0)
+        return MM_STORE_OK;
+    return fetch(s, a, product_id, MM_SET_LOBBY, "rank", offset, offset + count - 1, 0, false,
+                 false, out, n);
 }

@@ -77,6 +77,11 @@ typedef struct {
 mm_store_result mm_store_candidates(mm_store *s, mm_arena *a, const char *product_id,
                                     mm_game_set set, int64_t cutoff_ms, long offset, long limit,
                                     mm_candidate **out, size_t *n);
+/* As mm_store_lobby_page, but the documents are not decoded: stored.doc and
+ * stored.doc_len only (ids without a document are skipped, logged). The caller
+ * decodes, and skips a document that does not parse. */
+mm_store_result mm_store_lobby_docs(mm_store *s, mm_arena *a, const char *product_id, long offset,
+                                    long count, mm_candidate **out, size_t *n);
 
 /* Unix time now, microseconds (the clock every write stamps). */
 int64_t mm_store_now_us(void);

@@ -6,12 +6,12 @@ set -euo pipefail
 packages=(
     build-essential autoconf automake libtool pkg-config
     libfcgi-dev libhiredis-dev libjson-c-dev libcurl4-openssl-dev libssl-dev libcmocka-dev
-    spawn-fcgi multiwatch nginx redis-server redis-tools curl
+    spawn-fcgi multiwatch nginx redis-server redis-tools curl wrk
 )
 # the fuzzing build (configure --enable-fuzzing) needs clang and its runtime
 [ "${MM_WITH_FUZZ:-0}" = 1 ] && packages+=(clang libclang-rt-14-dev)
 [ "${MM_WITH_EXTRAS:-0}" = 1 ] && packages+=(clang libclang-rt-14-dev cppcheck clang-tidy
-    clang-format valgrind wrk)
+    clang-format valgrind)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -21,6 +21,8 @@
 #   MM_GS_PORT       demo game server port (0: any free port)
 #   MM_FCGI_PROCS    FastCGI processes (default: one per core)
 #   MATCHMAKER_CONFIG  use this config instead of generating one
+#   MM_NGINX_TEMPLATE  nginx.conf template (default nginx/nginx-local.conf.in;
+#                    @RUN_DIR@, @LISTEN@, @USER_LINE@, @NGINX_DIR@ are filled in)
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -135,7 +137,8 @@ nginx_conf() {
     local user_line="" fcgi_listen
     [ "$(id -u)" = 0 ] && user_line="user nobody nogroup;"
     sed -e "s|@RUN_DIR@|$run|g" -e "s|@LISTEN@|$listen|g" -e "s|@USER_LINE@|$user_line|g" \
-        -e "s|@NGINX_DIR@|$src/nginx|g" "$src/nginx/nginx-local.conf.in" >"$run/nginx.conf"
+        -e "s|@NGINX_DIR@|$src/nginx|g" "${MM_NGINX_TEMPLATE:-$src/nginx/nginx-local.conf.in}" \
+        >"$run/nginx.conf"
 }
 
 start() {

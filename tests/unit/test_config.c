@@ -46,6 +46,7 @@ static void minimal_config_gets_the_spec_defaults(void **state)
     assert_int_equal(c.expiry_seconds[MM_STATE_IN_PROGRESS], 1200);
     assert_int_equal(c.expiry_seconds[MM_STATE_ENDED], 300);
     assert_int_equal(c.log_level, MM_LOG_INFO);
+    assert_false(c.bench_noop_route);
     assert_int_equal(c.nproducts, 1);
     assert_string_equal(c.products[0].product_id, "exrps");
     assert_string_equal(c.products[0].game_server_url, "http://127.0.0.1:8080");
@@ -66,7 +67,8 @@ static void full_config_is_read(void **state)
         "\"game_server_connect_timeout_ms\":10,\"game_server_timeout_ms\":20,"
         "\"redis_timeout_ms\":30,\"expiry_seconds\":{\"created\":1,\"ended\":9},"
         "\"curation_interval_ms\":100,\"curation_batch_size\":7,\"log_level\":\"debug\","
-        "\"event_claim_idle_ms\":1000,\"event_group\":\"g\",\"cors_allow_origin\":\"https://x\","
+        "\"event_claim_idle_ms\":1000,\"bench_noop_route\":true,\"event_group\":\"g\","
+        "\"cors_allow_origin\":\"https://x\","
         "\"products\":[" P1 ",{\"product_id\":\"p-2_B\",\"game_server_url\":\"https://gs\","
         "\"game_socket_url\":\"ws\",\"settings\":{\"num_players\":64,\"mode\":\"fast\"}}]}";
     mm_config c;
@@ -78,6 +80,7 @@ static void full_config_is_read(void **state)
     assert_int_equal(c.expiry_seconds[MM_STATE_CREATOR_JOINED], 60);
     assert_int_equal(c.expiry_seconds[MM_STATE_ENDED], 9);
     assert_int_equal(c.log_level, MM_LOG_DEBUG);
+    assert_true(c.bench_noop_route);
     assert_int_equal(c.nproducts, 2);
     const mm_product *p = mm_config_product(&c, "p-2_B", 5);
     assert_non_null(p);
@@ -154,6 +157,11 @@ static const refusal refusals[] = {
     {"{\"expiry_seconds\":{\"created\":0},\"products\":[" P1 "]}", "expiry_seconds.created"},
     {"{\"expiry_seconds\":3,\"products\":[" P1 "]}", "must be an object"},
     {"{\"log_level\":\"loud\",\"products\":[" P1 "]}", "log_level"},
+    {"{\"bench_noop_route\":1,\"products\":[" P1 "]}",
+     "\"bench_noop_route\" must be true or false"},
+    {"{\"bench_noop_route\":\"true\",\"products\":[" P1 "]}", "bench_noop_route"},
+    {"{\"bench_noop_route\":null,\"products\":[" P1 "]}", "bench_noop_route"},
+    {"{\"bench_noop_rout\":true,\"products\":[" P1 "]}", "unknown key \"bench_noop_rout\""},
     {"{\"secret_key\":\"\",\"products\":[" P1 "]}", "secret_key\" is empty"},
     {"{\"metrics_file\":\"metrics\",\"products\":[" P1 "]}", "metrics_file must be an absolute"},
     {"{\"metrics_file\":\"/run/\",\"products\":[" P1 "]}", "metrics_file must be an absolute"},

@@ -395,6 +395,27 @@ static void test_fixed_vector(void **state)
     assert_string_equal(signed_here, fixed_token);
 }
 
+/* A secret longer than SHA-256's 64-byte block is hashed first (RFC 2104).
+ * Computed with: openssl dgst -sha256 -hmac "$(printf 'k%.0s' $(seq 100))"
+ * over the header and payload, as for fixed_token. */
+static void test_long_secret_vector(void **state)
+{
+    mm_arena *a = *state;
+    static const char token[] =
+        "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9."
+        "eyJ1c2VyX2lkIjoidTEiLCJ1c2VybmFtZSI6ImJvYiIsImV4cCI6NDEwMjQ0NDgwMH0."
+        "FsQw2Nmniu-97fe_LKwLWO7GR0XqT-UPfcSY9ZM9T0Y";
+    unsigned char key[100];
+    memset(key, 'k', sizeof(key));
+    mm_jwt_claims c = {NULL, NULL};
+    expect_result("long secret", verify_n(a, token, strlen(token), key, sizeof(key), NOW, &c),
+                  MM_JWT_OK);
+    expect_claims("long secret", &c, "u1", "bob");
+    expect_result("long secret, one byte short",
+                  verify_n(a, token, strlen(token), key, sizeof(key) - 1, NOW, &c),
+                  MM_JWT_BAD_SIGNATURE);
+}
+
 static void test_cli_token(void **state)
 {
     mm_arena *a = *state;
@@ -762,6 +783,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_signed_cases, setup, teardown),
         cmocka_unit_test_setup_teardown(test_raw_cases, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fixed_vector, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_long_secret_vector, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cli_token, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sign_roundtrip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sign_refuses, setup, teardown),

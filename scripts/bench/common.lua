@@ -1,0 +1,46 @@
+-- Shared by the wrk scripts of scripts/bench.sh (loaded with dofile).
+--
+-- done() prints one machine-readable line that bench.sh parses:
+--   MMBENCH requests=N seconds=S rps=R p50_ms=A p99_ms=B non2xx=C sockerr=E
+-- wrk counts answers with a status >= 400 in errors.status (nothing here
+-- answers 3xx), and connect/read/write failures and timeouts separately.
+--
+-- Environment read by the scripts (one process per scenario):
+--   MM_BENCH_TOKEN       "Bearer <jwt>" for create/join
+--   MM_BENCH_PRODUCT     product of create_game / open_games
+--   MM_BENCH_JOIN_PRODUCT, MM_BENCH_JOIN_TAG   which pre-seeded games to join
+--   MM_BENCH_THREADS     wrk's -t (thread t of T joins games t, t+T, ...)
+
+mm = {}
+
+function mm.env(name, default)
+  local v = os.getenv(name)
+  if v == nil or v == "" then return default end
+  return v
+end
+
+-- The id of pre-seeded join game number i; seed.lua builds the same ids.
+function mm.join_id(tag, i)
+  return string.format("%08d%024d", tag, i)
+end
+
+local next_tid = 0
+
+-- Numbers each thread so scripts can hand out disjoint game ids. wrk starts a
+-- thread right after its setup(), so the thread count comes from bench.sh
+-- (MM_BENCH_THREADS = wrk -t), not from counting setup() calls.
+function setup(thread)
+  thread:set("tid", next_tid)
+  next_tid = next_tid + 1
+end
+nthreads = tonumber(mm.env("MM_BENCH_THREADS", "1"))
+
+function done(summary, latency, requests)
+  local e = summary.errors
+  local seconds = summary.duration / 1e6
+  io.write(string.format(
+    "MMBENCH requests=%d seconds=%.3f rps=%.1f p50_ms=%.3f p99_ms=%.3f non2xx=%d sockerr=%d\n",
+    summary.requests, seconds, summary.requests / seconds,
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000,
+    e.status, e.connect + e.read + e.write + e.timeout))
+end

@@ -1,0 +1,10 @@
+#!/bin/sh
+# The benchmark harness in miniature (scripts/bench.sh --smoke, 1 s per
+# scenario, one pool size, no callgrind): every scenario must make requests
+# and none may answer non-2xx, and the shipped micro-cache must keep only the
+# 200s of open_games, per product and query string. Skipped without wrk.
+if ! command -v wrk >/dev/null 2>&1; then
+    echo "wrk is not installed: skipped"
+    exit 77
+fi
+MM_BUILD_DIR=$top_builddir exec "$top_srcdir/scripts/bench.sh" --smoke
