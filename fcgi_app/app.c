@@ -38,8 +38,7 @@ mm_status mm_app_init(mm_app *app, mm_config *cfg, char *err, size_t errlen)
     app->doc_cache = mm_doc_cache_new();
     char warning[512];
     app->metrics = mm_metrics_open(app->cfg.metrics_file, &app->cfg, warning, sizeof(warning));
-    if (app->store == NULL || app->gs == NULL || app->doc_cache == NULL ||
-        app->metrics == NULL) {
+    if (app->store == NULL || app->gs == NULL || app->doc_cache == NULL || app->metrics == NULL) {
         snprintf(err, errlen, "out of memory");
         return MM_ERR_NOMEM;
     }

@@ -347,8 +347,7 @@ mm_store_result mm_store_get(mm_store *s, mm_arena *a, const char *product_id, c
  * decode false, only checks that each id has a document). */
 static mm_store_result fetch(mm_store *s, mm_arena *a, const char *product_id, mm_game_set set,
                              const char *mode, long x, long y, long z, bool keep_missing,
-                             bool decode,
-                             mm_candidate **out, size_t *n)
+                             bool decode, mm_candidate **out, size_t *n)
 {
     *out = NULL;
     *n = 0;
