@@ -20,7 +20,9 @@ static void not_found(const mm_request *req, const mm_route_params *params, mm_r
     char shown[MM_ID_MAX + 1];
     for (size_t i = 0; i < glen; i++) {
         unsigned char c = (unsigned char)params->game_id[i];
-        shown[i] = c < 0x20 || c >= 0x7f ? '?' : (char)c;
+        shown[i] = params->game_id[i];
+        if (c < 0x20 || c >= 0x7f)
+            shown[i] = '?';
     }
     shown[glen] = '\0';
     char *msg = mm_arena_printf(req->arena,
