@@ -160,7 +160,8 @@ seed() {
         "$1" "$gs" "$2" "$3" 0 "$4" "$(($(date +%s) * 1000))" "$when" >/dev/null
 }
 
-fcgi_pids() { cat "$run/fcgi.pid"; }
+# the matchmaker-fcgi processes (under multiwatch, fcgi.pid is the supervisor)
+fcgi_pids() { "$stack" pool-pids; }
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 pss_kib() { awk '/^Pss:/ {print $2}' "/proc/$1/smaps_rollup" 2>/dev/null || echo 0; }
 anon_kib() { awk '/^RssAnon/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
@@ -173,7 +174,7 @@ cpu_ticks() {
     for part in nginx fcgi redis gameserver; do
         case $part in
         nginx) pids=$(pgrep -P "$(cat "$run/nginx.pid")" 2>/dev/null || true) ;;
-        fcgi) pids=$(cat "$run/fcgi.pid" 2>/dev/null || true) ;;
+        fcgi) pids=$(fcgi_pids) ;;
         *) pids=$(cat "$run/$part.pid" 2>/dev/null || true) ;;
         esac
         local t=0 p
@@ -365,7 +366,7 @@ if [ "$cg_requests" -gt 0 ]; then
     MM_FCGI_PROCS=1 timeout 60 "$stack" start >/dev/null || die "the stack did not start"
     seed exrps 2 1 500
     seed exrps3 3 2 500
-    kill -TERM $(fcgi_pids) 2>/dev/null || true
+    kill -TERM $(cat "$run/fcgi.pid") $(fcgi_pids) 2>/dev/null || true
     sleep 0.3
     : >"$run/callgrind.txt"
     instructions_per_request open_games "$base/game_lobby/exrps/open_games?count=10&page=0"
