@@ -5,11 +5,12 @@
 
 #include <inttypes.h>
 #include <json-c/json.h>
-#include <limits.h>
 #include <math.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/core_names.h>
+#include <openssl/params.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -246,16 +247,42 @@ out:
     return r;
 }
 
+/* OpenSSL 3 looks the MAC and the digest up by name on every one-shot HMAC()
+ * call. Instead, one HMAC context is set up with SHA-256 once per process and
+ * each call works on its own copy of it, so threads never share a context. */
+static EVP_MAC_CTX *hmac_template;
+static pthread_once_t hmac_once = PTHREAD_ONCE_INIT;
+
+static void hmac_setup(void)
+{
+    static const unsigned char placeholder_key[1] = {0}; /* replaced by every call's key */
+    char digest[] = "SHA256";
+    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                           OSSL_PARAM_construct_end()};
+    EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    EVP_MAC_CTX *c = mac != NULL ? EVP_MAC_CTX_new(mac) : NULL;
+    EVP_MAC_free(mac); /* the context keeps its own reference */
+    if (c != NULL && EVP_MAC_init(c, placeholder_key, sizeof(placeholder_key), params) != 1) {
+        EVP_MAC_CTX_free(c);
+        c = NULL;
+    }
+    hmac_template = c;
+}
+
 /* HMAC-SHA256 of data under secret into md[32]. */
 static bool hs256(const unsigned char *secret, size_t secret_len, const char *data, size_t n,
                   unsigned char md[JWT_SIG_LEN])
 {
-    unsigned int md_len = 0;
-    if (secret == NULL || secret_len == 0 || secret_len > INT_MAX)
+    if (secret == NULL || secret_len == 0 || pthread_once(&hmac_once, hmac_setup) != 0 ||
+        hmac_template == NULL)
         return false;
-    const unsigned char *r =
-        HMAC(EVP_sha256(), secret, (int)secret_len, (const unsigned char *)data, n, md, &md_len);
-    return r != NULL && md_len == JWT_SIG_LEN;
+    EVP_MAC_CTX *c = EVP_MAC_CTX_dup(hmac_template);
+    size_t len = 0;
+    bool ok = c != NULL && EVP_MAC_init(c, secret, secret_len, NULL) == 1 &&
+              EVP_MAC_update(c, (const unsigned char *)data, n) == 1 &&
+              EVP_MAC_final(c, md, &len, JWT_SIG_LEN) == 1 && len == JWT_SIG_LEN;
+    EVP_MAC_CTX_free(c);
+    return ok;
 }
 
 static mm_jwt_result check_claims(mm_arena *a, const unsigned char *json, size_t n, int64_t now_s,
