@@ -511,8 +511,10 @@ static void redis_frozen_under_load_is_503_within_the_timeout(void **state)
     print_message("redis frozen 1.5 s: %d requests, %d unavailable, slowest %.3f s\n", all.n,
                   all.unavailable, all.slowest);
     fail_on_bad(&all, "redis frozen");
-    /* one timeout per request, never a hang */
-    assert_true(all.slowest < REDIS_TIMEOUT_S + 0.5);
+    /* one timeout per request, never a hang (1 s of slack for a loaded machine,
+     * as in the stopped-Redis drill) */
+    if (all.slowest >= REDIS_TIMEOUT_S + 1.0)
+        fail_msg("slowest answer %.3f s: more than one Redis timeout", all.slowest);
     assert_true(frozen.n >= 4);
     assert_int_equal(frozen.unavailable, frozen.n);
     assert_true(after.n >= 8);
