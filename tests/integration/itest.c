@@ -5,6 +5,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 #include <curl/curl.h>
+#include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -194,4 +195,25 @@ const char *itest_auth(mm_arena *a, const char *user_id, const char *username)
     char *t = mm_jwt_sign(a, payload, (const unsigned char *)ITEST_SECRET, strlen(ITEST_SECRET));
     assert_non_null(t);
     return mm_arena_printf(a, "Authorization: Bearer %s", t);
+}
+
+int itest_gs_calls(const char *op, const char *needle)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/_calls?op=%s", op);
+    itest_response r;
+    itest_gs("GET", path, NULL, &r);
+    assert_int_equal(r.status, 200);
+    int n = 0;
+    if (needle == NULL) {
+        json_object *j = json_tokener_parse(r.body);
+        assert_true(json_object_is_type(j, json_type_array));
+        n = (int)json_object_array_length(j);
+        json_object_put(j);
+    } else {
+        for (const char *p = r.body; (p = strstr(p, needle)) != NULL; p++)
+            n++;
+    }
+    itest_response_free(&r);
+    return n;
 }

@@ -37,6 +37,10 @@ void itest_gs_fail(const char *op, const char *mode, const char *extra_json_fiel
 /* POST /_control/reset on the game server. */
 void itest_gs_reset(void);
 
+/* How many calls of op the game server recorded (needle NULL), or how many
+ * times needle appears in their record. */
+int itest_gs_calls(const char *op, const char *needle);
+
 /* The value of header name in r (case-insensitive), copied into out; returns
  * 0 when found. */
 int itest_header(const itest_response *r, const char *name, char *out, size_t outlen);

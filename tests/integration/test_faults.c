@@ -24,7 +24,6 @@
 #include "jwt.h"
 #include "store.h"
 
-#define SECRET "itest-secret"
 #define UNAVAILABLE "Service temporarily unavailable."
 #define REDIS_TIMEOUT_S 0.5 /* redis_timeout_ms of the stack's config */
 
@@ -82,17 +81,6 @@ static void sleep_s(double s)
     nanosleep(&ts, NULL);
 }
 
-/* "Authorization: Bearer <jwt>" for a user, valid for an hour, from arena a. */
-static const char *auth_in(mm_arena *a, const char *user_id)
-{
-    char payload[256];
-    long now = (long)time(NULL);
-    snprintf(payload, sizeof(payload), "{\"user_id\": \"%s\", \"username\": \"%s\", \"exp\": %ld}",
-             user_id, user_id, now + 3600);
-    char *t = mm_jwt_sign(a, payload, (const unsigned char *)SECRET, strlen(SECRET));
-    return t ? mm_arena_printf(a, "Authorization: Bearer %s", t) : NULL;
-}
-
 static void assert_consistent(void)
 {
     mm_consistency c;
@@ -107,28 +95,6 @@ static long long count_games(const char *product)
     redisReply *r = redisCommand(raw, "HLEN __games:%s", product);
     long long n = r->integer;
     freeReplyObject(r);
-    return n;
-}
-
-/* The game server's recorded calls of one op, and how many carry needle. */
-static int gs_calls(const char *op, const char *needle)
-{
-    char path[64];
-    snprintf(path, sizeof(path), "/_calls?op=%s", op);
-    itest_response r;
-    itest_gs("GET", path, NULL, &r);
-    assert_int_equal(r.status, 200);
-    int n = 0;
-    if (needle == NULL) {
-        json_object *j = json_tokener_parse(r.body);
-        assert_non_null(j);
-        n = (int)json_object_array_length(j);
-        json_object_put(j);
-    } else {
-        for (const char *p = r.body; (p = strstr(p, needle)) != NULL; p++)
-            n++;
-    }
-    itest_response_free(&r);
     return n;
 }
 
@@ -180,7 +146,7 @@ static void open_game(const char *product, const char *creator, char out[33])
 {
     char path[128];
     snprintf(path, sizeof(path), "/game_lobby/%s/create_game", product);
-    const char *h[] = {auth_in(arena, creator), NULL};
+    const char *h[] = {itest_auth(arena, creator, creator), NULL};
     itest_response r;
     itest_request("POST", path, h, "{}", 2, &r);
     if (r.status != 200)
@@ -276,12 +242,12 @@ static void *load_thread(void *arg)
         switch (s->op) {
         case OP_CREATE:
             snprintf(url, sizeof(url), "http://localhost/game_lobby/exrps/create_game");
-            auth = auth_in(a, user);
+            auth = itest_auth(a, user, user);
             break;
         case OP_JOIN:
             snprintf(url, sizeof(url), "http://localhost/game_lobby/exrps3/join_game/%s",
                      l->targets[k % JOIN_TARGETS]);
-            auth = auth_in(a, user);
+            auth = itest_auth(a, user, user);
             break;
         case OP_LIST:
             snprintf(url, sizeof(url), "http://localhost/game_lobby/exrps3/open_games?count=5");
@@ -461,7 +427,7 @@ static void redis_stopped_under_load_is_503_then_recovers(void **state)
     int nafter = pool_pids(after, 16);
     assert_true(same_pool(before, nbefore, after, nafter));
     /* each create that could not be stored was removed from the game server */
-    assert_int_equal(gs_calls("remove_game", NULL), all.by_op_unavailable[OP_CREATE]);
+    assert_int_equal(itest_gs_calls("remove_game", NULL), all.by_op_unavailable[OP_CREATE]);
     assert_consistent();
     load_free(&ld);
 }
@@ -522,7 +488,7 @@ static void redis_frozen_under_load_is_503_within_the_timeout(void **state)
     assert_consistent();
     /* a create told 503 may still have been stored when Redis thawed; curation
      * expires such a game (state created) and removes it from the game server */
-    int removed = gs_calls("remove_game", NULL);
+    int removed = itest_gs_calls("remove_game", NULL);
     print_message("creates answered 503: %d, remove_game sent: %d, of those stored anyway: %d\n",
                   all.by_op_unavailable[OP_CREATE], removed, removed_but_stored());
     assert_int_equal(removed, all.by_op_unavailable[OP_CREATE]);
@@ -533,7 +499,7 @@ static void redis_frozen_under_load_is_503_within_the_timeout(void **state)
 
 static void post_as(const char *path, const char *user, itest_response *r)
 {
-    const char *h[] = {auth_in(arena, user), "Content-Type: application/json", NULL};
+    const char *h[] = {itest_auth(arena, user, user), "Content-Type: application/json", NULL};
     itest_request("POST", path, h, "{}", 2, r);
 }
 
@@ -583,8 +549,8 @@ static void create_timeout_and_bad_answers_store_nothing(void **state)
         expect_error(&r, cases[i].status, cases[i].message);
         assert_true(r.seconds < 1.5);
         itest_response_free(&r);
-        assert_int_equal(gs_calls("create_game", NULL), 1);
-        assert_int_equal(gs_calls("remove_game", NULL), 0);
+        assert_int_equal(itest_gs_calls("create_game", NULL), 1);
+        assert_int_equal(itest_gs_calls("remove_game", NULL), 0);
         assert_int_equal(count_games("exrps"), 0);
     }
     assert_consistent();
@@ -611,7 +577,7 @@ static void create_stored_nowhere_is_removed_from_the_game_server(void **state)
     snprintf(needle, sizeof(needle), "\"%s\"", json_object_get_string(gid));
     json_object_put(calls);
     itest_response_free(&c);
-    assert_int_equal(gs_calls("remove_game", needle), 1);
+    assert_int_equal(itest_gs_calls("remove_game", needle), 1);
     assert_int_equal(count_games("exrps"), 0);
     assert_consistent();
 }
@@ -690,7 +656,7 @@ static void join_answered_2xx_non_json_is_a_join(void **state)
     itest_response_free(&r);
     char needle[64];
     snprintf(needle, sizeof(needle), "\"%s\"", id);
-    assert_int_equal(gs_calls("join_game", needle), 1);
+    assert_int_equal(itest_gs_calls("join_game", needle), 1);
     mm_stored s;
     assert_int_equal(mm_store_get(store, arena, "exrps3", id, &s), MM_STORE_OK);
     assert_int_equal(s.game.nplayers, 2);
@@ -881,7 +847,7 @@ static void run_bad_case(const bad_case *c, char *digits)
         h[nh++] = mm_arena_printf(arena, "X-Padding: %s", v);
     }
     if (c->auth_len == 1) {
-        h[nh++] = auth_in(arena, "u1");
+        h[nh++] = itest_auth(arena, "u1", "u1");
     } else if (c->auth_len > 0) {
         char *v = mm_arena_alloc(arena, c->auth_len + 1);
         memset(v, 'a', c->auth_len);

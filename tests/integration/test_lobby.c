@@ -151,19 +151,6 @@ static long long dbsize(void)
     return n;
 }
 
-static int gs_calls(const char *op)
-{
-    char path[64];
-    snprintf(path, sizeof(path), "/_calls?op=%s", op);
-    itest_response r;
-    itest_gs("GET", path, NULL, &r);
-    json_object *j = parse(&r);
-    int n = (int)json_object_array_length(j);
-    json_object_put(j);
-    itest_response_free(&r);
-    return n;
-}
-
 /* ---- create ---- */
 
 static void create_stores_a_pending_game_with_the_servers_token(void **state)
@@ -237,7 +224,7 @@ static void check_order_product_then_auth(void **state)
     assert_error(&r, 401, "Game Lobby: Not authorized.");
     itest_response_free(&r);
     assert_int_equal(dbsize(), 0);
-    assert_int_equal(gs_calls("create_game"), 0);
+    assert_int_equal(itest_gs_calls("create_game", NULL), 0);
 }
 
 static void bad_tokens_are_401(void **state)
@@ -343,8 +330,8 @@ static void create_with_redis_down_removes_the_servers_game(void **state)
     assert_error(&r, 503, "Service temporarily unavailable.");
     itest_response_free(&r);
     /* the game created on the game server was removed again */
-    assert_int_equal(gs_calls("create_game"), 1);
-    assert_int_equal(gs_calls("remove_game"), 1);
+    assert_int_equal(itest_gs_calls("create_game", NULL), 1);
+    assert_int_equal(itest_gs_calls("remove_game", NULL), 1);
     redisFree(raw);
     raw = itest_redis(0);
     assert_int_equal(dbsize(), 0);
@@ -373,7 +360,7 @@ static void join_fills_a_two_player_game(void **state)
     json_object_put(j);
     itest_response_free(&r);
     assert_int_equal(sets_of("exrps", id), 4); /* left the lobby: full */
-    assert_int_equal(gs_calls("join_game"), 1);
+    assert_int_equal(itest_gs_calls("join_game", NULL), 1);
 
     join("exrps", id, "u2", &r);
     assert_error(&r, 409, "Unable to join game - player already joined.");
@@ -381,7 +368,7 @@ static void join_fills_a_two_player_game(void **state)
     join("exrps", id, "u3", &r);
     assert_error(&r, 409, "Unable to join game - game is full.");
     itest_response_free(&r);
-    assert_int_equal(gs_calls("join_game"), 1);
+    assert_int_equal(itest_gs_calls("join_game", NULL), 1);
 }
 
 static void three_player_game_stays_in_lobby_until_full(void **state)
@@ -427,7 +414,7 @@ static void join_errors(void **state)
     join("exrps", "", "u2", &r);
     assert_int_equal(r.status, 404);
     itest_response_free(&r);
-    assert_int_equal(gs_calls("join_game"), 0);
+    assert_int_equal(itest_gs_calls("join_game", NULL), 0);
 }
 
 static void join_undone_when_game_server_fails(void **state)
@@ -515,7 +502,7 @@ static void fifty_concurrent_joins_one_winner(void **state)
     mm_stored s;
     assert_int_equal(mm_store_get(store, arena, "exrps", id, &s), MM_STORE_OK);
     assert_int_equal(s.game.nplayers, 2);
-    assert_int_equal(gs_calls("join_game"), 1);
+    assert_int_equal(itest_gs_calls("join_game", NULL), 1);
 }
 
 /* ---- open_games ---- */

@@ -230,19 +230,6 @@ static int in_set(const char *set, const char *id)
     return in;
 }
 
-static int gs_calls_with(const char *op, const char *needle)
-{
-    char path[64];
-    snprintf(path, sizeof(path), "/_calls?op=%s", op);
-    itest_response r;
-    itest_gs("GET", path, NULL, &r);
-    int n = 0;
-    for (const char *p = r.body; (p = strstr(p, needle)) != NULL; p++)
-        n++;
-    itest_response_free(&r);
-    return n;
-}
-
 /* ---- tests ---- */
 
 static void each_event_type_has_its_effect(void **state)
@@ -486,14 +473,14 @@ static void curation_expires_resets_and_keeps(void **state)
                      MM_STORE_OK);
     start_worker(expiring, "curation.log");
     WAIT_UNTIL(state_of("pend") == MM_STATE_COUNT);
-    WAIT_UNTIL(gs_calls_with("remove_game", "\"pend\"") == 1);
+    WAIT_UNTIL(itest_gs_calls("remove_game", "\"pend\"") == 1);
     WAIT_UNTIL(players_of("full") == 1);
     assert_true(in_set("__lobby_games:", "full"));
     assert_false(in_set("__active_games:", "full"));
-    WAIT_UNTIL(gs_calls_with("remove_player", "\"u2\"") == 1);
+    WAIT_UNTIL(itest_gs_calls("remove_player", "\"u2\"") == 1);
     assert_int_equal(state_of("live"), MM_STATE_IN_PROGRESS);
     assert_int_equal(players_of("live"), 2);
-    assert_int_equal(gs_calls_with("remove_game", "\"live\""), 0);
+    assert_int_equal(itest_gs_calls("remove_game", "\"live\""), 0);
 }
 
 static void curation_leaves_a_game_changed_since_read(void **state)
@@ -518,7 +505,7 @@ static void curation_leaves_a_game_changed_since_read(void **state)
     assert_int_equal(mm_store_reserve_seat(store, arena, P, "ch", "u2", &s), MM_STORE_OK);
     assert_int_equal(mm_curate_one(store, gs, &cfg, arena, P, &c[0], later), MM_CURATE_CHANGED);
     assert_int_equal(players_of("ch"), 2);
-    assert_int_equal(gs_calls_with("remove_game", "\"ch\""), 0);
+    assert_int_equal(itest_gs_calls("remove_game", "\"ch\""), 0);
     /* read again: now it acts */
     assert_int_equal(
         mm_store_candidates(store, arena, P, MM_SET_LOBBY, later / 1000, 0, 10, &c, &n),
@@ -564,7 +551,7 @@ static void curation_reaches_past_a_batch_of_live_games(void **state)
     assert_int_equal(mm_curate_pass(store, gs, &cfg, cursor, later, &st), MM_OK);
     assert_int_equal(st.deleted, 1);
     assert_int_equal(state_of("over"), MM_STATE_COUNT);
-    WAIT_UNTIL(gs_calls_with("remove_game", "\"over\"") == 1);
+    WAIT_UNTIL(itest_gs_calls("remove_game", "\"over\"") == 1);
     for (int i = 0; i < 3; i++)
         assert_int_equal(state_of(ids[i]), MM_STATE_IN_PROGRESS);
     /* past the end: the short page sends the scan back to the start */
