@@ -1,6 +1,7 @@
-/* Game-server calls over one libcurl easy handle. Every option is set again before each
- * transfer (same values each time), and the answer buffer is emptied, so nothing from one
- * call can leak into the next while the handle keeps its connection cache.
+/* Game-server calls over one libcurl easy handle. The options that never change are set
+ * once when the client is made; each transfer sets its URL and body and empties the answer
+ * buffer, so nothing from one call can leak into the next while the handle keeps its
+ * connection cache.
  * libcurl re-sends a request once, on a new connection, when a reused connection closes
  * before any byte of the answer (normally the server's idle close racing us); a game server
  * that read the request and then dropped it may therefore see it twice. */
@@ -116,6 +117,62 @@ mm_gs_result mm_gs_classify(mm_arena *a, long status, const char *body, size_t l
 
 /* ---- the client ---------------------------------------------------------------------- */
 
+static size_t on_answer(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+    mm_gs_client *c = userdata;
+    size_t n = size * nmemb;
+    if (n > MM_GS_MAX_ANSWER - c->answer_len) {
+        c->answer_overflow = true;
+        return 0; /* anything but n aborts the transfer */
+    }
+    memcpy(c->answer + c->answer_len, ptr, n);
+    c->answer_len += n;
+    return n;
+}
+
+#define GS_SET(h, opt, val)                                                                        \
+    do {                                                                                           \
+        if ((rc = curl_easy_setopt(h, opt, val)) != CURLE_OK)                                      \
+            return rc;                                                                             \
+    } while (0)
+
+/* The options every transfer shares, set once: the handle keeps them. */
+static CURLcode set_fixed_options(mm_gs_client *c)
+{
+    CURL *h = c->curl;
+    CURLcode rc;
+#if LIBCURL_VERSION_NUM >= 0x075500 /* 7.85: the string form; the bitmask is deprecated */
+    GS_SET(h, CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+    GS_SET(h, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+    GS_SET(h, CURLOPT_FOLLOWLOCATION, 0L);
+    GS_SET(h, CURLOPT_NOSIGNAL, 1L);
+    GS_SET(h, CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
+    GS_SET(h, CURLOPT_TIMEOUT_MS, c->timeout_ms);
+    GS_SET(h, CURLOPT_HTTPHEADER, c->headers);
+    GS_SET(h, CURLOPT_USERAGENT, "matchmaker");
+    GS_SET(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)MM_GS_MAX_ANSWER);
+    GS_SET(h, CURLOPT_WRITEFUNCTION, on_answer);
+    GS_SET(h, CURLOPT_WRITEDATA, c);
+    GS_SET(h, CURLOPT_ERRORBUFFER, c->errbuf);
+    GS_SET(h, CURLOPT_TCP_KEEPALIVE, 1L);
+    return CURLE_OK;
+}
+
+/* What changes from one transfer to the next. */
+static CURLcode set_call_options(mm_gs_client *c, const char *url, const char *json,
+                                 size_t json_len)
+{
+    CURL *h = c->curl;
+    CURLcode rc;
+    GS_SET(h, CURLOPT_URL, url);
+    GS_SET(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)json_len);
+    GS_SET(h, CURLOPT_POSTFIELDS, json);
+    return CURLE_OK;
+}
+#undef GS_SET
+
 mm_gs_client *mm_gs_client_new(long connect_timeout_ms, long timeout_ms)
 {
     mm_gs_client *c = NULL;
@@ -152,6 +209,13 @@ mm_gs_client *mm_gs_client_new(long connect_timeout_ms, long timeout_ms)
             goto fail;
         c->headers = l;
     }
+    CURLcode rc = set_fixed_options(c);
+    if (rc != CURLE_OK) {
+        mm_log_error("msg=\"game server client: curl option refused\" err=\"%s\"",
+                     curl_easy_strerror(rc));
+        mm_gs_client_free(c);
+        return NULL;
+    }
     return c;
 fail:
     mm_log_error("msg=\"game server client: out of memory\"");
@@ -173,55 +237,6 @@ void mm_gs_client_free(mm_gs_client *c)
 long mm_gs_client_connects(const mm_gs_client *c)
 {
     return c->connects;
-}
-
-static size_t on_answer(char *ptr, size_t size, size_t nmemb, void *userdata)
-{
-    mm_gs_client *c = userdata;
-    size_t n = size * nmemb;
-    if (n > MM_GS_MAX_ANSWER - c->answer_len) {
-        c->answer_overflow = true;
-        return 0; /* anything but n aborts the transfer */
-    }
-    memcpy(c->answer + c->answer_len, ptr, n);
-    c->answer_len += n;
-    return n;
-}
-
-/* Sets every option the transfer depends on, so each call starts from the same state. */
-static CURLcode set_options(mm_gs_client *c, const char *url, const char *json, size_t json_len)
-{
-    CURL *h = c->curl;
-    CURLcode rc;
-
-#define GS_SET(opt, val)                                                                           \
-    do {                                                                                           \
-        if ((rc = curl_easy_setopt(h, opt, val)) != CURLE_OK)                                      \
-            goto out;                                                                              \
-    } while (0)
-
-    GS_SET(CURLOPT_URL, url);
-#if LIBCURL_VERSION_NUM >= 0x075500 /* 7.85: the string form; the bitmask is deprecated */
-    GS_SET(CURLOPT_PROTOCOLS_STR, "http,https");
-#else
-    GS_SET(CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-#endif
-    GS_SET(CURLOPT_FOLLOWLOCATION, 0L);
-    GS_SET(CURLOPT_NOSIGNAL, 1L);
-    GS_SET(CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
-    GS_SET(CURLOPT_TIMEOUT_MS, c->timeout_ms);
-    GS_SET(CURLOPT_HTTPHEADER, c->headers);
-    GS_SET(CURLOPT_USERAGENT, "matchmaker");
-    GS_SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)json_len);
-    GS_SET(CURLOPT_POSTFIELDS, json);
-    GS_SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)MM_GS_MAX_ANSWER);
-    GS_SET(CURLOPT_WRITEFUNCTION, on_answer);
-    GS_SET(CURLOPT_WRITEDATA, c);
-    GS_SET(CURLOPT_ERRORBUFFER, c->errbuf);
-    GS_SET(CURLOPT_TCP_KEEPALIVE, 1L);
-#undef GS_SET
-out:
-    return rc;
 }
 
 static long now_ms(void)
@@ -285,7 +300,7 @@ static mm_gs_result post(mm_gs_client *c, mm_arena *a, const char *base_url, con
     c->answer_len = 0;
     c->answer_overflow = false;
     c->errbuf[0] = '\0';
-    rc = set_options(c, url, json, strlen(json));
+    rc = set_call_options(c, url, json, strlen(json));
     if (rc != CURLE_OK) {
         why = curl_easy_strerror(rc);
         goto out;

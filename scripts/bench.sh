@@ -266,8 +266,10 @@ stop_callgrind() {
 
 # callgrind_total N URL [curl args]: instructions of one process that served N
 # requests (curl, one connection kept alive, requests one after the other).
+# "@GAME@" in URL becomes the id of seeded game i of tag $cg_tag (join_game:
+# each request joins its own game).
 callgrind_total() {
-    local n=$1 url=$2 out=$run/callgrind.$1.$RANDOM
+    local n=$1 url=$2 out=$run/callgrind.$1.$RANDOM i
     shift 2
     rm -f "$run/fcgi.sock"
     "${MM_SPAWN_FCGI:-spawn-fcgi}" -s "$run/fcgi.sock" -F 1 -P "$run/cg.pid" -M 0666 -- \
@@ -275,8 +277,10 @@ callgrind_total() {
         "$build/fcgi_app/matchmaker-fcgi" -c "$run/bench.json" -l "$run/callgrind-fcgi.log" \
         >>"$run/callgrind.log" 2>&1 || die "spawn-fcgi under valgrind failed"
     cg_pid=$(cat "$run/cg.pid")
-    for _ in $(seq "$n"); do printf 'url = "%s"\noutput = "/dev/null"\n' "$url"; done \
-        >"$run/cg-urls.txt"
+    for ((i = 0; i < n; i++)); do
+        printf 'url = "%s"\noutput = "/dev/null"\n' \
+            "${url//@GAME@/$(printf '%08d%024d' "${cg_tag:-0}" "$i")}"
+    done >"$run/cg-urls.txt"
     curl -s "$@" -K "$run/cg-urls.txt" || die "callgrind requests failed"
     stop_callgrind
     awk '/^(summary|totals):/ {print $2; exit}' "$out"
@@ -285,7 +289,9 @@ callgrind_total() {
 instructions_per_request() { # NAME URL [curl args]
     local name=$1 a b
     shift
+    [[ $1 == *@GAME@* ]] && { cg_tag=$((tag + 1)); seed exduel 2 $cg_tag "$cg_requests"; }
     a=$(callgrind_total "$cg_requests" "$@")
+    [[ $1 == *@GAME@* ]] && { cg_tag=$((tag + 2)); seed exduel 2 $cg_tag $((2 * cg_requests)); }
     b=$(callgrind_total $((2 * cg_requests)) "$@")
     echo "$name $(((b - a) / cg_requests)) $a $b" >>"$run/callgrind.txt"
     printf '  %-18s %d instructions/request (%d for %d requests, %d for %d)\n' "$name" \
@@ -307,6 +313,12 @@ for procs in $procs_list; do
     seed exrps 2 1 500
     seed exrps3 3 2 500
     echo "$procs start $(loadavg)" >>"$run/load.txt"
+    # The libraries' own floor, in the pool's environment (stack.sh sets
+    # GNUTLS_NO_IMPLICIT_INIT for the pool), POSTing to this run's game server.
+    if [ ! -s "$run/floor.txt" ] && [ -x "$build/tests/bench/mm-rss-floor" ]; then
+        GNUTLS_NO_IMPLICIT_INIT=1 "$build/tests/bench/mm-rss-floor" "$gs/create_game" \
+            "$run/redis.sock" >"$run/floor.txt" || die "mm-rss-floor failed"
+    fi
 
     # Rounds interleave every scenario with its ceilings, so a burst of load
     # from elsewhere on the machine hits both alike.
@@ -371,6 +383,8 @@ if [ "$cg_requests" -gt 0 ]; then
     : >"$run/callgrind.txt"
     instructions_per_request open_games "$base/game_lobby/exrps/open_games?count=10&page=0"
     instructions_per_request create_game "$base/game_lobby/exrps/create_game" -X POST \
+        -H "Authorization: $MM_BENCH_TOKEN" -H "Content-Type: application/json" -d '{}'
+    instructions_per_request join_game "$base/game_lobby/exduel/join_game/@GAME@" -X POST \
         -H "Authorization: $MM_BENCH_TOKEN" -H "Content-Type: application/json" -d '{}'
     instructions_per_request fcgi_noop "$base/game_lobby/_bench/noop"
     "$stack" stop >/dev/null
@@ -500,6 +514,19 @@ echo "| procs | pid | RSS start | RSS before last run (requests) | RSS end (requ
 echo "|---|---|---:|---:|---:|---:|---:|---:|"
 awk '{printf "| %s | %s | %s | %s (%s) | %s (%s) | %+d | %s / %s | %s |\n", $1, $2, $3, $4, $6, $5, $7, $5 - $4, $8, $9, $10}' \
     "$run/memory.txt"
+
+if [ -s "$run/floor.txt" ]; then
+    echo
+    echo "The floor: tests/bench/mm-rss-floor links the same libraries and does only their"
+    echo "part of the work (libcurl and OpenSSL initialised, one HMAC-SHA256, one JSON parse,"
+    echo "one HTTP POST to the game server, one Redis PING, FastCGI set-up), none of the"
+    echo "matchmaker's code:"
+    echo
+    echo "| stage | VmRSS | RssAnon |"
+    echo "|---|---:|---:|"
+    sed -n 's/^stage=\([a-z]*\) vmrss_kib=\([0-9]*\) rssanon_kib=\([0-9]*\)$/| \1 | \2 | \3 |/p' \
+        "$run/floor.txt"
+fi
 
 if [ -s "$run/callgrind.txt" ]; then
     echo

@@ -175,6 +175,10 @@ start() {
     rm -f "$run/fcgi.sock" "$run/fcgi.supervised"
     # the pool's shared counters live with the rest of this stack's files
     export MATCHMAKER_METRICS_FILE=$run/metrics
+    # libcurl's LDAP and RTMP support pull in GnuTLS, which otherwise sets itself
+    # up in every process at load (0.6-0.7 MiB each); nothing here uses it, and
+    # it still sets itself up if something ever does.
+    export GNUTLS_NO_IMPLICIT_INIT=1
     local app=("$build/fcgi_app/matchmaker-fcgi" -c "$conf" -l "$run/fcgi.log")
     if [ -n "$multiwatch" ]; then
         # -n: spawn-fcgi execs multiwatch in place, so $! is multiwatch;

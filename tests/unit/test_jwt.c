@@ -453,6 +453,34 @@ static void test_sign_roundtrip(void **state)
                   MM_JWT_EXPIRED);
 }
 
+/* The process keeps one keyed HMAC context; verifying under one secret, then another, then
+ * the first again must give each secret's own answer every time. */
+static void test_secret_switch(void **state)
+{
+    mm_arena *a = *state;
+    static const unsigned char other[] = "another-secret";
+    char *mine = make_token(a, STD_HEADER, STD_PAYLOAD);
+    char *theirs =
+        sign_parts(a, b64s(a, STD_HEADER), b64s(a, STD_PAYLOAD), other, sizeof(other) - 1);
+    assert_non_null(mine);
+    assert_non_null(theirs);
+    for (int round = 0; round < 3; round++) {
+        mm_jwt_claims c = {NULL, NULL};
+        expect_result("mine", verify(a, mine, &c), MM_JWT_OK);
+        expect_result("theirs under mine", verify(a, theirs, &c), MM_JWT_BAD_SIGNATURE);
+        expect_result("theirs",
+                      verify_n(a, theirs, strlen(theirs), other, sizeof(other) - 1, NOW, &c),
+                      MM_JWT_OK);
+        expect_result("mine under theirs",
+                      verify_n(a, mine, strlen(mine), other, sizeof(other) - 1, NOW, &c),
+                      MM_JWT_BAD_SIGNATURE);
+        /* a secret that is a prefix of another is a different secret */
+        expect_result("mine under a prefix of the secret",
+                      verify_n(a, mine, strlen(mine), secret, SECRET_LEN - 1, NOW, &c),
+                      MM_JWT_BAD_SIGNATURE);
+    }
+}
+
 static void test_sign_refuses(void **state)
 {
     mm_arena *a = *state;
@@ -787,6 +815,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cli_token, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sign_roundtrip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sign_refuses, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_secret_switch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_signature, setup, teardown),
         cmocka_unit_test_setup_teardown(test_base64_strict, setup, teardown),
         cmocka_unit_test_setup_teardown(test_truncations_and_mutations, setup, teardown),
