@@ -236,6 +236,33 @@ static void three_player_game_stays_listed_until_full(void **state)
     assert_int_equal(mm_store_reserve_seat(store, arena, P, "g3", "u4", &s), MM_STORE_FULL);
 }
 
+/* Quotes, backslashes and slashes in every kind of value survive a script's re-encoding
+ * byte for byte (cjson writes "/" as an escape, which the scripts undo). */
+static void scripts_keep_escapes_exact(void **state)
+{
+    (void)state;
+    mm_game g = make_game("g1", 2);
+    const char *players[] = {"a\\/b\"c"};
+    g.creator_id = players[0];
+    g.players = players;
+    g.creator_name = "back\\slash /slash \\/ \"quoted\" \xc3\xa9";
+    g.game_server_url = "http://127.0.0.1:8080/a/b";
+    g.token = "t/\\/";
+    mm_stored s;
+    assert_int_equal(mm_store_create(store, arena, &g), MM_STORE_OK);
+    assert_canonical("g1");
+    assert_int_equal(mm_store_advance(store, arena, P, "g1", MM_STATE_CREATOR_JOINED, &s),
+                     MM_STORE_OK);
+    assert_canonical("g1");
+    assert_string_equal(s.game.creator_name, g.creator_name);
+    assert_string_equal(s.game.token, g.token);
+    assert_int_equal(mm_store_reserve_seat(store, arena, P, "g1", "x/\\y", &s), MM_STORE_OK);
+    assert_canonical("g1");
+    assert_string_equal(s.game.players[0], players[0]);
+    assert_string_equal(s.game.players[1], "x/\\y");
+    assert_string_equal(s.game.game_server_url, g.game_server_url);
+}
+
 static void undo_gives_the_seat_back(void **state)
 {
     mm_stored s;
@@ -506,6 +533,7 @@ int main(void)
         T(advance_publishes_then_walks_the_states),
         T(reserve_checks_in_spec_order),
         T(three_player_game_stays_listed_until_full),
+        T(scripts_keep_escapes_exact),
         T(undo_gives_the_seat_back),
         T(reset_drops_a_player_and_relists),
         T(delete_removes_every_key),
