@@ -8,6 +8,7 @@
 #include "game.h"
 
 #include <json-c/json.h>
+#include <stdint.h>
 #include <string.h>
 
 /* Same bounds as the configuration's; repeated here so the model does not
@@ -544,6 +545,55 @@ char *mm_game_encode(mm_arena *a, const mm_game *g, mm_game_form form, const cha
     buf[w.len] = '\0';
     if (len != NULL)
         *len = w.len;
+    return buf;
+}
+
+static bool is_json_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* Everything of doc but its closing brace, then the target field and the brace. */
+static void put_with_target(writer *w, const char *doc, size_t body_end, bool empty,
+                            const char *target)
+{
+    put(w, doc, body_end);
+    put(w, empty ? "\"" : ", \"", empty ? 1 : 3);
+    put_str(w, "target_game_server\": ");
+    put_json_string(w, target);
+    put(w, "}", 1);
+}
+
+char *mm_game_add_target(mm_arena *a, const char *doc, size_t len, const char *target,
+                         size_t *out_len)
+{
+    if (doc == NULL || target == NULL)
+        return NULL;
+    size_t end = len;
+    while (end > 0 && is_json_space(doc[end - 1]))
+        end--;
+    size_t start = 0;
+    while (start < end && is_json_space(doc[start]))
+        start++;
+    if (end - start < 2 || doc[start] != '{' || doc[end - 1] != '}')
+        return NULL;
+    size_t body_end = end - 1; /* the closing brace */
+    while (body_end > start + 1 && is_json_space(doc[body_end - 1]))
+        body_end--;
+    bool empty = body_end == start + 1;
+    writer w = {.buf = NULL, .len = 0, .max = SIZE_MAX / 2, .overflow = false};
+    put_with_target(&w, doc + start, body_end - start, empty, target);
+    if (w.overflow)
+        return NULL;
+    char *buf = mm_arena_alloc(a, w.len + 1);
+    if (buf == NULL)
+        return NULL;
+    size_t measured = w.len;
+    w = (writer){.buf = buf, .len = 0, .max = measured, .overflow = false};
+    put_with_target(&w, doc + start, body_end - start, empty, target);
+    buf[w.len] = '\0';
+    if (out_len != NULL)
+        *out_len = w.len;
     return buf;
 }
 

@@ -52,6 +52,13 @@ mm_status mm_game_decode(mm_arena *a, const char *json, size_t len, mm_game *out
 char *mm_game_encode(mm_arena *a, const mm_game *g, mm_game_form form, const char *target,
                      size_t *len);
 
+/* A stored document (a JSON object, as mm_game_encode or the store scripts write it) with
+ * "target_game_server": target added as its last field: for a document d of game g,
+ * the same bytes as mm_game_encode(g, MM_GAME_FULL, target). Whitespace around the object
+ * is dropped. NULL if doc is not "{...}" or memory is short. */
+char *mm_game_add_target(mm_arena *a, const char *doc, size_t len, const char *target,
+                         size_t *out_len);
+
 bool mm_game_is_full(const mm_game *g);
 bool mm_game_has_player(const mm_game *g, const char *user_id);
 /* True when last_updated + expiry_seconds[state] < now. */

@@ -69,6 +69,6 @@ void mm_handle_create_game(mm_app *app, const mm_request *req, const mm_route_pa
         return;
     }
     mm_metrics_game_created(app->metrics, prod);
-    mm_log_info("msg=\"game created\" product=%s game_id=%s", prod->product_id, game_id);
+    res->log_fields = mm_arena_printf(req->arena, "event=game_created game_id=%s", game_id);
     mm_response_json(res, 200, body, len);
 }

@@ -34,15 +34,26 @@ static void not_found(const mm_request *req, const mm_route_params *params, mm_r
 }
 
 /* Gives the seat back after the game server refused or did not answer. */
-static void undo(mm_app *app, const mm_request *req, const mm_stored *seat, const char *user_id)
+static void undo(mm_app *app, const mm_request *req, const char *product_id, const char *game_id,
+                 const char *user_id)
 {
     mm_stored after;
-    mm_store_result r = mm_store_undo_seat(app->store, req->arena, seat->game.product_id,
-                                           seat->game.game_id, user_id, &after);
+    mm_store_result r =
+        mm_store_undo_seat(app->store, req->arena, product_id, game_id, user_id, &after);
     if (r != MM_STORE_OK)
         mm_log_error("msg=\"seat not given back; curation will reset it\" game_id=%s "
                      "result=%s",
-                     seat->game.game_id, mm_store_result_name(r));
+                     game_id, mm_store_result_name(r));
+}
+
+/* The state named in the 400 for a game that is not open: only this rare answer decodes
+ * the document. */
+static const char *state_of(const mm_request *req, const mm_seat *seat)
+{
+    mm_game g;
+    if (seat->doc == NULL || mm_game_decode(req->arena, seat->doc, seat->doc_len, &g) != MM_OK)
+        return NULL;
+    return mm_game_state_name(g.state);
 }
 
 void mm_handle_join_game(mm_app *app, const mm_request *req, const mm_route_params *params,
@@ -58,15 +69,15 @@ void mm_handle_join_game(mm_app *app, const mm_request *req, const mm_route_para
     memcpy(game_id, params->game_id, params->game_id_len);
     game_id[params->game_id_len] = '\0';
 
-    mm_stored seat;
-    mm_store_result sr = mm_store_reserve_seat(app->store, req->arena, prod->product_id, game_id,
-                                               user->user_id, &seat);
+    mm_seat seat;
+    mm_store_result sr =
+        mm_store_take_seat(app->store, req->arena, prod->product_id, game_id, user->user_id, &seat);
     switch (sr) {
     case MM_STORE_OK: break;
     case MM_STORE_NOT_FOUND:
     case MM_STORE_CORRUPT: not_found(req, params, res); return;
     case MM_STORE_WRONG_STATE: {
-        const char *state = mm_game_state_name(seat.game.state);
+        const char *state = state_of(req, &seat);
         char *msg = mm_arena_printf(req->arena,
                                     "Unable to join game - invalid state: %s. Required state: "
                                     "creator_joined",
@@ -83,25 +94,27 @@ void mm_handle_join_game(mm_app *app, const mm_request *req, const mm_route_para
     default: mm_app_store_error(req, sr, res); return;
     }
 
-    mm_gs_result gr = mm_gs_join_game(app->gs, req->arena, seat.game.game_server_url, game_id,
+    mm_gs_result gr = mm_gs_join_game(app->gs, req->arena, seat.game_server_url, game_id,
                                       user->user_id, user->username);
     mm_metrics_gs_call(app->metrics, prod, MM_GS_OP_JOIN_GAME, gr);
     if (gr != MM_GS_OK) {
-        undo(app, req, &seat, user->user_id);
+        undo(app, req, prod->product_id, game_id, user->user_id);
         if (gr == MM_GS_REFUSED)
             mm_response_error(res, req->arena, 400, "Unable to join game on target game server.");
         else
             mm_response_error(res, req->arena, 502, "Game server unavailable.");
         return;
     }
+    /* The answer is the game as stored (SPEC section 3) plus target_game_server. */
     size_t len;
-    char *body = mm_game_encode(req->arena, &seat.game, MM_GAME_FULL, prod->game_socket_url, &len);
+    char *body =
+        mm_game_add_target(req->arena, seat.doc, seat.doc_len, prod->game_socket_url, &len);
     if (body == NULL) {
         mm_response_error(res, req->arena, 500, "Internal error.");
         return;
     }
     mm_metrics_game_joined(app->metrics, prod);
-    mm_log_info("msg=\"player joined\" product=%s game_id=%s players=%zu/%d", prod->product_id,
-                game_id, seat.game.nplayers, seat.game.num_players);
+    res->log_fields = mm_arena_printf(req->arena, "event=player_joined game_id=%s players=%ld/%ld",
+                                      game_id, seat.nplayers, seat.num_players);
     mm_response_json(res, 200, body, len);
 }

@@ -36,6 +36,9 @@ typedef struct {
     size_t body_len;
     mm_header headers[MM_MAX_RESPONSE_HEADERS];
     size_t nheaders;
+    /* key=value pairs a handler adds to the request's one log line ("event=player_joined
+     * game_id=..."), or NULL; values must already be safe to log. */
+    const char *log_fields;
 } mm_response;
 
 /* A JSON answer; json (len bytes) must stay valid until written. */

@@ -154,8 +154,8 @@ static int is_bulk(const redisReply *r)
 
 /* Turns a write script's reply {status, document?, extra?} into a result and
  * the decoded document. */
-static mm_store_result finish(mm_arena *a, const redisReply *r, const char *game_id, mm_stored *out,
-                              const char **extra)
+/* The status a write script answered first; logs a document the script could not use. */
+static mm_store_result status_of(const redisReply *r, const char *game_id)
 {
     if (r->elements < 1 || r->element[0]->type != REDIS_REPLY_STRING)
         return MM_STORE_ERROR;
@@ -165,16 +165,32 @@ static mm_store_result finish(mm_arena *a, const redisReply *r, const char *game
             res = statuses[i].result;
     if (res == MM_STORE_CORRUPT)
         mm_log_warn("msg=\"stored game does not parse\" game_id=%s", game_id);
-    if (out != NULL && r->elements >= 2 && is_bulk(r->element[1])) {
-        const redisReply *d = r->element[1];
-        out->doc = mm_arena_strndup(a, d->str, d->len);
-        out->doc_len = d->len;
-        if (out->doc == NULL || mm_game_decode(a, d->str, d->len, &out->game) != MM_OK) {
-            mm_log_warn("msg=\"stored game does not parse\" game_id=%s", game_id);
-            if (res == MM_STORE_OK)
-                res = MM_STORE_CORRUPT;
-        }
+    return res;
+}
+
+/* Decodes the document doc[0..len) into out (a copy in a); an OK that left a
+ * document C cannot decode becomes MM_STORE_CORRUPT. */
+static mm_store_result decode_into(mm_arena *a, mm_store_result res, const char *doc, size_t len,
+                                   const char *game_id, mm_stored *out)
+{
+    out->doc = mm_arena_strndup(a, doc, len);
+    out->doc_len = len;
+    if (out->doc == NULL || mm_game_decode(a, doc, len, &out->game) != MM_OK) {
+        mm_log_warn("msg=\"stored game does not parse\" game_id=%s", game_id);
+        if (res == MM_STORE_OK)
+            res = MM_STORE_CORRUPT;
     }
+    return res;
+}
+
+static mm_store_result finish(mm_arena *a, const redisReply *r, const char *game_id, mm_stored *out,
+                              const char **extra)
+{
+    mm_store_result res = status_of(r, game_id);
+    if (res == MM_STORE_ERROR)
+        return res;
+    if (out != NULL && r->elements >= 2 && is_bulk(r->element[1]))
+        res = decode_into(a, res, r->element[1]->str, r->element[1]->len, game_id, out);
     if (extra != NULL && r->elements >= 3 && is_bulk(r->element[2]))
         *extra = mm_arena_strndup(a, r->element[2]->str, r->element[2]->len);
     return res;
@@ -255,31 +271,78 @@ mm_store_result mm_store_advance(mm_store *s, mm_arena *a, const char *product_i
 }
 
 /* reserve and undo take the same arguments. */
-static mm_store_result seat(mm_store *s, mm_arena *a, mm_lua_script which, const char *product_id,
-                            const char *game_id, const char *user_id, mm_stored *out)
+/* Runs the reserve or undo script; the reply (in a) or NULL with *fail set. */
+static redisReply *seat(mm_store *s, mm_arena *a, mm_lua_script which, const char *product_id,
+                        const char *game_id, const char *user_id, mm_store_result *fail)
 {
-    clear(out);
     game_keys k;
-    if (make_keys(&k, product_id, game_id) != 0)
-        return MM_STORE_ERROR;
+    if (make_keys(&k, product_id, game_id) != 0) {
+        *fail = MM_STORE_ERROR;
+        return NULL;
+    }
     stamp t;
     stamp_now(&t);
     const char *args[] = {game_id, user_id, t.when, t.score, product_id};
-    mm_store_result fail;
-    redisReply *r = run(s, a, which, 5, k.list, 5, args, &fail);
-    return r ? finish(a, r, game_id, out, NULL) : fail;
+    return run(s, a, which, 5, k.list, 5, args, fail);
+}
+
+static bool is_int(const redisReply *r)
+{
+    return r != NULL && r->type == REDIS_REPLY_INTEGER;
+}
+
+mm_store_result mm_store_take_seat(mm_store *s, mm_arena *a, const char *product_id,
+                                   const char *game_id, const char *user_id, mm_seat *out)
+{
+    memset(out, 0, sizeof(*out));
+    mm_store_result res;
+    redisReply *r = seat(s, a, MM_LUA_RESERVE, product_id, game_id, user_id, &res);
+    if (r == NULL)
+        return res;
+    res = status_of(r, game_id);
+    if (res == MM_STORE_ERROR)
+        return res;
+    if (r->elements >= 2 && is_bulk(r->element[1])) {
+        out->doc = mm_arena_strndup(a, r->element[1]->str, r->element[1]->len);
+        out->doc_len = r->element[1]->len;
+        if (out->doc == NULL)
+            return MM_STORE_ERROR;
+    }
+    if (res != MM_STORE_OK)
+        return res;
+    /* The script checked the URL is a string; a NUL inside one is not a URL. */
+    if (out->doc == NULL || r->elements < 5 || !is_bulk(r->element[2]) ||
+        memchr(r->element[2]->str, '\0', r->element[2]->len) != NULL || !is_int(r->element[3]) ||
+        !is_int(r->element[4])) {
+        mm_log_warn("msg=\"seat taken in a game without a usable game server URL\" "
+                    "game_id=%s",
+                    game_id);
+        return MM_STORE_CORRUPT;
+    }
+    out->game_server_url = mm_arena_strndup(a, r->element[2]->str, r->element[2]->len);
+    out->nplayers = (long)r->element[3]->integer;
+    out->num_players = (long)r->element[4]->integer;
+    return out->game_server_url != NULL ? MM_STORE_OK : MM_STORE_ERROR;
 }
 
 mm_store_result mm_store_reserve_seat(mm_store *s, mm_arena *a, const char *product_id,
                                       const char *game_id, const char *user_id, mm_stored *out)
 {
-    return seat(s, a, MM_LUA_RESERVE, product_id, game_id, user_id, out);
+    clear(out);
+    mm_seat st;
+    mm_store_result res = mm_store_take_seat(s, a, product_id, game_id, user_id, &st);
+    if (st.doc != NULL)
+        res = decode_into(a, res, st.doc, st.doc_len, game_id, out);
+    return res;
 }
 
 mm_store_result mm_store_undo_seat(mm_store *s, mm_arena *a, const char *product_id,
                                    const char *game_id, const char *user_id, mm_stored *out)
 {
-    return seat(s, a, MM_LUA_UNDO, product_id, game_id, user_id, out);
+    clear(out);
+    mm_store_result fail;
+    redisReply *r = seat(s, a, MM_LUA_UNDO, product_id, game_id, user_id, &fail);
+    return r ? finish(a, r, game_id, out, NULL) : fail;
 }
 
 mm_store_result mm_store_reset(mm_store *s, mm_arena *a, const char *product_id,

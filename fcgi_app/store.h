@@ -45,7 +45,24 @@ mm_store_result mm_store_create(mm_store *s, mm_arena *a, const mm_game *g);
  * (publish), past it the game is in the active set. */
 mm_store_result mm_store_advance(mm_store *s, mm_arena *a, const char *product_id,
                                  const char *game_id, mm_game_state to, mm_stored *out);
+/* A seat taken by mm_store_take_seat. doc is the stored document as the script
+ * answered it (after the change on MM_STORE_OK; as found on WRONG_STATE,
+ * ALREADY_JOINED and FULL; NULL otherwise). The other fields are set on
+ * MM_STORE_OK only: they come from the script, so the hot path of a join never
+ * decodes the document in C. */
+typedef struct {
+    const char *doc;
+    size_t doc_len;
+    const char *game_server_url;
+    long nplayers;    /* players seated now, the new one included */
+    long num_players; /* the game's capacity */
+} mm_seat;
+
 /* Adds user_id to a creator_joined game with a free seat; full -> lobby to active. */
+mm_store_result mm_store_take_seat(mm_store *s, mm_arena *a, const char *product_id,
+                                   const char *game_id, const char *user_id, mm_seat *out);
+/* mm_store_take_seat, with the document decoded into out->game as the other
+ * writes do (MM_STORE_CORRUPT if the changed document does not decode). */
 mm_store_result mm_store_reserve_seat(mm_store *s, mm_arena *a, const char *product_id,
                                       const char *game_id, const char *user_id, mm_stored *out);
 /* Removes user_id again (not the creator); back to the lobby if it had left it. */

@@ -91,24 +91,27 @@ static const char lua_advance[] =
 
 /* ARGV: game_id, user_id, now_str, score_ms, product_id.
  * The join checks of SPEC section 2, in its order; the seat is taken and, if
- * that fills the game, it moves from the lobby to the active set. */
+ * that fills the game, it moves from the lobby to the active set. On OK it
+ * also answers what the caller needs without decoding the document: the game
+ * server's URL, the players now seated and the capacity. */
 static const char lua_reserve[] =
     "local raw, g = load(ARGV[1])\n"
     "if not raw then return {'NOT_FOUND'} end\n"
-    "if not g then return {'CORRUPT'} end\n"
+    "if not g or type(g.game_server_url) ~= 'string' then return {'CORRUPT'} end\n"
     "if g.state ~= 'creator_joined' then return {'WRONG_STATE', raw} end\n"
     "for _, p in ipairs(g.players) do\n"
     "  if p == ARGV[2] then return {'ALREADY_JOINED', raw} end\n"
     "end\n"
-    "if #g.players >= capacity(g) then return {'FULL', raw} end\n"
+    "local cap = capacity(g)\n"
+    "if #g.players >= cap then return {'FULL', raw} end\n"
     "g.players[#g.players + 1] = ARGV[2]\n"
     "g._last_updated = ARGV[3]\n"
     "local doc = save(ARGV[1], g, ARGV[5])\n"
-    "if #g.players >= capacity(g) then\n"
+    "if #g.players >= cap then\n"
     "  redis.call('ZREM', KEYS[3], ARGV[1])\n"
     "  redis.call('ZADD', KEYS[4], ARGV[4], ARGV[1])\n"
     "end\n"
-    "return {'OK', doc}\n";
+    "return {'OK', doc, g.game_server_url, #g.players, cap}\n";
 
 /* ARGV: game_id, user_id, now_str, score_ms, product_id.
  * Gives the seat back; a creator_joined game that had left the lobby returns. */

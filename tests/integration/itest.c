@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <strings.h>
 #include <time.h>
 
@@ -216,4 +217,23 @@ int itest_gs_calls(const char *op, const char *needle)
     }
     itest_response_free(&r);
     return n;
+}
+
+int itest_log_line(const char *needle, char *line, size_t cap)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/fcgi.log", itest_env("MM_TEST_RUN_DIR"));
+    for (int attempt = 0; attempt < 20; attempt++) {
+        FILE *f = fopen(path, "r");
+        if (f == NULL)
+            return -1;
+        int found = 0;
+        while (!found && fgets(line, (int)cap, f) != NULL)
+            found = strstr(line, needle) != NULL;
+        fclose(f);
+        if (found)
+            return 0;
+        usleep(50000);
+    }
+    return -1;
 }

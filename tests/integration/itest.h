@@ -63,4 +63,8 @@ const char *itest_auth(mm_arena *a, const char *user_id, const char *username);
 /* Environment value that must be set; fails the test otherwise. */
 const char *itest_env(const char *name);
 
+/* Waits up to 1 s for a line of the pool's log (fcgi.log of the test stack) that holds
+ * needle; copies it (newline included) into line and returns 0, or returns -1. */
+int itest_log_line(const char *needle, char *line, size_t cap);
+
 #endif

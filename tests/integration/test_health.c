@@ -109,22 +109,11 @@ static void access_log_line_carries_the_request_id(void **state)
     itest_response r;
     itest_request("GET", "/game_lobby/exrps/open_games?count=2", NULL, NULL, 0, &r);
     assert_int_equal(r.status, 200);
-    char rid[128], want[192], path[512], line[4096];
+    char rid[128], want[192], line[4096];
     assert_int_equal(itest_header(&r, "X-Request-Id", rid, sizeof(rid)), 0);
     itest_response_free(&r);
     snprintf(want, sizeof(want), " rid=%s", rid);
-    snprintf(path, sizeof(path), "%s/fcgi.log", itest_env("MM_TEST_RUN_DIR"));
-    int found = 0;
-    for (int attempt = 0; attempt < 20 && !found; attempt++) {
-        FILE *f = fopen(path, "r");
-        assert_non_null(f);
-        while (!found && fgets(line, sizeof(line), f) != NULL)
-            found = strstr(line, want) != NULL;
-        fclose(f);
-        if (!found)
-            usleep(50000);
-    }
-    if (!found)
+    if (itest_log_line(want, line, sizeof(line)) != 0)
         fail_msg("no log line with%s", want);
     assert_true(strncmp(line, "ts=20", 5) == 0);
     assert_non_null(strstr(line, "Z level=info prog=matchmaker-fcgi pid="));

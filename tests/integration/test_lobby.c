@@ -178,6 +178,14 @@ static void create_stores_a_pending_game_with_the_servers_token(void **state)
     assert_true(strlen(token) > 0);
     jstr(j, "_last_updated");
 
+    /* the request's log line says which game it made */
+    char needle[128], line[4096];
+    snprintf(needle, sizeof(needle), " event=game_created game_id=%s\n", id);
+    if (itest_log_line(needle, line, sizeof(line)) != 0)
+        fail_msg("no log line with%s", needle);
+    assert_non_null(strstr(line, " msg=request method=POST path=\"/game_lobby/exrps/create_game\" "
+                                 "status=200 "));
+
     /* stored: in the hash with the same token, in the pending set only */
     redisReply *doc = redisCommand(raw, "HGET __games:exrps %s", id);
     assert_int_equal(doc->type, REDIS_REPLY_STRING);
@@ -356,11 +364,29 @@ static void join_fills_a_two_player_game(void **state)
     assert_int_equal(json_object_array_length(players), 2);
     assert_string_equal(json_object_get_string(json_object_array_get_idx(players, 1)), "u2");
     assert_string_equal(jstr(j, "state"), "creator_joined");
-    jstr(j, "target_game_server");
+    /* the answer is the stored game, byte for byte, plus target_game_server */
+    char *target = strdup(jstr(j, "target_game_server"));
     json_object_put(j);
+    redisReply *doc = redisCommand(raw, "HGET __games:exrps %s", id);
+    assert_int_equal(doc->type, REDIS_REPLY_STRING);
+    assert_true(doc->len > 2 && doc->str[doc->len - 1] == '}');
+    char want[4096];
+    snprintf(want, sizeof(want), "%.*s, \"target_game_server\": \"%s\"}", (int)doc->len - 1,
+             doc->str, target);
+    assert_string_equal(r.body, want);
+    freeReplyObject(doc);
+    free(target);
     itest_response_free(&r);
     assert_int_equal(sets_of("exrps", id), 4); /* left the lobby: full */
     assert_int_equal(itest_gs_calls("join_game", NULL), 1);
+    /* one log line for the join: the request line carries what happened */
+    char needle[256], line[4096];
+    snprintf(needle, sizeof(needle), "path=\"/game_lobby/exrps/join_game/%s\" status=200", id);
+    if (itest_log_line(needle, line, sizeof(line)) != 0)
+        fail_msg("no log line with %s", needle);
+    snprintf(needle, sizeof(needle), " event=player_joined game_id=%s players=2/2\n", id);
+    if (strstr(line, needle) == NULL)
+        fail_msg("the join's log line \"%s\" lacks \"%s\"", line, needle);
 
     join("exrps", id, "u2", &r);
     assert_error(&r, 409, "Unable to join game - player already joined.");

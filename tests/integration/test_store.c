@@ -263,6 +263,32 @@ static void scripts_keep_escapes_exact(void **state)
     assert_string_equal(s.game.game_server_url, g.game_server_url);
 }
 
+/* The fast form of a join answers the URL and the counts from the script, and the stored
+ * document as it now is. */
+static void take_seat_answers_without_decoding(void **state)
+{
+    (void)state;
+    create_published("g3", 3);
+    mm_seat seat;
+    assert_int_equal(mm_store_take_seat(store, arena, P, "g3", "u2", &seat), MM_STORE_OK);
+    assert_string_equal(seat.game_server_url, "http://127.0.0.1:8080");
+    assert_int_equal(seat.nplayers, 2);
+    assert_int_equal(seat.num_players, 3);
+    char *doc = hget("__games:" P, "g3");
+    assert_int_equal(seat.doc_len, strlen(doc));
+    assert_string_equal(seat.doc, doc);
+    free(doc);
+    assert_int_equal(sets_of("g3"), 2); /* one seat left: still listed */
+    assert_int_equal(mm_store_take_seat(store, arena, P, "g3", "u3", &seat), MM_STORE_OK);
+    assert_int_equal(seat.nplayers, 3);
+    assert_int_equal(sets_of("g3"), 4); /* full: active */
+    assert_int_equal(mm_store_take_seat(store, arena, P, "g3", "u4", &seat), MM_STORE_FULL);
+    assert_non_null(seat.doc); /* the game as found */
+    assert_null(seat.game_server_url);
+    assert_int_equal(mm_store_take_seat(store, arena, P, "g9", "u4", &seat), MM_STORE_NOT_FOUND);
+    assert_null(seat.doc);
+}
+
 static void undo_gives_the_seat_back(void **state)
 {
     mm_stored s;
@@ -367,6 +393,19 @@ static void get_and_corrupt_documents(void **state)
         "\"settings\": {\"num_players\": 2}, \"token\": \"t\", "
         "\"_last_updated\": \"23-Nov-2026 (18:04:05.123456)\", \"state\": \"creator_joined\"}"));
     assert_int_equal(mm_store_get(store, arena, P, "odd", &s), MM_STORE_CORRUPT);
+    /* an open game whose game_server_url is not a string: no seat is taken in it */
+    static const char no_url[] =
+        "{\"game_id\": \"nourl\", \"product_id\": \"exrps\", \"game_server_url\": 5, "
+        "\"creator_id\": \"u1\", \"creator_name\": \"a\", \"players\": [\"u1\"], "
+        "\"settings\": {\"num_players\": 2}, \"token\": \"t\", "
+        "\"_last_updated\": \"23-Nov-2026 (18:04:05.123456)\", \"state\": \"creator_joined\"}";
+    freeReplyObject(redisCommand(raw, "HSET __games:" P " nourl %s", no_url));
+    mm_seat seat;
+    assert_int_equal(mm_store_take_seat(store, arena, P, "nourl", "u2", &seat), MM_STORE_CORRUPT);
+    assert_null(seat.game_server_url);
+    doc = hget("__games:" P, "nourl");
+    assert_string_equal(doc, no_url);
+    free(doc);
 }
 
 static void lobby_pages_oldest_first_skipping_missing(void **state)
@@ -534,6 +573,7 @@ int main(void)
         T(reserve_checks_in_spec_order),
         T(three_player_game_stays_listed_until_full),
         T(scripts_keep_escapes_exact),
+        T(take_seat_answers_without_decoding),
         T(undo_gives_the_seat_back),
         T(reset_drops_a_player_and_relists),
         T(delete_removes_every_key),

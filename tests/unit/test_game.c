@@ -836,6 +836,51 @@ static void test_round_trip_partial(void **state)
 
 /* ---- capacity and expiry ----------------------------------------------- */
 
+/* Adding the target to a stored document gives the very bytes of encoding the game with
+ * it, whatever the strings hold; whitespace around the object goes; anything that is not
+ * an object is refused. */
+static void test_add_target(void **state)
+{
+    mm_arena *a = *state;
+    static const char *const targets[] = {"127.0.0.1:8085", "wss://games.example/a\"b\\c",
+                                          "\xc3\xa9\x01", ""};
+    mm_game games[3] = {sample_game(), sample_game(), sample_game()};
+    games[1].creator_name = "q\"uote back\\slash /slash";
+    games[1].players = many_players + 2;
+    games[1].creator_id = "u3";
+    games[1].nplayers = 4;
+    games[1].num_players = 6;
+    games[2].state = MM_STATE_CREATOR_JOINED;
+    games[2].nplayers = 1;
+    for (size_t i = 0; i < MM_ARRAY_LEN(games); i++) {
+        size_t doc_len, want_len, got_len;
+        char *doc = mm_game_encode(a, &games[i], MM_GAME_FULL, NULL, &doc_len);
+        assert_non_null(doc);
+        for (size_t t = 0; t < MM_ARRAY_LEN(targets); t++) {
+            char *want = mm_game_encode(a, &games[i], MM_GAME_FULL, targets[t], &want_len);
+            char *got = mm_game_add_target(a, doc, doc_len, targets[t], &got_len);
+            assert_non_null(want);
+            assert_non_null(got);
+            assert_string_equal(got, want);
+            assert_int_equal(got_len, want_len);
+        }
+    }
+    size_t n;
+    static const char spaced[] = " \n{\"a\": 1} \r\n";
+    char *got = mm_game_add_target(a, spaced, strlen(spaced), "t", &n);
+    assert_non_null(got);
+    assert_string_equal(got, "{\"a\": 1, \"target_game_server\": \"t\"}");
+    assert_int_equal(n, strlen("{\"a\": 1, \"target_game_server\": \"t\"}"));
+    got = mm_game_add_target(a, "{ }", 3, "t", NULL);
+    assert_non_null(got);
+    assert_string_equal(got, "{\"target_game_server\": \"t\"}");
+    static const char *const refused[] = {"", "{", "}", "[1]", "{\"a\": 1", "\"x\"", "  "};
+    for (size_t i = 0; i < MM_ARRAY_LEN(refused); i++)
+        assert_null(mm_game_add_target(a, refused[i], strlen(refused[i]), "t", NULL));
+    assert_null(mm_game_add_target(a, NULL, 0, "t", NULL));
+    assert_null(mm_game_add_target(a, "{}", 2, NULL, NULL));
+}
+
 static void test_capacity(void **state)
 {
     static const char *p[] = {"u1", "u2", "u3"};
@@ -936,6 +981,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_encode_escaping, setup_arena, teardown_arena),
         cmocka_unit_test_setup_teardown(test_round_trip_full, setup_arena, teardown_arena),
         cmocka_unit_test_setup_teardown(test_round_trip_partial, setup_arena, teardown_arena),
+        cmocka_unit_test_setup_teardown(test_add_target, setup_arena, teardown_arena),
         cmocka_unit_test(test_capacity),
         cmocka_unit_test(test_expiry_boundary),
     };
