@@ -253,57 +253,81 @@ out:
 }
 
 /* OpenSSL 3 looks the MAC and the digest up by name on every one-shot HMAC() call, and
- * keying an HMAC hashes the key into two digest states. Both are done once: one HMAC-SHA256
- * context keyed with the secret in use is kept per process, and each call works on its own
- * copy of it (so threads never share a context in use). A call with another secret rekeys
- * it. The lock covers only the lookup and the copy. */
-static pthread_mutex_t hmac_lock = PTHREAD_MUTEX_INITIALIZER;
-static EVP_MAC_CTX *hmac_keyed;
-static unsigned char *hmac_key;
-static size_t hmac_key_len;
+ * keying an HMAC hashes the key into two digest states. Both are done once per thread:
+ * each thread keeps one HMAC-SHA256 context keyed with the secret it last used, and every
+ * verification re-initialises it with that key (EVP_MAC_init with a NULL key starts again
+ * from the keyed states, without allocating). A call with another secret rekeys it. The
+ * context is the thread's own, so threads never share one; it is freed when the thread
+ * ends. */
+typedef struct {
+    EVP_MAC_CTX *ctx;
+    unsigned char *key;
+    size_t key_len;
+} hmac_slot;
 
-/* Called with hmac_lock held. */
-static bool hmac_rekey(const unsigned char *secret, size_t secret_len)
+static pthread_key_t hmac_key;
+static pthread_once_t hmac_once = PTHREAD_ONCE_INIT;
+static bool hmac_key_ok;
+
+static void hmac_slot_free(void *p)
 {
+    hmac_slot *slot = p;
+    if (slot == NULL)
+        return;
+    EVP_MAC_CTX_free(slot->ctx);
+    if (slot->key != NULL)
+        OPENSSL_cleanse(slot->key, slot->key_len);
+    free(slot->key);
+    free(slot);
+}
+
+static void hmac_key_create(void)
+{
+    hmac_key_ok = pthread_key_create(&hmac_key, hmac_slot_free) == 0;
+}
+
+/* This thread's context keyed with secret, ready for EVP_MAC_update; NULL on failure. */
+static EVP_MAC_CTX *hmac_for(const unsigned char *secret, size_t secret_len)
+{
+    if (pthread_once(&hmac_once, hmac_key_create) != 0 || !hmac_key_ok)
+        return NULL;
+    hmac_slot *slot = pthread_getspecific(hmac_key);
+    if (slot != NULL && slot->key_len == secret_len &&
+        CRYPTO_memcmp(slot->key, secret, secret_len) == 0)
+        return EVP_MAC_init(slot->ctx, NULL, 0, NULL) == 1 ? slot->ctx : NULL;
+
     char digest[] = "SHA256";
     OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
                            OSSL_PARAM_construct_end()};
+    hmac_slot *fresh = calloc(1, sizeof(*fresh));
     EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-    EVP_MAC_CTX *c = mac != NULL ? EVP_MAC_CTX_new(mac) : NULL;
-    EVP_MAC_free(mac); /* the context keeps its own reference */
-    unsigned char *key = malloc(secret_len);
-    if (c == NULL || key == NULL || EVP_MAC_init(c, secret, secret_len, params) != 1) {
-        EVP_MAC_CTX_free(c);
-        free(key);
-        return false;
+    if (fresh != NULL && mac != NULL) {
+        fresh->ctx = EVP_MAC_CTX_new(mac);
+        fresh->key = malloc(secret_len);
     }
-    memcpy(key, secret, secret_len);
-    EVP_MAC_CTX_free(hmac_keyed);
-    OPENSSL_cleanse(hmac_key, hmac_key_len);
-    free(hmac_key);
-    hmac_keyed = c;
-    hmac_key = key;
-    hmac_key_len = secret_len;
-    return true;
+    EVP_MAC_free(mac); /* the context keeps its own reference */
+    if (fresh == NULL || fresh->ctx == NULL || fresh->key == NULL ||
+        EVP_MAC_init(fresh->ctx, secret, secret_len, params) != 1 ||
+        pthread_setspecific(hmac_key, fresh) != 0) {
+        hmac_slot_free(fresh);
+        return NULL;
+    }
+    memcpy(fresh->key, secret, secret_len);
+    fresh->key_len = secret_len;
+    hmac_slot_free(slot);
+    return fresh->ctx;
 }
 
 /* HMAC-SHA256 of data under secret into md[32]. */
 static bool hs256(const unsigned char *secret, size_t secret_len, const char *data, size_t n,
                   unsigned char md[JWT_SIG_LEN])
 {
-    if (secret == NULL || secret_len == 0 || pthread_mutex_lock(&hmac_lock) != 0)
+    if (secret == NULL || secret_len == 0)
         return false;
-    EVP_MAC_CTX *c = NULL;
-    if ((hmac_keyed != NULL && hmac_key_len == secret_len &&
-         CRYPTO_memcmp(hmac_key, secret, secret_len) == 0) ||
-        hmac_rekey(secret, secret_len))
-        c = EVP_MAC_CTX_dup(hmac_keyed);
-    pthread_mutex_unlock(&hmac_lock);
+    EVP_MAC_CTX *c = hmac_for(secret, secret_len);
     size_t len = 0;
-    bool ok = c != NULL && EVP_MAC_update(c, (const unsigned char *)data, n) == 1 &&
-              EVP_MAC_final(c, md, &len, JWT_SIG_LEN) == 1 && len == JWT_SIG_LEN;
-    EVP_MAC_CTX_free(c);
-    return ok;
+    return c != NULL && EVP_MAC_update(c, (const unsigned char *)data, n) == 1 &&
+           EVP_MAC_final(c, md, &len, JWT_SIG_LEN) == 1 && len == JWT_SIG_LEN;
 }
 
 static mm_jwt_result check_claims(mm_arena *a, const unsigned char *json, size_t n, int64_t now_s,

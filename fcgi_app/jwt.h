@@ -1,6 +1,8 @@
 /* JWT (HS256 only): verifies the tokens the game portal issues and mints development tokens.
- * Pure functions, no I/O: every string returned (claims, minted tokens) lives in the caller's
- * arena; json-c objects used inside are released before returning. */
+ * No I/O: every string returned (claims, minted tokens) lives in the caller's arena; json-c
+ * objects used inside are released before returning. The only state kept between calls is
+ * one HMAC context per thread, keyed with the secret that thread last used. Safe to call
+ * from several threads. */
 #ifndef MM_JWT_H
 #define MM_JWT_H
 

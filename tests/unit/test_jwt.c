@@ -2,6 +2,7 @@
  * the code under test) so that each rejection case differs from a valid token in exactly one
  * way; two vectors were computed outside C (openssl dgst, basenc, and the matchmaker-token
  * tool). Tokens are passed in exact-size heap copies so ASan catches any over-read. */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -481,6 +482,53 @@ static void test_secret_switch(void **state)
     }
 }
 
+/* Threads each keep their own keyed context: four threads verifying under four secrets at
+ * once all get their own answers. */
+#define THREADS 4
+typedef struct {
+    int index;
+    int wrong; /* answers that were not the expected ones */
+} thread_job;
+
+static void *verify_loop(void *arg)
+{
+    thread_job *job = arg;
+    unsigned char mine[32], next[32];
+    snprintf((char *)mine, sizeof(mine), "thread-secret-%d", job->index);
+    snprintf((char *)next, sizeof(next), "thread-secret-%d", (job->index + 1) % THREADS);
+    size_t mine_len = strlen((char *)mine), next_len = strlen((char *)next);
+    mm_arena *a = mm_arena_new(0);
+    if (a == NULL) {
+        job->wrong = -1;
+        return NULL;
+    }
+    for (int i = 0; i < 300; i++) {
+        char *t = mm_jwt_sign(a, STD_PAYLOAD, mine, mine_len);
+        mm_jwt_claims c = {NULL, NULL};
+        if (t == NULL || mm_jwt_verify(a, t, strlen(t), mine, mine_len, NOW, &c) != MM_JWT_OK ||
+            mm_jwt_verify(a, t, strlen(t), next, next_len, NOW, &c) != MM_JWT_BAD_SIGNATURE)
+            job->wrong++;
+        mm_arena_reset(a);
+    }
+    mm_arena_free(a);
+    return NULL;
+}
+
+static void test_threads_keep_their_own_key(void **state)
+{
+    (void)state;
+    pthread_t th[THREADS];
+    thread_job jobs[THREADS];
+    for (int i = 0; i < THREADS; i++) {
+        jobs[i] = (thread_job){.index = i, .wrong = 0};
+        assert_int_equal(pthread_create(&th[i], NULL, verify_loop, &jobs[i]), 0);
+    }
+    for (int i = 0; i < THREADS; i++) {
+        assert_int_equal(pthread_join(th[i], NULL), 0);
+        assert_int_equal(jobs[i].wrong, 0);
+    }
+}
+
 static void test_sign_refuses(void **state)
 {
     mm_arena *a = *state;
@@ -816,6 +864,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sign_roundtrip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sign_refuses, setup, teardown),
         cmocka_unit_test_setup_teardown(test_secret_switch, setup, teardown),
+        cmocka_unit_test(test_threads_keep_their_own_key),
         cmocka_unit_test_setup_teardown(test_signature, setup, teardown),
         cmocka_unit_test_setup_teardown(test_base64_strict, setup, teardown),
         cmocka_unit_test_setup_teardown(test_truncations_and_mutations, setup, teardown),
