@@ -163,6 +163,119 @@ redisReply *mm_rconn_command(mm_rconn *c, const char *fmt, ...)
     return NULL;
 }
 
+/* ---- replies built in an arena -------------------------------------------------------
+ * hiredis builds replies through a table of functions; these build them in the caller's
+ * arena (task->privdata), so a reply of N elements costs no malloc/free pairs and goes
+ * with the arena. Error and status replies come through create_string as well. */
+#if defined(HIREDIS_MAJOR) && HIREDIS_MAJOR >= 1
+typedef size_t reply_count;
+#else
+typedef int reply_count;
+#endif
+
+static redisReply *arena_reply(const redisReadTask *task, int type)
+{
+    redisReply *r = mm_arena_calloc(task->privdata, 1, sizeof(*r));
+    if (r == NULL)
+        return NULL;
+    r->type = type;
+    if (task->parent != NULL) {
+        redisReply *parent = task->parent->obj;
+        parent->element[task->idx] = r;
+    }
+    return r;
+}
+
+static void *create_string(const redisReadTask *task, char *str, size_t len)
+{
+    char *copy = mm_arena_strndup(task->privdata, str, len); /* NUL-terminated, as hiredis's */
+    redisReply *r = copy != NULL ? arena_reply(task, task->type) : NULL;
+    if (r == NULL)
+        return NULL;
+    r->str = copy;
+    r->len = len;
+    return r;
+}
+
+static void *create_array(const redisReadTask *task, reply_count elements)
+{
+    redisReply **el = NULL;
+    if (elements > 0) {
+        el = mm_arena_calloc(task->privdata, (size_t)elements, sizeof(*el));
+        if (el == NULL)
+            return NULL;
+    }
+    redisReply *r = arena_reply(task, REDIS_REPLY_ARRAY);
+    if (r == NULL)
+        return NULL;
+    r->element = el;
+    r->elements = (size_t)elements;
+    return r;
+}
+
+static void *create_integer(const redisReadTask *task, long long value)
+{
+    redisReply *r = arena_reply(task, REDIS_REPLY_INTEGER);
+    if (r != NULL)
+        r->integer = value;
+    return r;
+}
+
+static void *create_nil(const redisReadTask *task)
+{
+    return arena_reply(task, REDIS_REPLY_NIL);
+}
+
+static void free_nothing(void *reply)
+{
+    (void)reply; /* the arena owns it */
+}
+
+static redisReplyObjectFunctions arena_functions = {
+    .createString = create_string,
+    .createArray = create_array,
+    .createInteger = create_integer,
+    .createNil = create_nil,
+    .freeObject = free_nothing,
+};
+
+redisReply *mm_rconn_command_argv_in(mm_rconn *c, mm_arena *a, int argc, const char **argv,
+                                     const size_t *lens)
+{
+    for (int attempt = 0; attempt < 2; attempt++) {
+        unsigned long gen = c->generation;
+        if (mm_rconn_get(c) == NULL)
+            return NULL;
+        int fresh = gen != c->generation;
+        redisReader *rd = c->ctx->reader;
+        redisReplyObjectFunctions *fn = rd->fn;
+        rd->fn = &arena_functions;
+        rd->privdata = a;
+        void *r = redisCommandArgv(c->ctx, argc, argv, lens);
+        /* A reply cut short (timeout, lost connection) is partly in the arena: the reader
+         * must not hand it to the default free when the connection is closed. */
+        rd->reply = NULL;
+        rd->fn = fn;
+        rd->privdata = NULL;
+        if (r != NULL)
+            return r;
+        if (c->ctx->err == REDIS_ERR_OOM) {
+            /* the arena is full, not Redis down: say so, and start clean */
+            mm_log_error("msg=\"redis reply larger than the request may hold\" at=%s "
+                         "arena_used=%zu",
+                         where(c), mm_arena_used(a));
+            c->errors++;
+            mm_rconn_drop(c);
+            return NULL;
+        }
+        int retry = !fresh && stale(c->ctx);
+        broken(c);
+        if (!retry)
+            break;
+    }
+    return NULL;
+}
+
 redisReply *mm_rconn_command_argv(mm_rconn *c, int argc, const char **argv, const size_t *lens)
 {
     for (int attempt = 0; attempt < 2; attempt++) {

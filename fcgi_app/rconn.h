@@ -2,13 +2,15 @@
  * the configured timeout to connect and to every command, sends AUTH/SELECT,
  * and drops itself after an I/O error so the next call reconnects: a request
  * during an outage fails fast, the first one after Redis is back succeeds.
- * Replies returned by mm_rconn_command* belong to the caller (freeReplyObject).
+ * Replies returned by mm_rconn_command and mm_rconn_command_argv belong to the caller
+ * (freeReplyObject); those of mm_rconn_command_argv_in to the arena passed in.
  * Creating one sets SIGPIPE to be ignored if it had its default action. */
 #ifndef MM_RCONN_H
 #define MM_RCONN_H
 
 #include <hiredis/hiredis.h>
 
+#include "arena.h"
 #include "mm.h"
 #include "redis_url.h"
 
@@ -26,6 +28,11 @@ redisContext *mm_rconn_get(mm_rconn *c);
  * (REDIS_REPLY_ERROR) is returned as a reply. */
 redisReply *mm_rconn_command(mm_rconn *c, const char *fmt, ...);
 redisReply *mm_rconn_command_argv(mm_rconn *c, int argc, const char **argv, const size_t *lens);
+/* As mm_rconn_command_argv, but the reply is built in a and lives exactly as long as its
+ * allocations: never freeReplyObject it. A reply larger than the arena can hold fails like
+ * a broken connection (NULL, logged). */
+redisReply *mm_rconn_command_argv_in(mm_rconn *c, mm_arena *a, int argc, const char **argv,
+                                     const size_t *lens);
 
 /* PING; MM_OK when Redis answered PONG. */
 mm_status mm_rconn_ping(mm_rconn *c);

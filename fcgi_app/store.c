@@ -96,7 +96,7 @@ static void free_reply(void *r)
     freeReplyObject(r);
 }
 
-/* Runs script with keys and args; the reply is released with the arena.
+/* Runs script with keys and args; the reply is built in the arena.
  * NULL when Redis is unreachable or answered an error (logged). */
 static redisReply *run(mm_store *s, mm_arena *a, mm_lua_script which, int nkeys,
                        const char *const *keys, int nargs, const char *const *args,
@@ -117,21 +117,16 @@ static redisReply *run(mm_store *s, mm_arena *a, mm_lua_script which, int nkeys,
         argv[argc++] = args[i];
     for (int i = 0; i < argc; i++)
         lens[i] = strlen(argv[i]);
-    redisReply *r = mm_rconn_command_argv(s->conn, argc, argv, lens);
+    redisReply *r = mm_rconn_command_argv_in(s->conn, a, argc, argv, lens);
     if (r != NULL && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0) {
-        freeReplyObject(r);
         argv[0] = "EVAL";
         argv[1] = s->scripts[which].source;
         lens[0] = 4;
         lens[1] = strlen(argv[1]);
-        r = mm_rconn_command_argv(s->conn, argc, argv, lens);
+        r = mm_rconn_command_argv_in(s->conn, a, argc, argv, lens);
     }
     if (r == NULL) {
         *fail = MM_STORE_UNAVAILABLE;
-        return NULL;
-    }
-    if (mm_arena_on_free(a, free_reply, r) != 0) {
-        *fail = MM_STORE_ERROR;
         return NULL;
     }
     if (r->type == REDIS_REPLY_ERROR) {

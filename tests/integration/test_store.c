@@ -289,6 +289,53 @@ static void take_seat_answers_without_decoding(void **state)
     assert_null(seat.doc);
 }
 
+/* Replies built in the arena have hiredis's shape: nested arrays, integers, nils, status and
+ * error replies; one too large for its arena fails like a broken connection, and the next
+ * command works. */
+static void replies_built_in_the_arena(void **state)
+{
+    (void)state;
+    const char *script = "return {1, 'two', {3, false, 'four'}, redis.status_reply('FINE'), "
+                         "redis.error_reply('BAD thing')}";
+    const char *argv[] = {"EVAL", script, "0"};
+    redisReply *r = mm_rconn_command_argv_in(conn, arena, 3, argv, NULL);
+    assert_non_null(r);
+    assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+    assert_int_equal(r->elements, 5);
+    assert_int_equal(r->element[0]->type, REDIS_REPLY_INTEGER);
+    assert_int_equal(r->element[0]->integer, 1);
+    assert_int_equal(r->element[1]->type, REDIS_REPLY_STRING);
+    assert_string_equal(r->element[1]->str, "two");
+    assert_int_equal(r->element[1]->len, 3);
+    const redisReply *inner = r->element[2];
+    assert_int_equal(inner->type, REDIS_REPLY_ARRAY);
+    assert_int_equal(inner->elements, 3);
+    assert_int_equal(inner->element[0]->integer, 3);
+    assert_int_equal(inner->element[1]->type, REDIS_REPLY_NIL);
+    assert_string_equal(inner->element[2]->str, "four");
+    assert_int_equal(r->element[3]->type, REDIS_REPLY_STATUS);
+    assert_string_equal(r->element[3]->str, "FINE");
+    assert_int_equal(r->element[4]->type, REDIS_REPLY_ERROR);
+    assert_string_equal(r->element[4]->str, "BAD thing");
+    const char *empty[] = {"EVAL", "return {}", "0"};
+    r = mm_rconn_command_argv_in(conn, arena, 3, empty, NULL);
+    assert_non_null(r);
+    assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+    assert_int_equal(r->elements, 0);
+
+    /* 64 KiB of reply into an arena capped at 4 KiB */
+    mm_arena *small = mm_arena_new(4096);
+    assert_non_null(small);
+    const char *big[] = {"EVAL", "return string.rep('x', 65536)", "0"};
+    assert_null(mm_rconn_command_argv_in(conn, small, 3, big, NULL));
+    mm_arena_free(small);
+    r = mm_rconn_command_argv_in(conn, arena, 3, big, NULL);
+    assert_non_null(r);
+    assert_int_equal(r->type, REDIS_REPLY_STRING);
+    assert_int_equal(r->len, 65536);
+    assert_int_equal(mm_rconn_ping(conn), MM_OK);
+}
+
 static void undo_gives_the_seat_back(void **state)
 {
     mm_stored s;
@@ -574,6 +621,7 @@ int main(void)
         T(three_player_game_stays_listed_until_full),
         T(scripts_keep_escapes_exact),
         T(take_seat_answers_without_decoding),
+        T(replies_built_in_the_arena),
         T(undo_gives_the_seat_back),
         T(reset_drops_a_player_and_relists),
         T(delete_removes_every_key),
