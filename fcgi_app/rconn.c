@@ -201,7 +201,7 @@ static void *create_array(const redisReadTask *task, reply_count elements)
 {
     redisReply **el = NULL;
     if (elements > 0) {
-        el = mm_arena_calloc(task->privdata, (size_t)elements, sizeof(*el));
+        el = mm_arena_calloc(task->privdata, (size_t)elements, sizeof(redisReply *));
         if (el == NULL)
             return NULL;
     }
