@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcgiapp.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,6 +128,28 @@ static int read_body(FCGX_Request *fr, mm_request *req)
     return 0;
 }
 
+/* When a connection is closed, libfcgi shuts down its sending side and waits (up to 2 s)
+ * for nginx to close first, reading whatever nginx still sends, so that no unread byte
+ * makes the close a reset. With nothing left unread there is no reset to fear: a request
+ * whose input has been read to its end is then detached, and its connection simply
+ * closed, so the process does not sit waiting for nginx (and spends three system calls
+ * less). Reads what remains of the input (a GET's empty record, a body not read because
+ * it was refused), up to a bound; true when everything was read. */
+#define DRAIN_MAX ((size_t)256 * 1024)
+
+static bool stdin_drained(FCGX_Request *fr)
+{
+    char buf[4096];
+    size_t total = 0;
+    int n;
+    while ((n = FCGX_GetStr(buf, sizeof(buf), fr->in)) > 0) {
+        total += (size_t)n;
+        if (total > DRAIN_MAX)
+            return false;
+    }
+    return n == 0 && FCGX_GetError(fr->in) == 0;
+}
+
 static void serve_one(FCGX_Request *fr, mm_app *app, mm_arena *arena)
 {
     double t0 = now_ms();
@@ -237,6 +260,8 @@ int main(int argc, char **argv)
             break;
         }
         serve_one(&fr, &app, arena);
+        if (stdin_drained(&fr))
+            FCGX_Detach(&fr);
         FCGX_Finish_r(&fr);
         mm_arena_reset(arena);
     }

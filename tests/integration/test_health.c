@@ -1,11 +1,16 @@
 /* /health and the routes that do not exist, through nginx to the FastCGI
- * pool, with Redis up, down and back. */
+ * pool, with Redis up, down and back; and how a pool process ends a connection. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "itest.h"
@@ -121,11 +126,120 @@ static void access_log_line_carries_the_request_id(void **state)
                                  "status=200 ms="));
 }
 
+/* ---- a FastCGI client of our own, to hold connections open the way nginx would not ---- */
+
+static void put_record(unsigned char *buf, size_t *at, int type, const void *body, size_t len)
+{
+    unsigned char h[8] = {
+        1, (unsigned char)type, 0, 1, (unsigned char)(len >> 8), (unsigned char)(len & 0xff), 0, 0};
+    memcpy(buf + *at, h, sizeof(h));
+    *at += sizeof(h);
+    memcpy(buf + *at, body, len);
+    *at += len;
+}
+
+static void put_param(unsigned char *buf, size_t *at, const char *name, const char *value)
+{
+    size_t n = strlen(name), v = strlen(value);
+    buf[(*at)++] = (unsigned char)n;
+    buf[(*at)++] = (unsigned char)v;
+    memcpy(buf + *at, name, n);
+    *at += n;
+    memcpy(buf + *at, value, v);
+    *at += v;
+}
+
+/* Sends GET path straight to the pool's socket and reads the answer up to its
+ * END_REQUEST record; returns the still-open socket (the caller closes it). */
+static int fcgi_get(const char *path)
+{
+    char sock[512];
+    snprintf(sock, sizeof(sock), "%s/fcgi.sock", itest_env("MM_TEST_RUN_DIR"));
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    assert_true(strlen(sock) < sizeof(sa.sun_path));
+    strcpy(sa.sun_path, sock);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+
+    unsigned char params[512], req[1024];
+    size_t np = 0, n = 0;
+    put_param(params, &np, "REQUEST_METHOD", "GET");
+    put_param(params, &np, "REQUEST_URI", path);
+    static const unsigned char begin[8] = {0, 1, 0, 0, 0, 0, 0, 0}; /* responder, close */
+    put_record(req, &n, 1, begin, sizeof(begin));
+    put_record(req, &n, 4, params, np);
+    put_record(req, &n, 4, "", 0);
+    put_record(req, &n, 5, "", 0);
+    assert_int_equal(write(fd, req, n), (ssize_t)n);
+
+    /* records until END_REQUEST (type 3) */
+    unsigned char in[65536];
+    size_t got = 0;
+    for (;;) {
+        size_t off = 0;
+        int ended = 0;
+        while (off + 8 <= got) {
+            size_t len = (size_t)in[off + 4] << 8 | in[off + 5];
+            size_t rec = 8 + len + in[off + 6];
+            if (off + rec > got)
+                break;
+            ended |= in[off + 1] == 3;
+            off += rec;
+        }
+        if (ended)
+            break;
+        ssize_t r = read(fd, in + got, sizeof(in) - got);
+        assert_true(r > 0);
+        got += (size_t)r;
+    }
+    int ok = 0;
+    for (size_t i = 0; i + 11 <= got && !ok; i++)
+        ok = memcmp(in + i, "Status: 200", 11) == 0;
+    assert_true(ok);
+    return fd;
+}
+
+static double seconds_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Once it has answered, a process closes the connection itself instead of waiting (up to
+ * 2 s, libfcgi's way) for the web server to close first: with more connections left open
+ * by their client than there are processes, every request is still served at once, and
+ * each left-open connection reads as closed by the pool. */
+static void a_process_does_not_wait_for_the_client_to_close(void **state)
+{
+    (void)state;
+    const char *env = getenv("MM_FCGI_PROCS");
+    int procs = env != NULL ? atoi(env) : 3;
+    if (procs < 1 || procs > 32)
+        procs = 3;
+    int fds[40];
+    double t0 = seconds_now();
+    for (int i = 0; i < procs + 2; i++)
+        fds[i] = fcgi_get("/health");
+    double took = seconds_now() - t0;
+    for (int i = 0; i < procs + 2; i++) {
+        struct pollfd p = {.fd = fds[i], .events = POLLIN};
+        assert_int_equal(poll(&p, 1, 1000), 1);
+        char c;
+        assert_int_equal(read(fds[i], &c, 1), 0); /* closed by the pool */
+        close(fds[i]);
+    }
+    if (took > 1.0)
+        fail_msg("%d requests with their connections left open took %.2f s", procs + 2, took);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(health_ok_when_redis_answers),
         cmocka_unit_test(access_log_line_carries_the_request_id),
+        cmocka_unit_test(a_process_does_not_wait_for_the_client_to_close),
         cmocka_unit_test(unknown_lobby_path_is_json_404),
         cmocka_unit_test(wrong_method_on_health_is_405_with_allow),
         cmocka_unit_test(preflight_on_lobby_path_is_204),
