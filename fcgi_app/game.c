@@ -527,13 +527,14 @@ static bool encodable(const mm_game *g, mm_game_form form)
     return form == MM_GAME_PARTIAL;
 }
 
-char *mm_game_encode(mm_arena *a, const mm_game *g, mm_game_form form, const char *target,
-                     size_t *len)
+/* Runs emit(arg) once to measure, then again into one arena block of exactly that size
+ * (NUL-terminated); NULL past max bytes or when memory is short. */
+typedef void (*emit_fn)(writer *w, const void *arg);
+
+static char *write_in_arena(mm_arena *a, size_t max, emit_fn emit, const void *arg, size_t *len)
 {
-    if (g == NULL || !encodable(g, form))
-        return NULL;
-    writer w = {.buf = NULL, .len = 0, .max = MM_GAME_MAX_DOC, .overflow = false};
-    put_game(&w, g, form, target);
+    writer w = {.buf = NULL, .len = 0, .max = max, .overflow = false};
+    emit(&w, arg);
     if (w.overflow)
         return NULL;
     char *buf = mm_arena_alloc(a, w.len + 1);
@@ -541,11 +542,32 @@ char *mm_game_encode(mm_arena *a, const mm_game *g, mm_game_form form, const cha
         return NULL;
     size_t measured = w.len;
     w = (writer){.buf = buf, .len = 0, .max = measured, .overflow = false};
-    put_game(&w, g, form, target);
+    emit(&w, arg);
     buf[w.len] = '\0';
     if (len != NULL)
         *len = w.len;
     return buf;
+}
+
+typedef struct {
+    const mm_game *g;
+    mm_game_form form;
+    const char *target;
+} game_args;
+
+static void emit_game(writer *w, const void *arg)
+{
+    const game_args *ga = arg;
+    put_game(w, ga->g, ga->form, ga->target);
+}
+
+char *mm_game_encode(mm_arena *a, const mm_game *g, mm_game_form form, const char *target,
+                     size_t *len)
+{
+    if (g == NULL || !encodable(g, form))
+        return NULL;
+    game_args ga = {g, form, target};
+    return write_in_arena(a, MM_GAME_MAX_DOC, emit_game, &ga, len);
 }
 
 static bool is_json_space(char c)
@@ -553,14 +575,21 @@ static bool is_json_space(char c)
     return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
+typedef struct {
+    const char *doc;
+    size_t body_end; /* doc[0..body_end) is the object without its closing brace */
+    bool empty;      /* the object has no field */
+    const char *target;
+} target_args;
+
 /* Everything of doc but its closing brace, then the target field and the brace. */
-static void put_with_target(writer *w, const char *doc, size_t body_end, bool empty,
-                            const char *target)
+static void emit_with_target(writer *w, const void *arg)
 {
-    put(w, doc, body_end);
-    put(w, empty ? "\"" : ", \"", empty ? 1 : 3);
+    const target_args *ta = arg;
+    put(w, ta->doc, ta->body_end);
+    put(w, ta->empty ? "\"" : ", \"", ta->empty ? 1 : 3);
     put_str(w, "target_game_server\": ");
-    put_json_string(w, target);
+    put_json_string(w, ta->target);
     put(w, "}", 1);
 }
 
@@ -580,21 +609,8 @@ char *mm_game_add_target(mm_arena *a, const char *doc, size_t len, const char *t
     size_t body_end = end - 1; /* the closing brace */
     while (body_end > start + 1 && is_json_space(doc[body_end - 1]))
         body_end--;
-    bool empty = body_end == start + 1;
-    writer w = {.buf = NULL, .len = 0, .max = SIZE_MAX / 2, .overflow = false};
-    put_with_target(&w, doc + start, body_end - start, empty, target);
-    if (w.overflow)
-        return NULL;
-    char *buf = mm_arena_alloc(a, w.len + 1);
-    if (buf == NULL)
-        return NULL;
-    size_t measured = w.len;
-    w = (writer){.buf = buf, .len = 0, .max = measured, .overflow = false};
-    put_with_target(&w, doc + start, body_end - start, empty, target);
-    buf[w.len] = '\0';
-    if (out_len != NULL)
-        *out_len = w.len;
-    return buf;
+    target_args ta = {doc + start, body_end - start, body_end == start + 1, target};
+    return write_in_arena(a, SIZE_MAX / 2, emit_with_target, &ta, out_len);
 }
 
 /* ---- capacity and expiry ----------------------------------------------- */
