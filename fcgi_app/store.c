@@ -147,8 +147,6 @@ static int is_bulk(const redisReply *r)
     return r->type == REDIS_REPLY_STRING;
 }
 
-/* Turns a write script's reply {status, document?, extra?} into a result and
- * the decoded document. */
 /* The status a write script answered first; logs a document the script could not use. */
 static mm_store_result status_of(const redisReply *r, const char *game_id)
 {
@@ -163,14 +161,14 @@ static mm_store_result status_of(const redisReply *r, const char *game_id)
     return res;
 }
 
-/* Decodes the document doc[0..len) into out (a copy in a); an OK that left a
+/* Decodes the document doc[0..len) (a reply string, in a) into out; an OK that left a
  * document C cannot decode becomes MM_STORE_CORRUPT. */
 static mm_store_result decode_into(mm_arena *a, mm_store_result res, const char *doc, size_t len,
                                    const char *game_id, mm_stored *out)
 {
-    out->doc = mm_arena_strndup(a, doc, len);
+    out->doc = doc;
     out->doc_len = len;
-    if (out->doc == NULL || mm_game_decode(a, doc, len, &out->game) != MM_OK) {
+    if (mm_game_decode(a, doc, len, &out->game) != MM_OK) {
         mm_log_warn("msg=\"stored game does not parse\" game_id=%s", game_id);
         if (res == MM_STORE_OK)
             res = MM_STORE_CORRUPT;
@@ -178,6 +176,8 @@ static mm_store_result decode_into(mm_arena *a, mm_store_result res, const char 
     return res;
 }
 
+/* Turns a write script's reply {status, document?, extra?} into a result and
+ * the decoded document. */
 static mm_store_result finish(mm_arena *a, const redisReply *r, const char *game_id, mm_stored *out,
                               const char **extra)
 {
@@ -187,7 +187,7 @@ static mm_store_result finish(mm_arena *a, const redisReply *r, const char *game
     if (out != NULL && r->elements >= 2 && is_bulk(r->element[1]))
         res = decode_into(a, res, r->element[1]->str, r->element[1]->len, game_id, out);
     if (extra != NULL && r->elements >= 3 && is_bulk(r->element[2]))
-        *extra = mm_arena_strndup(a, r->element[2]->str, r->element[2]->len);
+        *extra = r->element[2]->str;
     return res;
 }
 
@@ -265,8 +265,8 @@ mm_store_result mm_store_advance(mm_store *s, mm_arena *a, const char *product_i
     return r ? finish(a, r, game_id, out, NULL) : fail;
 }
 
-/* reserve and undo take the same arguments. */
-/* Runs the reserve or undo script; the reply (in a) or NULL with *fail set. */
+/* Runs the reserve or undo script (they take the same arguments); the reply (in a) or
+ * NULL with *fail set. */
 static redisReply *seat(mm_store *s, mm_arena *a, mm_lua_script which, const char *product_id,
                         const char *game_id, const char *user_id, mm_store_result *fail)
 {
@@ -298,10 +298,8 @@ mm_store_result mm_store_take_seat(mm_store *s, mm_arena *a, const char *product
     if (res == MM_STORE_ERROR)
         return res;
     if (r->elements >= 2 && is_bulk(r->element[1])) {
-        out->doc = mm_arena_strndup(a, r->element[1]->str, r->element[1]->len);
+        out->doc = r->element[1]->str;
         out->doc_len = r->element[1]->len;
-        if (out->doc == NULL)
-            return MM_STORE_ERROR;
     }
     if (res != MM_STORE_OK)
         return res;
@@ -314,10 +312,10 @@ mm_store_result mm_store_take_seat(mm_store *s, mm_arena *a, const char *product
                     game_id);
         return MM_STORE_CORRUPT;
     }
-    out->game_server_url = mm_arena_strndup(a, r->element[2]->str, r->element[2]->len);
+    out->game_server_url = r->element[2]->str;
     out->nplayers = (long)r->element[3]->integer;
     out->num_players = (long)r->element[4]->integer;
-    return out->game_server_url != NULL ? MM_STORE_OK : MM_STORE_ERROR;
+    return MM_STORE_OK;
 }
 
 mm_store_result mm_store_reserve_seat(mm_store *s, mm_arena *a, const char *product_id,
