@@ -239,8 +239,9 @@ static redisReplyObjectFunctions arena_functions = {
     .freeObject = free_nothing,
 };
 
-redisReply *mm_rconn_command_argv_in(mm_rconn *c, mm_arena *a, int argc, const char **argv,
-                                     const size_t *lens)
+/* One command; with a, its reply is built in a. */
+static redisReply *command_argv(mm_rconn *c, mm_arena *a, int argc, const char **argv,
+                                const size_t *lens)
 {
     for (int attempt = 0; attempt < 2; attempt++) {
         unsigned long gen = c->generation;
@@ -249,17 +250,21 @@ redisReply *mm_rconn_command_argv_in(mm_rconn *c, mm_arena *a, int argc, const c
         int fresh = gen != c->generation;
         redisReader *rd = c->ctx->reader;
         redisReplyObjectFunctions *fn = rd->fn;
-        rd->fn = &arena_functions;
-        rd->privdata = a;
+        if (a != NULL) {
+            rd->fn = &arena_functions;
+            rd->privdata = a;
+        }
         void *r = redisCommandArgv(c->ctx, argc, argv, lens);
-        /* A reply cut short (timeout, lost connection) is partly in the arena: the reader
-         * must not hand it to the default free when the connection is closed. */
-        rd->reply = NULL;
-        rd->fn = fn;
-        rd->privdata = NULL;
+        if (a != NULL) {
+            /* A reply cut short (timeout, lost connection) is partly in the arena: the
+             * reader must not hand it to the default free when the connection is closed. */
+            rd->reply = NULL;
+            rd->fn = fn;
+            rd->privdata = NULL;
+        }
         if (r != NULL)
             return r;
-        if (c->ctx->err == REDIS_ERR_OOM) {
+        if (a != NULL && c->ctx->err == REDIS_ERR_OOM) {
             /* the arena is full, not Redis down: say so, and start clean */
             mm_log_error("msg=\"redis reply larger than the request may hold\" at=%s "
                          "arena_used=%zu",
@@ -276,22 +281,15 @@ redisReply *mm_rconn_command_argv_in(mm_rconn *c, mm_arena *a, int argc, const c
     return NULL;
 }
 
+redisReply *mm_rconn_command_argv_in(mm_rconn *c, mm_arena *a, int argc, const char **argv,
+                                     const size_t *lens)
+{
+    return a != NULL ? command_argv(c, a, argc, argv, lens) : NULL;
+}
+
 redisReply *mm_rconn_command_argv(mm_rconn *c, int argc, const char **argv, const size_t *lens)
 {
-    for (int attempt = 0; attempt < 2; attempt++) {
-        unsigned long gen = c->generation;
-        if (mm_rconn_get(c) == NULL)
-            return NULL;
-        int fresh = gen != c->generation;
-        void *r = redisCommandArgv(c->ctx, argc, argv, lens);
-        if (r != NULL)
-            return r;
-        int retry = !fresh && stale(c->ctx);
-        broken(c);
-        if (!retry)
-            break;
-    }
-    return NULL;
+    return command_argv(c, NULL, argc, argv, lens);
 }
 
 mm_status mm_rconn_ping(mm_rconn *c)
