@@ -186,29 +186,27 @@ static mm_status parse_product(json_object *p, size_t idx, mm_product *out, char
     if (out->game_socket_url[0] == '\0')
         FAIL("config: product \"%s\": game_socket_url is empty", out->product_id);
 
+    /* The settings are the product's object as written (key order, arrays, every digit
+     * of a number: SPEC 10), with num_players checked, and added last when absent. */
     out->num_players = 2;
-    json_object *s = json_object_new_object();
-    if (s == NULL)
-        FAIL("config: out of memory");
-    if (settings != NULL) {
-        json_object_object_foreach (settings, skey, sval) {
-            if (strcmp(skey, "num_players") == 0) {
-                long n;
-                if (get_long(sval, MM_NUM_PLAYERS_MIN, MM_NUM_PLAYERS_MAX, &n) != 0) {
-                    json_object_put(s);
-                    FAIL("config: product \"%s\": settings.num_players must be an integer "
-                         "%d..%d",
-                         out->product_id, MM_NUM_PLAYERS_MIN, MM_NUM_PLAYERS_MAX);
-                }
-                out->num_players = (int)n;
-            } else {
-                json_object_object_add(s, skey, json_object_get(sval));
-            }
-        }
+    json_object *np = NULL;
+    if (settings != NULL && json_object_object_get_ex(settings, "num_players", &np)) {
+        long n;
+        if (get_long(np, MM_NUM_PLAYERS_MIN, MM_NUM_PLAYERS_MAX, &n) != 0)
+            FAIL("config: product \"%s\": settings.num_players must be an integer %d..%d",
+                 out->product_id, MM_NUM_PLAYERS_MIN, MM_NUM_PLAYERS_MAX);
+        out->num_players = (int)n;
     }
-    json_object_object_add(s, "num_players", json_object_new_int(out->num_players));
-    out->settings_json = strdup(json_object_to_json_string_ext(s, JSON_C_TO_STRING_PLAIN));
-    json_object_put(s);
+    json_object *own = settings == NULL ? json_object_new_object() : NULL;
+    json_object *s = settings != NULL ? settings : own;
+    if (s == NULL ||
+        (np == NULL && json_object_object_add(s, "num_players", json_object_new_int(2)) != 0)) {
+        json_object_put(own);
+        FAIL("config: out of memory");
+    }
+    out->settings_json = strdup(
+        json_object_to_json_string_ext(s, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+    json_object_put(own);
     if (out->settings_json == NULL)
         FAIL("config: out of memory");
     st = MM_OK;

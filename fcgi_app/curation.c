@@ -21,20 +21,49 @@ static long min_expiry(const mm_config *cfg, mm_game_set set)
     }
 }
 
+/* A set entry without a usable document. An entry whose document is gone is
+ * removed while it is still gone; a document this program cannot decode is
+ * deleted only if it is still exactly the bytes read (never a document that
+ * changed meanwhile), and the product's game server is told to remove the
+ * game, since nothing else ever will. */
+static mm_curate_outcome clean(mm_store *store, mm_gs_client *gs, const mm_config *cfg, mm_arena *a,
+                               const char *product_id, const mm_candidate *c)
+{
+    mm_store_result r =
+        c->raw == NULL ? mm_store_delete_orphan(store, product_id, c->game_id)
+                       : mm_store_delete_exact(store, product_id, c->game_id, c->raw, c->raw_len);
+    if (r == MM_STORE_CHANGED)
+        return MM_CURATE_CHANGED;
+    if (r != MM_STORE_OK && r != MM_STORE_NOT_FOUND)
+        return MM_CURATE_FAILED;
+    if (c->raw == NULL) {
+        mm_log_warn("msg=\"removed set entries of a game without a document\" product=%s "
+                    "game_id=%s",
+                    product_id, c->game_id);
+        return MM_CURATE_CLEANED;
+    }
+    if (r == MM_STORE_NOT_FOUND)
+        return MM_CURATE_CHANGED;
+    mm_log_warn("msg=\"deleted a game whose document does not decode\" product=%s game_id=%s "
+                "bytes=%zu",
+                product_id, c->game_id, c->raw_len);
+    const mm_product *p = mm_config_product(cfg, product_id, strlen(product_id));
+    if (p != NULL) {
+        mm_gs_result gr = mm_gs_remove_game(gs, a, p->game_server_url, c->game_id);
+        if (gr != MM_GS_OK)
+            mm_log_warn("msg=\"remove_game not accepted\" game_id=%s result=%s", c->game_id,
+                        mm_gs_result_name(gr));
+    }
+    return MM_CURATE_CLEANED;
+}
+
 mm_curate_outcome mm_curate_one(mm_store *store, mm_gs_client *gs, const mm_config *cfg,
                                 mm_arena *a, const char *product_id, const mm_candidate *c,
                                 int64_t now_us)
 {
     const mm_game *g = &c->stored.game;
-    if (c->stored.doc == NULL) {
-        mm_store_result r = mm_store_delete(store, product_id, c->game_id, NULL);
-        if (r == MM_STORE_UNAVAILABLE || r == MM_STORE_ERROR)
-            return MM_CURATE_FAILED;
-        mm_log_warn("msg=\"removed a set entry without a usable document\" product=%s "
-                    "game_id=%s",
-                    product_id, c->game_id);
-        return MM_CURATE_CLEANED;
-    }
+    if (c->stored.doc == NULL)
+        return clean(store, gs, cfg, a, product_id, c);
     if (!mm_game_expired(g, cfg->expiry_seconds, now_us))
         return MM_CURATE_KEPT;
     if (g->state == MM_STATE_CREATOR_JOINED && mm_game_is_full(g)) {
@@ -58,7 +87,8 @@ mm_curate_outcome mm_curate_one(mm_store *store, mm_gs_client *gs, const mm_conf
                         mm_gs_result_name(gr));
         return MM_CURATE_RESET;
     }
-    mm_store_result r = mm_store_delete(store, product_id, c->game_id, c->stored.doc);
+    mm_store_result r =
+        mm_store_delete_exact(store, product_id, c->game_id, c->stored.doc, c->stored.doc_len);
     if (r == MM_STORE_CHANGED || r == MM_STORE_NOT_FOUND)
         return MM_CURATE_CHANGED;
     if (r != MM_STORE_OK) {

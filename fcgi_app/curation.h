@@ -12,7 +12,7 @@ typedef enum {
     MM_CURATE_KEPT,    /* not expired */
     MM_CURATE_DELETED, /* expired: deleted, remove_game sent */
     MM_CURATE_RESET,   /* full creator_joined game expired: last player dropped, relisted */
-    MM_CURATE_CLEANED, /* a set entry without a document was removed */
+    MM_CURATE_CLEANED, /* a game without a usable document was removed */
     MM_CURATE_CHANGED, /* the game changed since it was read: left alone */
     MM_CURATE_FAILED   /* Redis failed (logged) */
 } mm_curate_outcome;

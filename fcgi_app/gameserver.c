@@ -28,6 +28,7 @@ struct mm_gs_client {
     size_t answer_len;
     bool answer_overflow;
     long connects;
+    bool unanswered_after_send; /* the last call: sent, then no usable answer */
     char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -234,6 +235,11 @@ void mm_gs_client_free(mm_gs_client *c)
     free(c);
 }
 
+bool mm_gs_unanswered_after_send(const mm_gs_client *c)
+{
+    return c->unanswered_after_send;
+}
+
 long mm_gs_client_connects(const mm_gs_client *c)
 {
     return c->connects;
@@ -299,6 +305,7 @@ static mm_gs_result post(mm_gs_client *c, mm_arena *a, const char *base_url, con
 
     c->answer_len = 0;
     c->answer_overflow = false;
+    c->unanswered_after_send = false;
     c->errbuf[0] = '\0';
     rc = set_call_options(c, url, json, strlen(json));
     if (rc != CURLE_OK) {
@@ -310,6 +317,9 @@ static mm_gs_result post(mm_gs_client *c, mm_arena *a, const char *base_url, con
     if (curl_easy_getinfo(c->curl, CURLINFO_NUM_CONNECTS, &connects) == CURLE_OK)
         c->connects += connects;
     if (rc != CURLE_OK) {
+        long sent = 0; /* bytes of request written: the game server may have acted on it */
+        c->unanswered_after_send =
+            curl_easy_getinfo(c->curl, CURLINFO_REQUEST_SIZE, &sent) != CURLE_OK || sent > 0;
         if (c->answer_overflow || rc == CURLE_FILESIZE_EXCEEDED)
             why = "answer over 64 KiB";
         else

@@ -33,17 +33,29 @@ static void not_found(const mm_request *req, const mm_route_params *params, mm_r
     mm_response_error(res, req->arena, 404, msg ? msg : "Game Lobby: game not found.");
 }
 
-/* Gives the seat back after the game server refused or did not answer. */
-static void undo(mm_app *app, const mm_request *req, const char *product_id, const char *game_id,
-                 const char *user_id)
+/* Gives the seat back after the game server refused or did not answer, unless the game
+ * moved on since the seat was taken (then nothing is undone: logged). When the request
+ * reached the game server and no answer came back, the game server may have seated the
+ * player: it is told to remove them (best effort). */
+static void undo(mm_app *app, const mm_request *req, const mm_product *prod, const char *game_id,
+                 const char *user_id, const char *game_server_url)
 {
+    bool maybe_seated = mm_gs_unanswered_after_send(app->gs);
     mm_stored after;
     mm_store_result r =
-        mm_store_undo_seat(app->store, req->arena, product_id, game_id, user_id, &after);
-    if (r != MM_STORE_OK)
+        mm_store_undo_seat(app->store, req->arena, prod->product_id, game_id, user_id, &after);
+    if (r == MM_STORE_CHANGED || r == MM_STORE_NOT_FOUND || r == MM_STORE_NOT_PLAYER)
+        mm_log_warn("msg=\"seat not given back: the game changed since it was taken\" "
+                    "game_id=%s result=%s",
+                    game_id, mm_store_result_name(r));
+    else if (r != MM_STORE_OK)
         mm_log_error("msg=\"seat not given back; curation will reset it\" game_id=%s "
                      "result=%s",
                      game_id, mm_store_result_name(r));
+    if (maybe_seated)
+        mm_metrics_gs_call(
+            app->metrics, prod, MM_GS_OP_REMOVE_PLAYER,
+            mm_gs_remove_player(app->gs, req->arena, game_server_url, game_id, user_id));
 }
 
 /* The state named in the 400 for a game that is not open: only this rare answer decodes
@@ -98,7 +110,7 @@ void mm_handle_join_game(mm_app *app, const mm_request *req, const mm_route_para
                                       user->user_id, user->username);
     mm_metrics_gs_call(app->metrics, prod, MM_GS_OP_JOIN_GAME, gr);
     if (gr != MM_GS_OK) {
-        undo(app, req, prod->product_id, game_id, user->user_id);
+        undo(app, req, prod, game_id, user->user_id, seat.game_server_url);
         if (gr == MM_GS_REFUSED)
             mm_response_error(res, req->arena, 400, "Unable to join game on target game server.");
         else

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/time.h>
 
 #include "log.h"
@@ -12,6 +13,7 @@
 struct mm_rconn {
     mm_redis_url url;
     struct timeval timeout;
+    long timeout_ms;
     redisContext *ctx;
     unsigned long generation;
     int down_logged; /* an outage is logged once, and its end once */
@@ -29,6 +31,7 @@ mm_rconn *mm_rconn_new(const mm_redis_url *url, long timeout_ms)
     if (c == NULL)
         return NULL;
     c->url = *url;
+    c->timeout_ms = timeout_ms;
     c->timeout.tv_sec = timeout_ms / 1000;
     c->timeout.tv_usec = (timeout_ms % 1000) * 1000;
     return c;
@@ -126,13 +129,22 @@ redisContext *mm_rconn_get(mm_rconn *c)
 }
 
 /* A connection that sat idle while Redis restarted fails on its first use
- * with EOF or a reset: the server never read that command, so it is safe to
- * reconnect and send it once more. A timeout is not retried (the command may
- * have run). */
+ * with EOF or a reset: the server never read that command, so a repeatable
+ * one is sent once more on a new connection. A timeout is never retried. */
 static int stale(const redisContext *ctx)
 {
     return ctx->err == REDIS_ERR_EOF ||
            (ctx->err == REDIS_ERR_IO && (errno == ECONNRESET || errno == EPIPE));
+}
+
+/* Between commands nothing is due from the server: a readable socket means it
+ * closed the connection (or reset it). One non-blocking peek, before commands
+ * that are never sent twice. */
+static int closed_by_peer(const redisContext *ctx)
+{
+    char b;
+    ssize_t n = recv(ctx->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
 }
 
 /* After a command: a NULL reply means the connection is unusable. */
@@ -142,13 +154,24 @@ static void broken(mm_rconn *c)
     mm_rconn_drop(c);
 }
 
+/* Connects if needed; for a command sent once, first replaces a connection
+ * the server has closed. *fresh says whether the connection is new. */
+static redisContext *ready(mm_rconn *c, mm_rconn_repeat repeat, int *fresh)
+{
+    if (c->ctx != NULL && repeat == MM_RCONN_ONCE && closed_by_peer(c->ctx))
+        mm_rconn_drop(c);
+    unsigned long gen = c->generation;
+    redisContext *ctx = mm_rconn_get(c);
+    *fresh = gen != c->generation;
+    return ctx;
+}
+
 redisReply *mm_rconn_command(mm_rconn *c, const char *fmt, ...)
 {
     for (int attempt = 0; attempt < 2; attempt++) {
-        unsigned long gen = c->generation;
-        if (mm_rconn_get(c) == NULL)
+        int fresh;
+        if (ready(c, MM_RCONN_REPEATABLE, &fresh) == NULL)
             return NULL;
-        int fresh = gen != c->generation;
         va_list ap;
         va_start(ap, fmt);
         void *r = redisvCommand(c->ctx, fmt, ap);
@@ -240,14 +263,13 @@ static redisReplyObjectFunctions arena_functions = {
 };
 
 /* One command; with a, its reply is built in a. */
-static redisReply *command_argv(mm_rconn *c, mm_arena *a, int argc, const char **argv,
-                                const size_t *lens)
+static redisReply *command_argv(mm_rconn *c, mm_arena *a, mm_rconn_repeat repeat, int argc,
+                                const char **argv, const size_t *lens)
 {
     for (int attempt = 0; attempt < 2; attempt++) {
-        unsigned long gen = c->generation;
-        if (mm_rconn_get(c) == NULL)
+        int fresh;
+        if (ready(c, repeat, &fresh) == NULL)
             return NULL;
-        int fresh = gen != c->generation;
         redisReader *rd = c->ctx->reader;
         redisReplyObjectFunctions *fn = rd->fn;
         if (a != NULL) {
@@ -273,7 +295,7 @@ static redisReply *command_argv(mm_rconn *c, mm_arena *a, int argc, const char *
             mm_rconn_drop(c);
             return NULL;
         }
-        int retry = !fresh && stale(c->ctx);
+        int retry = repeat == MM_RCONN_REPEATABLE && !fresh && stale(c->ctx);
         broken(c);
         if (!retry)
             break;
@@ -281,15 +303,16 @@ static redisReply *command_argv(mm_rconn *c, mm_arena *a, int argc, const char *
     return NULL;
 }
 
-redisReply *mm_rconn_command_argv_in(mm_rconn *c, mm_arena *a, int argc, const char **argv,
-                                     const size_t *lens)
+redisReply *mm_rconn_command_argv_in(mm_rconn *c, mm_arena *a, mm_rconn_repeat repeat, int argc,
+                                     const char **argv, const size_t *lens)
 {
-    return a != NULL ? command_argv(c, a, argc, argv, lens) : NULL;
+    return a != NULL ? command_argv(c, a, repeat, argc, argv, lens) : NULL;
 }
 
-redisReply *mm_rconn_command_argv(mm_rconn *c, int argc, const char **argv, const size_t *lens)
+redisReply *mm_rconn_command_argv(mm_rconn *c, mm_rconn_repeat repeat, int argc, const char **argv,
+                                  const size_t *lens)
 {
-    return command_argv(c, NULL, argc, argv, lens);
+    return command_argv(c, NULL, repeat, argc, argv, lens);
 }
 
 mm_status mm_rconn_ping(mm_rconn *c)
@@ -303,9 +326,9 @@ mm_status mm_rconn_ping(mm_rconn *c)
     return st;
 }
 
-unsigned long mm_rconn_generation(const mm_rconn *c)
+long mm_rconn_timeout_ms(const mm_rconn *c)
 {
-    return c->generation;
+    return c->timeout_ms;
 }
 
 unsigned long mm_rconn_errors(const mm_rconn *c)

@@ -23,23 +23,34 @@ void mm_rconn_free(mm_rconn *c);
  * be reached (logged once per outage, not once per call). */
 redisContext *mm_rconn_get(mm_rconn *c);
 
-/* Runs one command. NULL when Redis is unreachable or the connection broke
- * (then it is closed, to be reopened by the next call). An error reply
- * (REDIS_REPLY_ERROR) is returned as a reply. */
+/* Whether a command may be sent a second time when the connection turns out
+ * to be broken after it was sent: a command that changes data may have run
+ * before the connection died, so it is sent once. Before a MM_RCONN_ONCE
+ * command, a connection the server has closed meanwhile (an idle connection
+ * across a Redis restart) is noticed and replaced, so such a command does not
+ * fail for that. */
+typedef enum {
+    MM_RCONN_REPEATABLE, /* reads, PING, XACK: running twice does no harm */
+    MM_RCONN_ONCE        /* scripts that write, XREADGROUP, XAUTOCLAIM */
+} mm_rconn_repeat;
+
+/* Runs one repeatable command. NULL when Redis is unreachable or the
+ * connection broke (then it is closed, to be reopened by the next call). An
+ * error reply (REDIS_REPLY_ERROR) is returned as a reply. */
 redisReply *mm_rconn_command(mm_rconn *c, const char *fmt, ...);
-redisReply *mm_rconn_command_argv(mm_rconn *c, int argc, const char **argv, const size_t *lens);
+redisReply *mm_rconn_command_argv(mm_rconn *c, mm_rconn_repeat repeat, int argc, const char **argv,
+                                  const size_t *lens);
 /* As mm_rconn_command_argv, but the reply is built in a and lives exactly as long as its
  * allocations: never freeReplyObject it. A reply larger than the arena can hold fails like
  * a broken connection (NULL, logged). */
-redisReply *mm_rconn_command_argv_in(mm_rconn *c, mm_arena *a, int argc, const char **argv,
-                                     const size_t *lens);
+redisReply *mm_rconn_command_argv_in(mm_rconn *c, mm_arena *a, mm_rconn_repeat repeat, int argc,
+                                     const char **argv, const size_t *lens);
 
 /* PING; MM_OK when Redis answered PONG. */
 mm_status mm_rconn_ping(mm_rconn *c);
 
-/* Increments each time a new connection is established (scripts must be
- * loaded again on a fresh server, for instance). */
-unsigned long mm_rconn_generation(const mm_rconn *c);
+/* The timeout given to mm_rconn_new, ms. */
+long mm_rconn_timeout_ms(const mm_rconn *c);
 
 /* Failed connects and commands so far (for metrics). */
 unsigned long mm_rconn_errors(const mm_rconn *c);

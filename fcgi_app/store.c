@@ -96,34 +96,60 @@ static void free_reply(void *r)
     freeReplyObject(r);
 }
 
-/* Runs script with keys and args; the reply is built in the arena.
+/* The deadline a write script is given (Unix ms): the caller stops waiting
+ * for the answer redis_timeout_ms after sending, so the script must not write
+ * after that; a quarter of the timeout (at most 100 ms) is kept as a margin
+ * for the answer's way back and for clocks a little apart (the hosts' clocks
+ * are assumed synchronised, as NTP keeps them). */
+static void deadline_arg(const mm_store *s, char out[24])
+{
+    long t = mm_rconn_timeout_ms(s->conn);
+    long margin = t / 4 < 100 ? t / 4 : 100;
+    snprintf(out, 24, "%lld", (long long)(mm_store_now_us() / 1000 + t - margin));
+}
+
+/* Runs script with keys and args (arg_lens: their lengths, NULL when they
+ * are C strings); the reply is built in the arena. A write
+ * script (every one but the fetch) gets its deadline as the first argument
+ * and is sent once: if the connection breaks after sending, it may have run.
  * NULL when Redis is unreachable or answered an error (logged). */
 static redisReply *run(mm_store *s, mm_arena *a, mm_lua_script which, int nkeys,
                        const char *const *keys, int nargs, const char *const *args,
-                       mm_store_result *fail)
+                       const size_t *arg_lens, mm_store_result *fail)
 {
-    enum { MAX_ARGV = 16 };
+    enum { MAX_ARGV = 20 };
     const char *argv[MAX_ARGV];
     size_t lens[MAX_ARGV];
-    char numkeys[8];
+    char numkeys[8], deadline[24];
     int argc = 0;
+    bool write = which != MM_LUA_FETCH;
+    if (3 + nkeys + nargs + (write ? 1 : 0) > MAX_ARGV) {
+        *fail = MM_STORE_ERROR;
+        return NULL;
+    }
     snprintf(numkeys, sizeof(numkeys), "%d", nkeys);
     argv[argc++] = "EVALSHA";
     argv[argc++] = s->scripts[which].sha;
     argv[argc++] = numkeys;
     for (int i = 0; i < nkeys; i++)
         argv[argc++] = keys[i];
+    if (write) {
+        deadline_arg(s, deadline);
+        argv[argc++] = deadline;
+    }
+    int first_arg = argc;
     for (int i = 0; i < nargs; i++)
         argv[argc++] = args[i];
-    for (int i = 0; i < argc; i++)
-        lens[i] = strlen(argv[i]);
-    redisReply *r = mm_rconn_command_argv_in(s->conn, a, argc, argv, lens);
+    for (int i = 0; i < argc; i++) /* a document may hold a NUL: its length is given */
+        lens[i] = i >= first_arg && arg_lens != NULL ? arg_lens[i - first_arg] : strlen(argv[i]);
+    mm_rconn_repeat repeat = write ? MM_RCONN_ONCE : MM_RCONN_REPEATABLE;
+    redisReply *r = mm_rconn_command_argv_in(s->conn, a, repeat, argc, argv, lens);
     if (r != NULL && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0) {
         argv[0] = "EVAL";
         argv[1] = s->scripts[which].source;
         lens[0] = 4;
         lens[1] = strlen(argv[1]);
-        r = mm_rconn_command_argv_in(s->conn, a, argc, argv, lens);
+        r = mm_rconn_command_argv_in(s->conn, a, repeat, argc, argv, lens);
     }
     if (r == NULL) {
         *fail = MM_STORE_UNAVAILABLE;
@@ -152,6 +178,12 @@ static mm_store_result status_of(const redisReply *r, const char *game_id)
 {
     if (r->elements < 1 || r->element[0]->type != REDIS_REPLY_STRING)
         return MM_STORE_ERROR;
+    if (strcmp(r->element[0]->str, "LATE") == 0) {
+        mm_log_warn("msg=\"store write refused: it reached Redis after its deadline\" "
+                    "game_id=%s",
+                    game_id);
+        return MM_STORE_UNAVAILABLE;
+    }
     mm_store_result res = MM_STORE_ERROR;
     for (size_t i = 0; i < MM_ARRAY_LEN(statuses); i++)
         if (strcmp(r->element[0]->str, statuses[i].name) == 0)
@@ -245,7 +277,7 @@ mm_store_result mm_store_create(mm_store *s, mm_arena *a, const mm_game *g)
     snprintf(score, sizeof(score), "%lld", (long long)(g->last_updated_us / 1000));
     const char *args[] = {g->game_id, doc, score, g->product_id};
     mm_store_result fail;
-    redisReply *r = run(s, a, MM_LUA_CREATE, 5, k.list, 4, args, &fail);
+    redisReply *r = run(s, a, MM_LUA_CREATE, 5, k.list, 4, args, NULL, &fail);
     return r ? finish(a, r, g->game_id, NULL, NULL) : fail;
 }
 
@@ -261,7 +293,7 @@ mm_store_result mm_store_advance(mm_store *s, mm_arena *a, const char *product_i
     stamp_now(&t);
     const char *args[] = {game_id, to_name, t.when, t.score, product_id};
     mm_store_result fail;
-    redisReply *r = run(s, a, MM_LUA_ADVANCE, 5, k.list, 5, args, &fail);
+    redisReply *r = run(s, a, MM_LUA_ADVANCE, 5, k.list, 5, args, NULL, &fail);
     return r ? finish(a, r, game_id, out, NULL) : fail;
 }
 
@@ -278,7 +310,7 @@ static redisReply *seat(mm_store *s, mm_arena *a, mm_lua_script which, const cha
     stamp t;
     stamp_now(&t);
     const char *args[] = {game_id, user_id, t.when, t.score, product_id};
-    return run(s, a, which, 5, k.list, 5, args, fail);
+    return run(s, a, which, 5, k.list, 5, args, NULL, fail);
 }
 
 static bool is_int(const redisReply *r)
@@ -353,12 +385,13 @@ mm_store_result mm_store_reset(mm_store *s, mm_arena *a, const char *product_id,
     const char *args[] = {
         game_id, user_id ? user_id : "", expect_doc ? expect_doc : "", t.when, t.score, product_id};
     mm_store_result fail;
-    redisReply *r = run(s, a, MM_LUA_RESET, 5, k.list, 6, args, &fail);
+    redisReply *r = run(s, a, MM_LUA_RESET, 5, k.list, 6, args, NULL, &fail);
     return r ? finish(a, r, game_id, out, removed) : fail;
 }
 
-mm_store_result mm_store_delete(mm_store *s, const char *product_id, const char *game_id,
-                                const char *expect_doc)
+/* Runs the delete script with expect 'any', 'doc' (doc, len) or 'missing'. */
+static mm_store_result delete_if(mm_store *s, const char *product_id, const char *game_id,
+                                 const char *expect, const char *doc, size_t len)
 {
     game_keys k;
     if (make_keys(&k, product_id, game_id) != 0)
@@ -366,12 +399,29 @@ mm_store_result mm_store_delete(mm_store *s, const char *product_id, const char 
     mm_arena *a = mm_arena_new(4096);
     if (a == NULL)
         return MM_STORE_ERROR;
-    const char *args[] = {game_id, expect_doc ? expect_doc : ""};
+    const char *args[] = {game_id, expect, doc};
+    const size_t lens[] = {strlen(game_id), strlen(expect), len};
     mm_store_result fail;
-    redisReply *r = run(s, a, MM_LUA_DELETE, 5, k.list, 2, args, &fail);
+    redisReply *r = run(s, a, MM_LUA_DELETE, 5, k.list, 3, args, lens, &fail);
     mm_store_result res = r ? finish(a, r, game_id, NULL, NULL) : fail;
     mm_arena_free(a);
     return res;
+}
+
+mm_store_result mm_store_delete(mm_store *s, const char *product_id, const char *game_id)
+{
+    return delete_if(s, product_id, game_id, "any", "", 0);
+}
+
+mm_store_result mm_store_delete_exact(mm_store *s, const char *product_id, const char *game_id,
+                                      const char *doc, size_t len)
+{
+    return delete_if(s, product_id, game_id, "doc", doc, len);
+}
+
+mm_store_result mm_store_delete_orphan(mm_store *s, const char *product_id, const char *game_id)
+{
+    return delete_if(s, product_id, game_id, "missing", "", 0);
 }
 
 mm_store_result mm_store_get(mm_store *s, mm_arena *a, const char *product_id, const char *game_id,
@@ -418,7 +468,7 @@ static mm_store_result fetch(mm_store *s, mm_arena *a, const char *product_id, m
     const char *keys[] = {setkey, games};
     const char *args[] = {mode, xs, ys, zs};
     mm_store_result fail;
-    redisReply *r = run(s, a, MM_LUA_FETCH, 2, keys, 4, args, &fail);
+    redisReply *r = run(s, a, MM_LUA_FETCH, 2, keys, 4, args, NULL, &fail);
     if (r == NULL)
         return fail;
     size_t pairs = r->elements / 2;
@@ -431,6 +481,10 @@ static mm_store_result fetch(mm_store *s, mm_arena *a, const char *product_id, m
         if (!is_bulk(id))
             continue;
         c[k].game_id = id->str;
+        if (is_bulk(doc)) {
+            c[k].raw = doc->str;
+            c[k].raw_len = doc->len;
+        }
         if (is_bulk(doc) &&
             (!decode || mm_game_decode(a, doc->str, doc->len, &c[k].stored.game) == MM_OK)) {
             c[k].stored.doc = doc->str;

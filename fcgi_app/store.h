@@ -20,7 +20,8 @@ typedef enum {
     MM_STORE_NOT_PLAYER,     /* undo/reset: no such (non-creator) player */
     MM_STORE_CHANGED,        /* the document is not the one expected */
     MM_STORE_CORRUPT,        /* the stored document does not parse */
-    MM_STORE_UNAVAILABLE,    /* Redis did not answer */
+    MM_STORE_UNAVAILABLE,    /* Redis did not answer (or a write reached it after its
+                                deadline and was refused) */
     MM_STORE_ERROR           /* anything else (logged) */
 } mm_store_result;
 
@@ -65,7 +66,9 @@ mm_store_result mm_store_take_seat(mm_store *s, mm_arena *a, const char *product
  * writes do (MM_STORE_CORRUPT if the changed document does not decode). */
 mm_store_result mm_store_reserve_seat(mm_store *s, mm_arena *a, const char *product_id,
                                       const char *game_id, const char *user_id, mm_stored *out);
-/* Removes user_id again (not the creator); back to the lobby if it had left it. */
+/* Gives user_id's seat back (not the creator's), only while the game is as a reservation
+ * leaves it (creator_joined, user seated): MM_STORE_CHANGED once it moved on. Back to the
+ * lobby if it had left it. */
 mm_store_result mm_store_undo_seat(mm_store *s, mm_arena *a, const char *product_id,
                                    const char *game_id, const char *user_id, mm_stored *out);
 /* Drops user_id (NULL: the last player), state back to creator_joined, relisted in the
@@ -74,9 +77,16 @@ mm_store_result mm_store_undo_seat(mm_store *s, mm_arena *a, const char *product
 mm_store_result mm_store_reset(mm_store *s, mm_arena *a, const char *product_id,
                                const char *game_id, const char *user_id, const char *expect_doc,
                                mm_stored *out, const char **removed);
-/* Deletes the game: hash field, all three sets, wlock. With expect_doc, only if unchanged. */
-mm_store_result mm_store_delete(mm_store *s, const char *product_id, const char *game_id,
-                                const char *expect_doc);
+/* Deletes the game: hash field, all three sets, wlock (MM_STORE_NOT_FOUND when the document
+ * was already gone; its set entries are cleaned all the same). */
+mm_store_result mm_store_delete(mm_store *s, const char *product_id, const char *game_id);
+/* The same, only if the stored document is exactly doc[0..len) (which may hold any byte):
+ * MM_STORE_CHANGED otherwise. */
+mm_store_result mm_store_delete_exact(mm_store *s, const char *product_id, const char *game_id,
+                                      const char *doc, size_t len);
+/* Removes the set entries and wlock of a game whose document is missing, only while it is
+ * still missing (MM_STORE_CHANGED when a document is there). */
+mm_store_result mm_store_delete_orphan(mm_store *s, const char *product_id, const char *game_id);
 mm_store_result mm_store_get(mm_store *s, mm_arena *a, const char *product_id, const char *game_id,
                              mm_stored *out);
 
@@ -90,6 +100,8 @@ mm_store_result mm_store_lobby_page(mm_store *s, mm_arena *a, const char *produc
 typedef struct {
     const char *game_id;
     mm_stored stored; /* stored.doc NULL: no usable document */
+    const char *raw;  /* the stored bytes, usable or not; NULL when there are none */
+    size_t raw_len;
 } mm_candidate;
 mm_store_result mm_store_candidates(mm_store *s, mm_arena *a, const char *product_id,
                                     mm_game_set set, int64_t cutoff_ms, long offset, long limit,

@@ -6,7 +6,7 @@
 
 #include "log.h"
 
-#define BATCH 64
+#define BATCH_TEXT "64" /* entries per read or claim */
 
 struct mm_worker {
     const mm_config *cfg;
@@ -113,7 +113,7 @@ mm_store_result mm_worker_apply(mm_store *store, mm_arena *a, const mm_event *ev
     case MM_EVENT_PLAYER_DISCONNECT:
         return mm_store_reset(store, a, ev->product_id, ev->game_id, ev->player_id, NULL, &after,
                               NULL);
-    case MM_EVENT_GAME_REMOVED: return mm_store_delete(store, ev->product_id, ev->game_id, NULL);
+    case MM_EVENT_GAME_REMOVED: return mm_store_delete(store, ev->product_id, ev->game_id);
     case MM_EVENT_OTHER: break;
     }
     return MM_STORE_OK;
@@ -213,7 +213,7 @@ mm_status mm_worker_poll(mm_worker *w, volatile const int *stop)
     /* "0" lists this consumer's own pending entries (no blocking), ">" new ones */
     const char *from = w->pending_first ? "0" : ">";
     const char *argv[] = {
-        "XREADGROUP", "GROUP",  w->cfg->event_group, w->consumer,     "COUNT", "64",
+        "XREADGROUP", "GROUP",  w->cfg->event_group, w->consumer,     "COUNT", BATCH_TEXT,
         "BLOCK",      w->block, "STREAMS",           MM_EVENT_STREAM, from};
     int argc = (int)MM_ARRAY_LEN(argv);
     if (w->pending_first) { /* drop BLOCK for the history read */
@@ -222,9 +222,13 @@ mm_status mm_worker_poll(mm_worker *w, volatile const int *stop)
         argv[8] = from;
         argc = 9;
     }
-    redisReply *r = mm_rconn_command_argv(w->stream, argc, argv, NULL);
-    if (r == NULL)
+    /* Entries delivered by a read whose answer was lost are pending for this
+     * consumer: the next read starts with them. */
+    redisReply *r = mm_rconn_command_argv(w->stream, MM_RCONN_ONCE, argc, argv, NULL);
+    if (r == NULL) {
+        w->pending_first = 1;
         return MM_ERR_UNAVAILABLE;
+    }
     mm_status st = MM_OK;
     if (is_nogroup(r)) {
         mm_log_warn("msg=\"consumer group missing (stream or group deleted); recreating\"");
@@ -251,11 +255,15 @@ mm_status mm_worker_claim(mm_worker *w, volatile const int *stop)
         return MM_ERR_UNAVAILABLE;
     char start[48] = "0-0";
     for (int round = 0; round < 16 && !*stop; round++) {
+        const char *argv[] = {"XAUTOCLAIM", MM_EVENT_STREAM, w->cfg->event_group,
+                              w->consumer,  w->idle,         start,
+                              "COUNT",      BATCH_TEXT};
         redisReply *r =
-            mm_rconn_command(w->stream, "XAUTOCLAIM %s %s %s %s %s COUNT %d", MM_EVENT_STREAM,
-                             w->cfg->event_group, w->consumer, w->idle, start, BATCH);
-        if (r == NULL)
+            mm_rconn_command_argv(w->stream, MM_RCONN_ONCE, (int)MM_ARRAY_LEN(argv), argv, NULL);
+        if (r == NULL) {
+            w->pending_first = 1; /* what a lost answer claimed is now ours */
             return MM_ERR_UNAVAILABLE;
+        }
         if (r->type != REDIS_REPLY_ARRAY || r->elements < 2 ||
             r->element[0]->type != REDIS_REPLY_STRING) {
             if (is_nogroup(r))

@@ -127,7 +127,8 @@ write_config() {
      "settings": {"num_players": 2}},
     {"product_id": "exrps3", "game_server_url": "$gs",
      "game_socket_url": "127.0.0.1:$(cat "$run/gameserver.port")",
-     "settings": {"num_players": 3}}
+     "settings": {"mode": "classic", "maps": [], "num_players": 3,
+                  "seed": 12345678901234567, "rules": {"names": ["\u00e9t\u00e9", "a/b"], "ratio": 0.50}}}
   ]
 }
 JSON

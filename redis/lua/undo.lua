@@ -1,15 +1,21 @@
--- Gives a seat back. ARGV: game_id, user_id, now_str, score_ms, product_id.
--- A creator_joined game that had left the lobby returns to it.
-local raw, g = load(ARGV[1])
+-- Gives back a seat the game server did not take. ARGV: deadline_ms, game_id,
+-- user_id, now_str, score_ms, product_id. Only while the game is still as the
+-- reservation left it: in state creator_joined (a reservation never changes
+-- the state) with the user seated. Once the game moved on (the game server
+-- reported all_players_joined, say), nothing is undone: CHANGED. A game that
+-- had left the lobby when it filled returns to it.
+if late() then return {'LATE'} end
+local raw, g, m = load(ARGV[2])
 if not raw then return {'NOT_FOUND'} end
 if not g then return {'CORRUPT'} end
-local i = find_guest(g, ARGV[2])
+local i = find_guest(g, ARGV[3])
 if not i then return {'NOT_PLAYER', raw} end
+if g.state ~= 'creator_joined' then return {'CHANGED', raw} end
 table.remove(g.players, i)
-g._last_updated = ARGV[3]
-local doc = save(ARGV[1], g, ARGV[5])
-if g.state == 'creator_joined' and not redis.call('ZSCORE', KEYS[3], ARGV[1]) then
-  redis.call('ZREM', KEYS[4], ARGV[1])
-  redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
+g._last_updated = ARGV[4]
+local doc = save(ARGV[2], g, m, ARGV[6])
+if not redis.call('ZSCORE', KEYS[3], ARGV[2]) then
+  redis.call('ZREM', KEYS[4], ARGV[2])
+  redis.call('ZADD', KEYS[3], ARGV[5], ARGV[2])
 end
 return {'OK', doc}

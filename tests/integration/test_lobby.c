@@ -397,17 +397,60 @@ static void join_fills_a_two_player_game(void **state)
     assert_int_equal(itest_gs_calls("join_game", NULL), 1);
 }
 
+/* The exact text of the first "settings" value in an answer (an object), in the arena. */
+static const char *settings_text(const char *body)
+{
+    const char *p = strstr(body, "\"settings\": ");
+    assert_non_null(p);
+    p += strlen("\"settings\": ");
+    assert_true(*p == '{');
+    int depth = 0;
+    const char *q = p;
+    for (; *q != '\0'; q++) {
+        if (*q == '"') {
+            for (q++; *q != '"'; q++)
+                if (*q == '\\')
+                    q++;
+        } else if (*q == '{' || *q == '[') {
+            depth++;
+        } else if ((*q == '}' || *q == ']') && --depth == 0) {
+            break;
+        }
+    }
+    assert_int_equal(depth, 0);
+    return mm_arena_strndup(arena, p, (size_t)(q + 1 - p));
+}
+
+/* exrps3's settings in the test stack hold an empty array, a 17-digit integer, nested
+ * objects, unicode and a slash, with num_players in the middle: create, open_games and
+ * every join answer them byte for byte alike (SPEC 10). */
 static void three_player_game_stays_in_lobby_until_full(void **state)
 {
-    const char *id = create("exrps3", "u1", "alice");
-    publish("exrps3", id);
+    char path[256];
+    snprintf(path, sizeof(path), "/game_lobby/exrps3/create_game");
     itest_response r;
+    post(path, auth_for("u1", "alice"), &r);
+    assert_int_equal(r.status, 200);
+    const char *settings = settings_text(r.body);
+    assert_string_equal(settings, "{\"mode\":\"classic\",\"maps\":[],\"num_players\":3,"
+                                  "\"seed\":12345678901234567,\"rules\":{\"names\":"
+                                  "[\"\xc3\xa9t\xc3\xa9\",\"a/b\"],\"ratio\":0.50}}");
+    json_object *j = parse(&r);
+    const char *id = mm_arena_strdup(arena, jstr(j, "game_id"));
+    json_object_put(j);
+    itest_response_free(&r);
+    publish("exrps3", id);
+    itest_request("GET", "/game_lobby/exrps3/open_games", NULL, NULL, 0, &r);
+    assert_string_equal(settings_text(r.body), settings);
+    itest_response_free(&r);
     join("exrps3", id, "u2", &r);
     assert_int_equal(r.status, 200);
+    assert_string_equal(settings_text(r.body), settings);
     itest_response_free(&r);
     assert_int_equal(sets_of("exrps3", id), 2);
     join("exrps3", id, "u3", &r);
     assert_int_equal(r.status, 200);
+    assert_string_equal(settings_text(r.body), settings);
     itest_response_free(&r);
     assert_int_equal(sets_of("exrps3", id), 4);
 }
@@ -443,18 +486,23 @@ static void join_errors(void **state)
     assert_int_equal(itest_gs_calls("join_game", NULL), 0);
 }
 
+/* The seat is given back whatever went wrong; when the game server got the request and
+ * no answer came back (a timeout, a connection closed), it may have seated the player, so
+ * it is also told to remove them (SPEC 10). A refusal needs no such call. */
 static void join_undone_when_game_server_fails(void **state)
 {
     static const struct {
         const char *mode, *extra;
         long status;
         const char *message;
+        int remove_player; /* remove_player calls the failure leads to */
     } cases[] = {
-        {"status", "\"status\": 403", 400, "Unable to join game on target game server."},
-        {"status", "\"status\": 503", 400, "Unable to join game on target game server."},
-        {"hang", "\"hang_ms\": 3000", 502, "Game server unavailable."},
-        {"close", NULL, 502, "Game server unavailable."},
+        {"status", "\"status\": 403", 400, "Unable to join game on target game server.", 0},
+        {"status", "\"status\": 503", 400, "Unable to join game on target game server.", 0},
+        {"hang", "\"hang_ms\": 3000", 502, "Game server unavailable.", 1},
+        {"close", NULL, 502, "Game server unavailable.", 1},
     };
+    int removals = 0;
     char id[64];
     snprintf(id, sizeof(id), "%s", create("exrps", "u1", "alice"));
     publish("exrps", id);
@@ -471,6 +519,12 @@ static void join_undone_when_game_server_fails(void **state)
         assert_int_equal(mm_store_get(store, arena, "exrps", id, &s), MM_STORE_OK);
         assert_int_equal(s.game.nplayers, 1);
         assert_int_equal(sets_of("exrps", id), 2);
+        removals += cases[i].remove_player;
+        char needle[96];
+        snprintf(needle, sizeof(needle), "\"gameId\":\"%s\",\"userId\":\"u2\"", id);
+        if (itest_gs_calls("remove_player", needle) != removals)
+            fail_msg("after a %s failure: %d remove_player calls for u2, wanted %d", cases[i].mode,
+                     itest_gs_calls("remove_player", needle), removals);
     }
     itest_gs_reset();
     itest_response r;

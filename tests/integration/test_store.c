@@ -7,10 +7,16 @@
 #include <setjmp.h>
 #include <cmocka.h>
 #include <hiredis/hiredis.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "itest.h"
@@ -298,7 +304,7 @@ static void replies_built_in_the_arena(void **state)
     const char *script = "return {1, 'two', {3, false, 'four'}, redis.status_reply('FINE'), "
                          "redis.error_reply('BAD thing')}";
     const char *argv[] = {"EVAL", script, "0"};
-    redisReply *r = mm_rconn_command_argv_in(conn, arena, 3, argv, NULL);
+    redisReply *r = mm_rconn_command_argv_in(conn, arena, MM_RCONN_REPEATABLE, 3, argv, NULL);
     assert_non_null(r);
     assert_int_equal(r->type, REDIS_REPLY_ARRAY);
     assert_int_equal(r->elements, 5);
@@ -318,7 +324,7 @@ static void replies_built_in_the_arena(void **state)
     assert_int_equal(r->element[4]->type, REDIS_REPLY_ERROR);
     assert_string_equal(r->element[4]->str, "BAD thing");
     const char *empty[] = {"EVAL", "return {}", "0"};
-    r = mm_rconn_command_argv_in(conn, arena, 3, empty, NULL);
+    r = mm_rconn_command_argv_in(conn, arena, MM_RCONN_REPEATABLE, 3, empty, NULL);
     assert_non_null(r);
     assert_int_equal(r->type, REDIS_REPLY_ARRAY);
     assert_int_equal(r->elements, 0);
@@ -327,9 +333,9 @@ static void replies_built_in_the_arena(void **state)
     mm_arena *small = mm_arena_new(4096);
     assert_non_null(small);
     const char *big[] = {"EVAL", "return string.rep('x', 65536)", "0"};
-    assert_null(mm_rconn_command_argv_in(conn, small, 3, big, NULL));
+    assert_null(mm_rconn_command_argv_in(conn, small, MM_RCONN_REPEATABLE, 3, big, NULL));
     mm_arena_free(small);
-    r = mm_rconn_command_argv_in(conn, arena, 3, big, NULL);
+    r = mm_rconn_command_argv_in(conn, arena, MM_RCONN_REPEATABLE, 3, big, NULL);
     assert_non_null(r);
     assert_int_equal(r->type, REDIS_REPLY_STRING);
     assert_int_equal(r->len, 65536);
@@ -401,17 +407,17 @@ static void delete_removes_every_key(void **state)
     mm_stored s;
     create_published("g1", 2);
     assert_int_equal(mm_store_reserve_seat(store, arena, P, "g1", "u2", &s), MM_STORE_OK);
-    assert_int_equal(mm_store_delete(store, P, "g1", "{\"x\": 1}"), MM_STORE_CHANGED);
+    assert_int_equal(mm_store_delete_exact(store, P, "g1", "{\"x\": 1}", 8), MM_STORE_CHANGED);
     assert_int_equal(keycount(), 3);
     char *doc = hget("__games:" P, "g1");
-    assert_int_equal(mm_store_delete(store, P, "g1", doc), MM_STORE_OK);
+    assert_int_equal(mm_store_delete_exact(store, P, "g1", doc, strlen(doc)), MM_STORE_OK);
     free(doc);
     assert_int_equal(keycount(), 0);
-    assert_int_equal(mm_store_delete(store, P, "g1", NULL), MM_STORE_NOT_FOUND);
-    assert_int_equal(mm_store_delete(store, P, "g1", "{}"), MM_STORE_NOT_FOUND);
+    assert_int_equal(mm_store_delete(store, P, "g1"), MM_STORE_NOT_FOUND);
+    assert_int_equal(mm_store_delete_exact(store, P, "g1", "{}", 2), MM_STORE_NOT_FOUND);
     /* a dangling set entry is cleaned by an unconditional delete */
     freeReplyObject(redisCommand(raw, "ZADD __lobby_games:" P " 1 ghost"));
-    assert_int_equal(mm_store_delete(store, P, "ghost", NULL), MM_STORE_NOT_FOUND);
+    assert_int_equal(mm_store_delete(store, P, "ghost"), MM_STORE_NOT_FOUND);
     assert_int_equal(keycount(), 0);
 }
 
@@ -595,6 +601,236 @@ static void fifty_racers_three_seats(void **state)
     race(3, 50);
 }
 
+/* The text of the member "settings" of doc must be exactly want. */
+static void assert_settings_text(const char *doc, const char *want)
+{
+    const char *at = strstr(doc, "\"settings\": ");
+    assert_non_null(at);
+    at += strlen("\"settings\": ");
+    if (strncmp(at, want, strlen(want)) != 0 || at[strlen(want)] != ',')
+        fail_msg("settings changed:\n  want %s\n  have %.*s", want, (int)strlen(want) + 20, at);
+}
+
+/* SPEC 10: no script re-encodes settings. Arrays stay arrays (cjson would write an empty
+ * one as {}), big integers keep every digit, key order and escapes stay as written, through
+ * every script that rewrites the document. */
+static void scripts_keep_settings_byte_for_byte(void **state)
+{
+    (void)state;
+    static const char settings[] =
+        "{\"maps\":[],\"seed\":12345678901234567,\"num_players\":3,"
+        "\"rules\":{\"names\":[\"\xc3\xa9t\xc3\xa9\",\"a\\/b\",\"\\u00e9\"],\"ratio\":0.50,"
+        "\"none\":null,\"deep\":[[{}],{\"k\":[1,2.5e3,-0]}]},\"empty\":{}}";
+    mm_game g = make_game("g1", 3);
+    g.settings_json = settings;
+    mm_stored s;
+    const char *removed;
+    assert_int_equal(mm_store_create(store, arena, &g), MM_STORE_OK);
+    assert_int_equal(mm_store_advance(store, arena, P, "g1", MM_STATE_CREATOR_JOINED, &s),
+                     MM_STORE_OK);
+    assert_settings_text(s.doc, settings);
+    assert_int_equal(mm_store_reserve_seat(store, arena, P, "g1", "u2", &s), MM_STORE_OK);
+    assert_settings_text(s.doc, settings);
+    assert_int_equal(mm_store_reserve_seat(store, arena, P, "g1", "u3", &s), MM_STORE_OK);
+    assert_int_equal(mm_store_undo_seat(store, arena, P, "g1", "u3", &s), MM_STORE_OK);
+    assert_settings_text(s.doc, settings);
+    assert_int_equal(mm_store_reset(store, arena, P, "g1", "u2", NULL, &s, &removed), MM_STORE_OK);
+    char *doc = hget("__games:" P, "g1");
+    assert_settings_text(doc, settings);
+    free(doc);
+}
+
+/* Fields this version does not know are kept too, in their order and with their bytes,
+ * even values cjson cannot encode again (a number out of a double's range). */
+static void scripts_keep_unknown_fields_byte_for_byte(void **state)
+{
+    (void)state;
+    static const char doc[] =
+        "{\"game_id\": \"g1\", \"product_id\": \"" P "\", \"game_server_url\": "
+        "\"http://127.0.0.1:8080\", \"creator_id\": \"u1\", \"creator_name\": \"alice\", "
+        "\"players\": [\"u1\"], \"settings\": {\"num_players\":2}, \"token\": \"t\", "
+        "\"_last_updated\": \"23-Nov-2026 (18:04:05.123456)\", \"state\": \"created\", "
+        "\"zeta\": [1, {}, []], \"alpha\": 1e999, \"mid\":{\"x\" : \"y\"}}";
+    freeReplyObject(redisCommand(raw, "HSET __games:" P " g1 %s", doc));
+    freeReplyObject(redisCommand(raw, "ZADD __pending_games:" P " 1 g1"));
+    mm_stored s;
+    mm_store_advance(store, arena, P, "g1", MM_STATE_CREATOR_JOINED, &s);
+    char *after = hget("__games:" P, "g1");
+    assert_non_null(strstr(after, "\"state\": \"creator_joined\", \"zeta\": [1, {}, []], "
+                                  "\"alpha\": 1e999, \"mid\": {\"x\" : \"y\"}}"));
+    free(after);
+}
+
+/* SPEC 10: a seat is given back only while the game is as the reservation left it. Here
+ * the game server reported all players joined before the undo came: nothing is undone. */
+static void undo_only_while_the_game_is_as_the_seat_left_it(void **state)
+{
+    (void)state;
+    mm_stored s;
+    create_published("g1", 2);
+    assert_int_equal(mm_store_reserve_seat(store, arena, P, "g1", "u2", &s), MM_STORE_OK);
+    assert_int_equal(mm_store_advance(store, arena, P, "g1", MM_STATE_ALL_PLAYERS_JOINED, &s),
+                     MM_STORE_OK);
+    char *before = hget("__games:" P, "g1");
+    assert_int_equal(mm_store_undo_seat(store, arena, P, "g1", "u2", &s), MM_STORE_CHANGED);
+    char *after = hget("__games:" P, "g1");
+    assert_string_equal(before, after);
+    free(before);
+    free(after);
+    assert_int_equal(sets_of("g1"), 4);
+}
+
+static pid_t redis_pid(void)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/redis.pid", itest_env("MM_TEST_RUN_DIR"));
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    long pid = 0;
+    assert_int_equal(fscanf(f, "%ld", &pid), 1);
+    fclose(f);
+    return (pid_t)pid;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* SPEC 10: a write that reaches Redis after the caller gave up does not take effect. Redis
+ * is frozen while a create and a seat are asked for: both answer unavailable after the
+ * timeout, and once Redis runs again neither has landed. */
+static void writes_reaching_redis_after_their_deadline_are_refused(void **state)
+{
+    (void)state;
+    create_published("open", 2);
+    mm_stored s;
+    assert_int_equal(mm_store_get(store, arena, P, "open", &s), MM_STORE_OK); /* connected */
+    pid_t rp = redis_pid();
+    assert_int_equal(kill(rp, SIGSTOP), 0);
+    mm_game g = make_game("late", 2);
+    double t0 = now_s();
+    mm_store_result created = mm_store_create(store, arena, &g);
+    mm_seat seat;
+    mm_store_result seated = mm_store_take_seat(store, arena, P, "open", "u2", &seat);
+    double took = now_s() - t0;
+    assert_int_equal(kill(rp, SIGCONT), 0);
+    assert_int_equal(created, MM_STORE_UNAVAILABLE);
+    assert_int_equal(seated, MM_STORE_UNAVAILABLE);
+    assert_true(took < 2.0); /* two timeouts of 0.5 s, no more */
+    usleep(300000);          /* Redis runs what was queued */
+    redisReply *r = redisCommand(raw, "HEXISTS __games:" P " late");
+    assert_int_equal(r->integer, 0);
+    freeReplyObject(r);
+    assert_int_equal(sets_of("late"), 0);
+    char *doc = hget("__games:" P, "open");
+    assert_null(strstr(doc, "u2"));
+    free(doc);
+    /* and the store works again at once */
+    assert_int_equal(mm_store_take_seat(store, arena, P, "open", "u3", &seat), MM_STORE_OK);
+}
+
+/* ---- a proxy in front of Redis that loses one answer ----
+ * It passes bytes both ways between one client and Redis's socket; when told to, it drops
+ * the next answer from Redis and closes the client's connection, as a Redis that died right
+ * after running a command would look to the client. */
+typedef struct {
+    int listen_fd;
+    char path[108];
+    volatile int drop_next_answer;
+    volatile int stop;
+} proxy;
+
+static int unix_connect(const char *path)
+{
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+    if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static void *proxy_run(void *arg)
+{
+    proxy *p = arg;
+    while (!p->stop) {
+        struct pollfd lp = {.fd = p->listen_fd, .events = POLLIN};
+        if (poll(&lp, 1, 50) <= 0)
+            continue;
+        int client = accept(p->listen_fd, NULL, NULL);
+        int server = unix_connect(itest_env("MM_TEST_REDIS_SOCK"));
+        for (int open = client >= 0 && server >= 0; open && !p->stop;) {
+            struct pollfd fds[2] = {{.fd = client, .events = POLLIN},
+                                    {.fd = server, .events = POLLIN}};
+            if (poll(fds, 2, 50) <= 0)
+                continue;
+            char buf[65536];
+            for (int i = 0; i < 2 && open; i++) {
+                if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
+                    continue;
+                ssize_t n = read(fds[i].fd, buf, sizeof(buf));
+                if (n <= 0 || (i == 1 && p->drop_next_answer)) {
+                    p->drop_next_answer = 0;
+                    open = 0;
+                } else if (write(fds[1 - i].fd, buf, (size_t)n) != n) {
+                    open = 0;
+                }
+            }
+        }
+        if (client >= 0)
+            close(client);
+        if (server >= 0)
+            close(server);
+    }
+    return NULL;
+}
+
+/* A write whose connection broke after it was sent may have run: it is not sent again (a
+ * second run would answer "already joined" to the player who just got the seat). */
+static void a_write_is_not_sent_twice_when_its_answer_is_lost(void **state)
+{
+    (void)state;
+    proxy p = {.listen_fd = socket(AF_UNIX, SOCK_STREAM, 0)};
+    snprintf(p.path, sizeof(p.path), "%s/proxy.sock", itest_env("MM_TEST_RUN_DIR"));
+    unlink(p.path);
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", p.path);
+    assert_int_equal(bind(p.listen_fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(listen(p.listen_fd, 8), 0);
+    pthread_t tid;
+    assert_int_equal(pthread_create(&tid, NULL, proxy_run, &p), 0);
+
+    char url[200], err[128];
+    snprintf(url, sizeof(url), "unix://%s", p.path);
+    mm_redis_url u;
+    assert_int_equal(mm_redis_url_parse(url, &u, err, sizeof(err)), MM_OK);
+    mm_rconn *c = mm_rconn_new(&u, 500);
+    mm_store *st = mm_store_new(c);
+    create_published("g1", 3);
+    create_published("g2", 3);
+    mm_seat seat;
+    /* the connection is up and the scripts are loaded */
+    assert_int_equal(mm_store_take_seat(st, arena, P, "g1", "u2", &seat), MM_STORE_OK);
+    p.drop_next_answer = 1;
+    assert_int_equal(mm_store_take_seat(st, arena, P, "g2", "u2", &seat), MM_STORE_UNAVAILABLE);
+    /* it ran once: the seat is held once, and the next call works */
+    char *doc = hget("__games:" P, "g2");
+    assert_non_null(strstr(doc, "[\"u1\", \"u2\"]"));
+    free(doc);
+    assert_int_equal(mm_store_take_seat(st, arena, P, "g2", "u3", &seat), MM_STORE_OK);
+    p.stop = 1;
+    pthread_join(tid, NULL);
+    mm_store_free(st);
+    mm_rconn_free(c);
+    close(p.listen_fd);
+    unlink(p.path);
+}
+
 static void redis_restart_fails_fast_then_reconnects(void **state)
 {
     mm_stored s;
@@ -631,6 +867,11 @@ int main(void)
         T(scripts_are_reloaded_after_a_flush),
         T(fifty_racers_two_seats),
         T(fifty_racers_three_seats),
+        T(scripts_keep_settings_byte_for_byte),
+        T(scripts_keep_unknown_fields_byte_for_byte),
+        T(undo_only_while_the_game_is_as_the_seat_left_it),
+        T(writes_reaching_redis_after_their_deadline_are_refused),
+        T(a_write_is_not_sent_twice_when_its_answer_is_lost),
         T(redis_restart_fails_fast_then_reconnects),
     };
     return cmocka_run_group_tests_name("integration: store on real Redis", tests, setup, teardown);

@@ -516,6 +516,53 @@ static void curation_leaves_a_game_changed_since_read(void **state)
     mm_config_free(&cfg);
 }
 
+/* A document the C decoder refuses is deleted only if it is still the bytes curation read
+ * (compare-and-delete), and the product's game server is told to remove the game. A set
+ * entry whose document is gone is cleaned only while the document is still gone. */
+static void curation_removes_an_undecodable_game_only_if_unchanged(void **state)
+{
+    mm_config cfg;
+    char err[256];
+    assert_int_equal(mm_config_load(fast_config, &cfg, err, sizeof(err)), MM_OK);
+    mm_gs_client *gs = mm_gs_client_new(1000, 1000);
+    freeReplyObject(
+        redisCommand(games, "HSET __games:" P " bad {\"game_id\":\"bad\",\"players\":7}"));
+    freeReplyObject(redisCommand(games, "ZADD __lobby_games:" P " 1 bad 2 ghost"));
+    int64_t now = mm_store_now_us();
+    mm_candidate *c;
+    size_t n;
+    assert_int_equal(mm_store_candidates(store, arena, P, MM_SET_LOBBY, now / 1000, 0, 10, &c, &n),
+                     MM_STORE_OK);
+    assert_int_equal(n, 2);
+    assert_null(c[0].stored.doc); /* not usable ... */
+    assert_non_null(c[0].raw);    /* ... but read */
+    assert_null(c[1].raw);
+    /* both change between the read and the act: still undecodable, and a document appears */
+    freeReplyObject(
+        redisCommand(games, "HSET __games:" P " bad {\"game_id\":\"bad\",\"players\":8}"));
+    freeReplyObject(redisCommand(games, "HSET __games:" P " ghost {}"));
+    assert_int_equal(mm_curate_one(store, gs, &cfg, arena, P, &c[0], now), MM_CURATE_CHANGED);
+    assert_int_equal(mm_curate_one(store, gs, &cfg, arena, P, &c[1], now), MM_CURATE_CHANGED);
+    assert_true(in_set("__lobby_games:", "bad"));
+    assert_true(in_set("__lobby_games:", "ghost"));
+    assert_int_equal(itest_gs_calls("remove_game", "\"bad\""), 0);
+    /* read again: now it acts, and tells the game server */
+    freeReplyObject(redisCommand(games, "HDEL __games:" P " ghost"));
+    assert_int_equal(mm_store_candidates(store, arena, P, MM_SET_LOBBY, now / 1000, 0, 10, &c, &n),
+                     MM_STORE_OK);
+    assert_int_equal(mm_curate_one(store, gs, &cfg, arena, P, &c[0], now), MM_CURATE_CLEANED);
+    assert_int_equal(mm_curate_one(store, gs, &cfg, arena, P, &c[1], now), MM_CURATE_CLEANED);
+    assert_false(in_set("__lobby_games:", "bad"));
+    assert_false(in_set("__lobby_games:", "ghost"));
+    redisReply *r = redisCommand(games, "HEXISTS __games:" P " bad");
+    assert_int_equal(r->integer, 0);
+    freeReplyObject(r);
+    assert_int_equal(itest_gs_calls("remove_game", "\"bad\""), 1);
+    assert_int_equal(itest_gs_calls("remove_game", "\"ghost\""), 0);
+    mm_gs_client_free(gs);
+    mm_config_free(&cfg);
+}
+
 /* More live games than one batch, older than an expired one behind them in
  * the same set: passes move on past the live ones and reach it. */
 static void curation_reaches_past_a_batch_of_live_games(void **state)
@@ -593,6 +640,7 @@ int main(void)
         T(group_deleted_under_a_running_worker_is_recreated),
         T(curation_expires_resets_and_keeps),
         T(curation_leaves_a_game_changed_since_read),
+        T(curation_removes_an_undecodable_game_only_if_unchanged),
         T(curation_reaches_past_a_batch_of_live_games),
         T(sigterm_exits_zero_promptly),
     };

@@ -85,7 +85,34 @@ static void full_config_is_read(void **state)
     const mm_product *p = mm_config_product(&c, "p-2_B", 5);
     assert_non_null(p);
     assert_int_equal(p->num_players, 64);
-    assert_string_equal(p->settings_json, "{\"mode\":\"fast\",\"num_players\":64}");
+    /* as written: the key order is kept */
+    assert_string_equal(p->settings_json, "{\"num_players\":64,\"mode\":\"fast\"}");
+    mm_config_free(&c);
+}
+
+/* A product's settings keep what they hold: arrays stay arrays, big integers keep every
+ * digit, nested objects and unicode are kept, keys stay in their order (num_players where
+ * it was written), and "/" is not escaped. */
+static void settings_are_kept_as_written(void **state)
+{
+    (void)state;
+    static const char doc[] =
+        "{\"products\":[{\"product_id\":\"p\",\"game_server_url\":\"http://gs\","
+        "\"game_socket_url\":\"ws\",\"settings\":{\"maps\":[],\"num_players\":4,"
+        "\"seed\":12345678901234567,\"rules\":{\"names\":[\"\xc3\xa9t\xc3\xa9\",\"a/b\"],"
+        "\"ratio\":0.50},\"z\":{}}},"
+        "{\"product_id\":\"q\",\"game_server_url\":\"http://gs\",\"game_socket_url\":\"ws\","
+        "\"settings\":{\"mode\":\"x\"}}]}";
+    mm_config c;
+    char err[256] = "";
+    assert_int_equal(parse(doc, &c, err, sizeof(err)), MM_OK);
+    assert_string_equal(c.products[0].settings_json,
+                        "{\"maps\":[],\"num_players\":4,\"seed\":12345678901234567,"
+                        "\"rules\":{\"names\":[\"\xc3\xa9t\xc3\xa9\",\"a/b\"],\"ratio\":0.50},"
+                        "\"z\":{}}");
+    assert_int_equal(c.products[0].num_players, 4);
+    /* without num_players, the default capacity is added last */
+    assert_string_equal(c.products[1].settings_json, "{\"mode\":\"x\",\"num_players\":2}");
     mm_config_free(&c);
 }
 
@@ -284,6 +311,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(minimal_config_gets_the_spec_defaults),
         cmocka_unit_test(full_config_is_read),
+        cmocka_unit_test(settings_are_kept_as_written),
         cmocka_unit_test(every_refusal_names_the_problem),
         cmocka_unit_test(deep_nesting_is_refused_without_crash),
         cmocka_unit_test(bytes_after_a_nul_are_refused),
