@@ -28,7 +28,7 @@ struct mm_gs_client {
     size_t answer_len;
     bool answer_overflow;
     long connects;
-    bool unanswered_after_send; /* the last call: sent, then no usable answer */
+    bool may_have_acted; /* the last call: sent, then no usable answer */
     char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -235,9 +235,9 @@ void mm_gs_client_free(mm_gs_client *c)
     free(c);
 }
 
-bool mm_gs_unanswered_after_send(const mm_gs_client *c)
+bool mm_gs_may_have_acted(const mm_gs_client *c)
 {
-    return c->unanswered_after_send;
+    return c->may_have_acted;
 }
 
 long mm_gs_client_connects(const mm_gs_client *c)
@@ -305,7 +305,7 @@ static mm_gs_result post(mm_gs_client *c, mm_arena *a, const char *base_url, con
 
     c->answer_len = 0;
     c->answer_overflow = false;
-    c->unanswered_after_send = false;
+    c->may_have_acted = false;
     c->errbuf[0] = '\0';
     rc = set_call_options(c, url, json, strlen(json));
     if (rc != CURLE_OK) {
@@ -318,7 +318,7 @@ static mm_gs_result post(mm_gs_client *c, mm_arena *a, const char *base_url, con
         c->connects += connects;
     if (rc != CURLE_OK) {
         long sent = 0; /* bytes of request written: the game server may have acted on it */
-        c->unanswered_after_send =
+        c->may_have_acted =
             curl_easy_getinfo(c->curl, CURLINFO_REQUEST_SIZE, &sent) != CURLE_OK || sent > 0;
         if (c->answer_overflow || rc == CURLE_FILESIZE_EXCEEDED)
             why = "answer over 64 KiB";
@@ -328,6 +328,7 @@ static mm_gs_result post(mm_gs_client *c, mm_arena *a, const char *base_url, con
     }
     r = mm_gs_classify(a, status, c->answer, c->answer_len, want_token, token_out);
     why = r == MM_GS_REFUSED ? "answer is not 2xx" : "answer has no usable gameToken";
+    c->may_have_acted = r == MM_GS_UNAVAILABLE; /* a 2xx (or odd status) it could not use */
 out:
     json_object_put(body);
     log_call(op, url != NULL ? url : base_url, status, r, now_ms() - start, why);

@@ -51,10 +51,11 @@ mm_gs_result mm_gs_classify(mm_arena *a, long status, const char *body, size_t l
 /* "ok", "refused", "unavailable". */
 const char *mm_gs_result_name(mm_gs_result r);
 
-/* Whether the last call failed after its request was sent (a timeout waiting for the
- * answer, a connection lost mid-answer): the game server may have acted on it. False after
- * a success, a refusal, or a failure to connect. */
-bool mm_gs_unanswered_after_send(const mm_gs_client *c);
+/* Whether the last call was MM_GS_UNAVAILABLE after its request reached the game server (a
+ * timeout waiting for the answer, a connection lost mid-answer, an answer that could not be
+ * used): the game server may have acted on it. False after a success, a refusal, or a
+ * failure to connect. */
+bool mm_gs_may_have_acted(const mm_gs_client *c);
 
 /* New connections this client has opened so far (for tests: keep-alive means 1). */
 long mm_gs_client_connects(const mm_gs_client *c);

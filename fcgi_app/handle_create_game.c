@@ -1,6 +1,7 @@
 /* POST /game_lobby/{product_id}/create_game: a new game on the product's game
  * server, then stored in state created (pending until the creator connects).
- * If storing fails, the game server's game is removed again. */
+ * If storing fails, or the game server gave no usable answer to a request it
+ * got, the game server's game is removed again. */
 #include <string.h>
 
 #include "app.h"
@@ -29,6 +30,12 @@ void mm_handle_create_game(mm_app *app, const mm_request *req, const mm_route_pa
         return;
     }
     if (gr != MM_GS_OK) {
+        /* a game server that got the request and gave no usable answer may have made the
+         * game: it is told to remove it (best effort), since no one will ever join it */
+        if (mm_gs_may_have_acted(app->gs))
+            mm_metrics_gs_call(
+                app->metrics, prod, MM_GS_OP_REMOVE_GAME,
+                mm_gs_remove_game(app->gs, req->arena, prod->game_server_url, game_id));
         mm_response_error(res, req->arena, 502, "Game server unavailable.");
         return;
     }

@@ -40,7 +40,7 @@ static void not_found(const mm_request *req, const mm_route_params *params, mm_r
 static void undo(mm_app *app, const mm_request *req, const mm_product *prod, const char *game_id,
                  const char *user_id, const char *game_server_url)
 {
-    bool maybe_seated = mm_gs_unanswered_after_send(app->gs);
+    bool maybe_seated = mm_gs_may_have_acted(app->gs);
     mm_stored after;
     mm_store_result r =
         mm_store_undo_seat(app->store, req->arena, prod->product_id, game_id, user_id, &after);
