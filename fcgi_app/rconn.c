@@ -71,7 +71,9 @@ static int handshake(mm_rconn *c)
 {
     redisReply *r;
     if (c->url.password[0] != '\0') {
-        r = redisCommand(c->ctx, "AUTH %s", c->url.password);
+        r = c->url.user[0] != '\0'
+                ? redisCommand(c->ctx, "AUTH %s %s", c->url.user, c->url.password)
+                : redisCommand(c->ctx, "AUTH %s", c->url.password);
         if (r == NULL || r->type == REDIS_REPLY_ERROR) {
             note_down(c, r ? r->str : c->ctx->errstr);
             if (r)

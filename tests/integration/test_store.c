@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -831,6 +833,58 @@ static void a_write_is_not_sent_twice_when_its_answer_is_lost(void **state)
     unlink(p.path);
 }
 
+/* Redis URLs as users write them: an ACL user and a percent-encoded password (AUTH user
+ * password), an IPv6 host. The test's Redis listens on a free TCP port for this. */
+static void connects_with_an_acl_user_and_an_ipv6_host(void **state)
+{
+    (void)state;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t salen = sizeof(sa);
+    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &salen), 0);
+    int port = ntohs(sa.sin_port);
+    close(fd);
+    redisReply *r = redisCommand(raw, "CONFIG SET port %d", port);
+    assert_int_equal(r->type, REDIS_REPLY_STATUS);
+    freeReplyObject(r);
+    freeReplyObject(redisCommand(raw, "ACL SETUSER app on >p@ss:w%%rd ~* &* +@all"));
+    char url[160], err[128];
+    mm_redis_url u;
+    snprintf(url, sizeof(url), "redis://app:p%%40ss%%3Aw%%25rd@127.0.0.1:%d/0", port);
+    assert_int_equal(mm_redis_url_parse(url, &u, err, sizeof(err)), MM_OK);
+    mm_rconn *c = mm_rconn_new(&u, 500);
+    assert_int_equal(mm_rconn_ping(c), MM_OK);
+    r = mm_rconn_command(c, "ACL WHOAMI");
+    assert_non_null(r);
+    assert_string_equal(r->str, "app");
+    freeReplyObject(r);
+    mm_rconn_free(c);
+    /* a wrong password is refused, not ignored */
+    snprintf(url, sizeof(url), "redis://app:nope@127.0.0.1:%d/0", port);
+    assert_int_equal(mm_redis_url_parse(url, &u, err, sizeof(err)), MM_OK);
+    c = mm_rconn_new(&u, 500);
+    assert_int_equal(mm_rconn_ping(c), MM_ERR_UNAVAILABLE);
+    mm_rconn_free(c);
+    /* the loopback over IPv6, where the machine has it */
+    int v6 = socket(AF_INET6, SOCK_STREAM, 0);
+    struct sockaddr_in6 sa6 = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+    int have_v6 = v6 >= 0 && bind(v6, (struct sockaddr *)&sa6, sizeof(sa6)) == 0;
+    if (v6 >= 0)
+        close(v6);
+    if (have_v6) {
+        snprintf(url, sizeof(url), "redis://app:p%%40ss%%3Aw%%25rd@[::1]:%d", port);
+        assert_int_equal(mm_redis_url_parse(url, &u, err, sizeof(err)), MM_OK);
+        c = mm_rconn_new(&u, 500);
+        assert_int_equal(mm_rconn_ping(c), MM_OK);
+        mm_rconn_free(c);
+    } else {
+        print_message("no IPv6 loopback here: the [::1] connection is not tried\n");
+    }
+    freeReplyObject(redisCommand(raw, "ACL DELUSER app"));
+    freeReplyObject(redisCommand(raw, "CONFIG SET port 0"));
+}
+
 static void redis_restart_fails_fast_then_reconnects(void **state)
 {
     mm_stored s;
@@ -872,6 +926,7 @@ int main(void)
         T(undo_only_while_the_game_is_as_the_seat_left_it),
         T(writes_reaching_redis_after_their_deadline_are_refused),
         T(a_write_is_not_sent_twice_when_its_answer_is_lost),
+        T(connects_with_an_acl_user_and_an_ipv6_host),
         T(redis_restart_fails_fast_then_reconnects),
     };
     return cmocka_run_group_tests_name("integration: store on real Redis", tests, setup, teardown);

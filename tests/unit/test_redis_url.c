@@ -15,30 +15,46 @@ typedef struct {
     int port;
     const char *password;
     int db;
+    const char *user;
 } row;
 
 static const row rows[] = {
-    {"redis://127.0.0.1:6379/0", 1, 0, "127.0.0.1", 6379, "", 0},
-    {"redis://localhost", 1, 0, "localhost", 6379, "", 0},
-    {"redis://localhost/", 1, 0, "localhost", 6379, "", 0},
-    {"redis://h:7000/15", 1, 0, "h", 7000, "", 15},
-    {"redis://:s3cret@redis.internal:6380/2", 1, 0, "redis.internal", 6380, "s3cret", 2},
-    {"redis://user:pw@h/1", 1, 0, "h", 6379, "pw", 1},
-    {"unix:///tmp/redis.sock", 1, 1, "/tmp/redis.sock", 6379, "", 0},
-    {"unix:///tmp/redis.sock?db=3", 1, 1, "/tmp/redis.sock", 6379, "", 3},
-    {"unix://relative.sock", 0, 0, NULL, 0, NULL, 0},
-    {"unix:///tmp/r.sock?db=x", 0, 0, NULL, 0, NULL, 0},
-    {"unix:///tmp/r.sock?foo=1", 0, 0, NULL, 0, NULL, 0},
-    {"redis://", 0, 0, NULL, 0, NULL, 0},
-    {"redis://h:0", 0, 0, NULL, 0, NULL, 0},
-    {"redis://h:65536", 0, 0, NULL, 0, NULL, 0},
-    {"redis://h:-1", 0, 0, NULL, 0, NULL, 0},
-    {"redis://h:12ab", 0, 0, NULL, 0, NULL, 0},
-    {"redis://h/db", 0, 0, NULL, 0, NULL, 0},
-    {"redis://pw@h", 0, 0, NULL, 0, NULL, 0},
-    {"redis://h h", 0, 0, NULL, 0, NULL, 0},
-    {"http://h", 0, 0, NULL, 0, NULL, 0},
-    {"", 0, 0, NULL, 0, NULL, 0},
+    {"redis://127.0.0.1:6379/0", 1, 0, "127.0.0.1", 6379, "", 0, NULL},
+    {"redis://localhost", 1, 0, "localhost", 6379, "", 0, NULL},
+    {"redis://localhost/", 1, 0, "localhost", 6379, "", 0, NULL},
+    {"redis://h:7000/15", 1, 0, "h", 7000, "", 15, NULL},
+    {"redis://:s3cret@redis.internal:6380/2", 1, 0, "redis.internal", 6380, "s3cret", 2, NULL},
+    {"redis://user:pw@h/1", 1, 0, "h", 6379, "pw", 1, "user"},
+    /* percent-encoded credentials; an ACL user; IPv6 hosts */
+    {"redis://app%2Drw:p%40ss%3Aw%25rd@h:7/3", 1, 0, "h", 7, "p@ss:w%rd", 3, "app-rw"},
+    {"redis://:a%2fb@h", 1, 0, "h", 6379, "a/b", 0, NULL},
+    {"redis://[::1]:6380/2", 1, 0, "::1", 6380, "", 2, NULL},
+    {"redis://[::1]", 1, 0, "::1", 6379, "", 0, NULL},
+    {"redis://u:p@[fe80::1%25eth0]", 0, 0, NULL, 0, NULL, 0, NULL},
+    {"redis://[2001:db8::7]/1", 1, 0, "2001:db8::7", 6379, "", 1, NULL},
+    {"redis://[::1", 0, 0, NULL, 0, NULL, 0, NULL},
+    {"redis://[]:1", 0, 0, NULL, 0, NULL, 0, NULL},
+    {"redis://[::1]x", 0, 0, NULL, 0, NULL, 0, NULL},
+    {"redis://[::g]", 0, 0, NULL, 0, NULL, 0, NULL},
+    {"redis://:pw%@h", 0, 0, NULL, 0, NULL, 0, NULL},
+    {"redis://:pw%4@h", 0, 0, NULL, 0, NULL, 0, NULL},
+    {"redis://:pw%zz@h", 0, 0, NULL, 0, NULL, 0, NULL},
+    {"redis://:pw%00@h", 0, 0, NULL, 0, NULL, 0, NULL},
+    {"unix:///tmp/redis.sock", 1, 1, "/tmp/redis.sock", 6379, "", 0, NULL},
+    {"unix:///tmp/redis.sock?db=3", 1, 1, "/tmp/redis.sock", 6379, "", 3, NULL},
+    {"unix://relative.sock", 0, 0, NULL, 0, NULL, 0, NULL},
+    {"unix:///tmp/r.sock?db=x", 0, 0, NULL, 0, NULL, 0, NULL},
+    {"unix:///tmp/r.sock?foo=1", 0, 0, NULL, 0, NULL, 0, NULL},
+    {"redis://", 0, 0, NULL, 0, NULL, 0, NULL},
+    {"redis://h:0", 0, 0, NULL, 0, NULL, 0, NULL},
+    {"redis://h:65536", 0, 0, NULL, 0, NULL, 0, NULL},
+    {"redis://h:-1", 0, 0, NULL, 0, NULL, 0, NULL},
+    {"redis://h:12ab", 0, 0, NULL, 0, NULL, 0, NULL},
+    {"redis://h/db", 0, 0, NULL, 0, NULL, 0, NULL},
+    {"redis://pw@h", 0, 0, NULL, 0, NULL, 0, NULL},
+    {"redis://h h", 0, 0, NULL, 0, NULL, 0, NULL},
+    {"http://h", 0, 0, NULL, 0, NULL, 0, NULL},
+    {"", 0, 0, NULL, 0, NULL, 0, NULL},
 };
 
 static void table_of_urls(void **state)
@@ -59,8 +75,19 @@ static void table_of_urls(void **state)
         if (!w->is_unix)
             assert_int_equal(u.port, w->port);
         assert_string_equal(u.password, w->password);
+        assert_string_equal(u.user, w->user ? w->user : "");
         assert_int_equal(u.db, w->db);
     }
+}
+
+/* TLS is refused with a reason that says so, not as a parse error. */
+static void rediss_is_refused_clearly(void **state)
+{
+    mm_redis_url u;
+    char err[160] = "";
+    assert_int_equal(mm_redis_url_parse("rediss://h:6380/0", &u, err, sizeof(err)), MM_ERR_INVALID);
+    assert_non_null(strstr(err, "TLS"));
+    assert_non_null(strstr(err, "not supported"));
 }
 
 static void overlong_parts_are_refused(void **state)
@@ -82,6 +109,7 @@ static void overlong_parts_are_refused(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(rediss_is_refused_clearly),
         cmocka_unit_test(table_of_urls),
         cmocka_unit_test(overlong_parts_are_refused),
     };
