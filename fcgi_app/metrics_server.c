@@ -1,157 +1,102 @@
-#define _GNU_SOURCE /* accept4, pipe2 */
+/* The worker's /metrics endpoint, served by libmicrohttpd on its own thread.
+ * The library does what a scrape endpoint must survive: many connections at
+ * once (a slow or stalled client holds only its own connection), a per-
+ * connection idle timeout, a cap on connections, bounded request heads. */
 #include "metrics_server.h"
 
 #include <arpa/inet.h>
-#include <errno.h>
-#include <fcntl.h>
+#include <microhttpd.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
-#include "log.h"
+#define IDLE_TIMEOUT_S 5    /* a connection that sends nothing for this long is closed */
+#define CONNECTIONS_MAX 128 /* scrapers are few; the rest are refused at accept */
 
-#define REQUEST_MAX 4096
-#define IO_TIMEOUT_MS 1000
+#if MHD_VERSION >= 0x00097002
+typedef enum MHD_Result mhd_result;
+#else
+typedef int mhd_result;
+#endif
 
 struct mm_metrics_server {
-    int fd;
-    int wake[2]; /* written to by stop */
+    struct MHD_Daemon *daemon;
     int port;
-    pthread_t thread;
     mm_metrics_render_fn render;
     void *ctx;
 };
 
-static void write_all(int fd, const char *p, size_t len)
+static mhd_result queue(struct MHD_Connection *conn, unsigned int status, const char *type,
+                        char *body, size_t len, enum MHD_ResponseMemoryMode mode)
 {
-    while (len > 0) {
-        ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return; /* the scraper went away or stalled past the timeout */
-        p += n;
-        len -= (size_t)n;
+    struct MHD_Response *r = MHD_create_response_from_buffer(len, body, mode);
+    if (r == NULL) {
+        if (mode == MHD_RESPMEM_MUST_FREE)
+            free(body);
+        return MHD_NO;
     }
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+    if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+    mhd_result ok = MHD_queue_response(conn, status, r);
+    MHD_destroy_response(r);
+    return ok;
 }
 
-static void answer(int fd, int status, const char *reason, const char *type, const char *body,
-                   size_t len)
+static mhd_result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                             const char *method, const char *version, const char *upload_data,
+                             size_t *upload_data_size, void **con_cls)
 {
-    char head[256];
-    int n = snprintf(head, sizeof(head),
-                     "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-                     "Connection: close\r\n\r\n",
-                     status, reason, type, len);
-    write_all(fd, head, (size_t)n);
-    write_all(fd, body, len);
-}
-
-/* Reads the request head (up to REQUEST_MAX bytes, within the timeout) and
- * answers from its first line. */
-static void serve(mm_metrics_server *s, int fd)
-{
-    struct timeval tv = {IO_TIMEOUT_MS / 1000, (IO_TIMEOUT_MS % 1000) * 1000L};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-    char req[REQUEST_MAX + 1];
-    size_t got = 0;
-    while (got < REQUEST_MAX) {
-        ssize_t n = recv(fd, req + got, REQUEST_MAX - got, 0);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        got += (size_t)n;
-        req[got] = '\0';
-        if (strstr(req, "\r\n\r\n") != NULL || strstr(req, "\n\n") != NULL)
-            break;
-    }
-    req[got] = '\0';
     static const char text[] = "text/plain; charset=utf-8";
-    if (strncmp(req, "GET /metrics ", 13) == 0 || strncmp(req, "GET /metrics?", 13) == 0) {
-        size_t len;
-        char *body = s->render(s->ctx, &len);
-        if (body == NULL) {
-            answer(fd, 500, "Internal Server Error", text, "out of memory\n", 14);
-            return;
-        }
-        answer(fd, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", body, len);
-        free(body);
-    } else if (strncmp(req, "GET ", 4) == 0) {
-        answer(fd, 404, "Not Found", text, "not found; try /metrics\n", 24);
-    } else if (got > 0) {
-        answer(fd, 405, "Method Not Allowed", text, "only GET\n", 9);
+    static char not_found[] = "not found\n", not_allowed[] = "method not allowed\n";
+    mm_metrics_server *s = cls;
+    (void)version;
+    (void)upload_data;
+    if (*con_cls == NULL) { /* the head only: a body, if any, is not waited for */
+        *con_cls = s;
+        return MHD_YES;
     }
-}
-
-static void *loop(void *arg)
-{
-    mm_metrics_server *s = arg;
-    for (;;) {
-        struct pollfd p[2] = {{.fd = s->fd, .events = POLLIN},
-                              {.fd = s->wake[0], .events = POLLIN}};
-        if (poll(p, 2, -1) < 0) {
-            if (errno == EINTR)
-                continue;
-            mm_log_error("msg=\"metrics server stopped\" err=\"%s\"", strerror(errno));
-            return NULL;
-        }
-        if (p[1].revents != 0)
-            return NULL;
-        int fd = accept4(s->fd, NULL, NULL, SOCK_CLOEXEC);
-        if (fd < 0)
-            continue; /* the client left first, or too many files: try again */
-        serve(s, fd);
-        close(fd);
-    }
-}
-
-static int listen_on(const char *address, long port, int *bound_port, char *err, size_t errlen)
-{
-    struct sockaddr_storage ss;
-    socklen_t sl;
-    memset(&ss, 0, sizeof(ss));
-    struct sockaddr_in *v4 = (struct sockaddr_in *)(void *)&ss;
-    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)(void *)&ss;
-    if (inet_pton(AF_INET, address, &v4->sin_addr) == 1) {
-        v4->sin_family = AF_INET;
-        v4->sin_port = htons((uint16_t)port);
-        sl = sizeof(*v4);
-    } else if (inet_pton(AF_INET6, address, &v6->sin6_addr) == 1) {
-        v6->sin6_family = AF_INET6;
-        v6->sin6_port = htons((uint16_t)port);
-        sl = sizeof(*v6);
-    } else {
-        snprintf(err, errlen, "not an IP address: %s", address);
-        return -1;
-    }
-    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    int one = 1;
-    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
-        bind(fd, (struct sockaddr *)&ss, sl) != 0 || listen(fd, 16) != 0 ||
-        getsockname(fd, (struct sockaddr *)&ss, &sl) != 0) {
-        snprintf(err, errlen, "cannot listen on %s port %ld: %s", address, port, strerror(errno));
-        if (fd >= 0)
-            close(fd);
-        return -1;
-    }
-    *bound_port = ntohs(ss.ss_family == AF_INET ? v4->sin_port : v6->sin6_port);
-    return fd;
+    *upload_data_size = 0; /* a body is read and ignored */
+    if (strcmp(url, "/metrics") != 0)
+        return queue(conn, MHD_HTTP_NOT_FOUND, text, not_found, sizeof(not_found) - 1,
+                     MHD_RESPMEM_PERSISTENT);
+    if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
+        return queue(conn, MHD_HTTP_METHOD_NOT_ALLOWED, text, not_allowed, sizeof(not_allowed) - 1,
+                     MHD_RESPMEM_PERSISTENT);
+    size_t len;
+    char *body = s->render(s->ctx, &len);
+    if (body == NULL)
+        return MHD_NO; /* out of memory: the connection is closed */
+    return queue(conn, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", body, len,
+                 MHD_RESPMEM_MUST_FREE);
 }
 
 mm_metrics_server *mm_metrics_server_start(const char *address, long port,
                                            mm_metrics_render_fn render, void *ctx, char *err,
                                            size_t errlen)
 {
+    struct sockaddr_storage sa;
+    memset(&sa, 0, sizeof(sa));
+    struct sockaddr_in *v4 = (struct sockaddr_in *)&sa;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&sa;
+    unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO;
     if (port < 0 || port > 65535) {
-        snprintf(err, errlen, "bad port %ld", port);
+        snprintf(err, errlen, "port %ld is out of range", port);
+        return NULL;
+    }
+    if (inet_pton(AF_INET, address, &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons((uint16_t)port);
+    } else if (inet_pton(AF_INET6, address, &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons((uint16_t)port);
+        flags |= MHD_USE_IPv6;
+    } else {
+        snprintf(err, errlen, "%s is not an IP address", address);
         return NULL;
     }
     mm_metrics_server *s = calloc(1, sizeof(*s));
@@ -161,34 +106,27 @@ mm_metrics_server *mm_metrics_server_start(const char *address, long port,
     }
     s->render = render;
     s->ctx = ctx;
-    s->wake[0] = s->wake[1] = -1;
-    s->fd = listen_on(address, port, &s->port, err, errlen);
-    if (s->fd < 0)
-        goto fail;
-    if (pipe2(s->wake, O_CLOEXEC) != 0) {
-        snprintf(err, errlen, "pipe: %s", strerror(errno));
-        goto fail;
-    }
-    /* Signals are for the main loop: the thread starts with them blocked. */
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    int rc = pthread_create(&s->thread, NULL, loop, s);
+    /* The server's thread must not take the signals the worker stops on. */
+    sigset_t block, old;
+    sigemptyset(&block);
+    sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &block, &old);
+    s->daemon = MHD_start_daemon(
+        flags, (uint16_t)port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR,
+        (struct sockaddr *)&sa, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)IDLE_TIMEOUT_S,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned int)CONNECTIONS_MAX,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32 * 1024, MHD_OPTION_END);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (rc != 0) {
-        snprintf(err, errlen, "cannot start a thread: %s", strerror(rc));
-        goto fail;
+    if (s->daemon == NULL) {
+        snprintf(err, errlen, "cannot listen on %s port %ld (in use?)", address, port);
+        free(s);
+        return NULL;
     }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    s->port = info != NULL ? info->port : (int)port;
     return s;
-fail:
-    if (s->fd >= 0)
-        close(s->fd);
-    if (s->wake[0] >= 0) {
-        close(s->wake[0]);
-        close(s->wake[1]);
-    }
-    free(s);
-    return NULL;
 }
 
 int mm_metrics_server_port(const mm_metrics_server *s)
@@ -200,13 +138,6 @@ void mm_metrics_server_stop(mm_metrics_server *s)
 {
     if (s == NULL)
         return;
-    ssize_t n;
-    do
-        n = write(s->wake[1], "x", 1);
-    while (n < 0 && errno == EINTR);
-    pthread_join(s->thread, NULL);
-    close(s->fd);
-    close(s->wake[0]);
-    close(s->wake[1]);
+    MHD_stop_daemon(s->daemon);
     free(s);
 }

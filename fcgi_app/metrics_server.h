@@ -1,6 +1,7 @@
-/* A minimal HTTP server on its own thread that answers GET /metrics with
- * what a render callback produces (the worker's metrics). One connection at
- * a time, bounded request size, a read timeout, Connection: close.
+/* The worker's HTTP endpoint: GET /metrics answers what a render callback
+ * produces, served by libmicrohttpd on its own thread (many connections at
+ * once, each with an idle timeout; see docs/DEPLOYMENT.md for why a library
+ * and not the pool's shared file). The render callback runs on that thread.
  * mm_metrics_server_start has one matching mm_metrics_server_stop. */
 #ifndef MM_METRICS_SERVER_H
 #define MM_METRICS_SERVER_H

@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(
     build-essential autoconf automake libtool pkg-config
     libfcgi-dev libhiredis-dev libjson-c-dev libcurl4-openssl-dev libssl-dev libcmocka-dev
+    libmicrohttpd-dev
     spawn-fcgi multiwatch nginx redis-server redis-tools curl wrk
 )
 # the fuzzing build (configure --enable-fuzzing) needs clang and its runtime

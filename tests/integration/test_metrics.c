@@ -356,6 +356,45 @@ static char *http_get(const char *url, long *status)
 
 #define EV(t, o) "matchmaker_worker_events_total{type=\"" t "\",outcome=\"" o "\"}"
 
+/* Clients that open a connection to the worker's metrics port and send their request one
+ * byte every 0.8 s hold only their own connections: scrapes meanwhile are answered at once. */
+static void slow_clients_do_not_hold_up_scrapes(int port, const char *url)
+{
+    enum { SLOW = 16 };
+    static const char head[] = "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n";
+    int fds[SLOW];
+    for (int i = 0; i < SLOW; i++) {
+        fds[i] = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in sa = {.sin_family = AF_INET,
+                                 .sin_port = htons((uint16_t)port),
+                                 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        assert_int_equal(connect(fds[i], (struct sockaddr *)&sa, sizeof(sa)), 0);
+    }
+    double slowest = 0;
+    for (size_t k = 0; k < 4; k++) {
+        for (int i = 0; i < SLOW; i++)
+            assert_int_equal(send(fds[i], head + k, 1, MSG_NOSIGNAL), 1);
+        for (int j = 0; j < 4; j++) {
+            struct timespec t0, t1;
+            clock_gettime(CLOCK_MONOTONIC, &t0);
+            long status;
+            char *text = http_get(url, &status);
+            clock_gettime(CLOCK_MONOTONIC, &t1);
+            assert_non_null(text);
+            assert_int_equal(status, 200);
+            free(text);
+            double took = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+            if (took > slowest)
+                slowest = took;
+        }
+        usleep(800000);
+    }
+    print_message("16 slow clients open: 16 scrapes, slowest %.3f s\n", slowest);
+    assert_true(slowest < 0.5);
+    for (int i = 0; i < SLOW; i++)
+        close(fds[i]);
+}
+
 static void worker_serves_metrics_that_follow_the_stream(void **state)
 {
     (void)state;
@@ -390,6 +429,7 @@ static void worker_serves_metrics_that_follow_the_stream(void **state)
     assert_non_null(text);
     assert_int_equal(status, 200);
     free(text);
+    slow_clients_do_not_hold_up_scrapes(port, url);
 
     freeReplyObject(redisCommand(ev, "XADD game_event_stream * type state_change"));
     freeReplyObject(redisCommand(ev, "XADD game_event_stream * product_id exrps game_id nosuch "
