@@ -34,6 +34,10 @@ static const long_key long_keys[] = {
     {"curation_interval_ms", offsetof(mm_config, curation_interval_ms), 10, 86400000, 1000},
     {"curation_batch_size", offsetof(mm_config, curation_batch_size), 1, 1000, 100},
     {"event_claim_idle_ms", offsetof(mm_config, event_claim_idle_ms), 100, 86400000, 30000},
+    {"event_max_deliveries", offsetof(mm_config, event_max_deliveries), 1, 1000, 5},
+    {"event_stream_max_len", offsetof(mm_config, event_stream_max_len), 100, 1000000000, 100000},
+    {"event_consumer_max_idle_ms", offsetof(mm_config, event_consumer_max_idle_ms), 1000,
+     30L * 86400000, 86400000},
     {"worker_metrics_port", offsetof(mm_config, worker_metrics_port), 0, 65535, 5051},
 };
 

@@ -42,7 +42,10 @@ typedef struct {
     long curation_interval_ms;
     long curation_batch_size;
     long event_claim_idle_ms;
-    long worker_metrics_port; /* 0: off */
+    long event_max_deliveries;       /* then an entry that cannot be applied is dead-lettered */
+    long event_stream_max_len;       /* the stream is trimmed towards this many entries */
+    long event_consumer_max_idle_ms; /* idle consumers with nothing pending are removed */
+    long worker_metrics_port;        /* 0: off */
     /* GET /game_lobby/_bench/noop answers a constant body (the benchmark's
      * FastCGI ceiling); off by default, so the path is an unknown one. */
     bool bench_noop_route;

@@ -2,6 +2,8 @@
 
 #include <string.h>
 
+#include "cleanup.h"
+
 #include "log.h"
 
 /* The shortest expiry of the states a game in that set can be in: nothing in
@@ -21,134 +23,178 @@ static long min_expiry(const mm_config *cfg, mm_game_set set)
     }
 }
 
+/* The job text for a game-server call curation queues with its change (in a), NULL when
+ * memory is short (the change is then made without it: logged). */
+static const char *job_for(mm_arena *a, mm_cleanup_op op, const char *url, const char *game_id,
+                           const char *user_id)
+{
+    mm_cleanup_job job = {.op = op, .game_server_url = url, .game_id = game_id, .user_id = user_id};
+    const char *text = mm_cleanup_job_encode(a, &job);
+    if (text == NULL)
+        mm_log_error("msg=\"cleanup call not queued: out of memory\" op=%s game_id=%s",
+                     mm_cleanup_op_name(op), game_id);
+    return text;
+}
+
+/* A store result curation cannot act on: Redis unreachable stops the pass, anything else
+ * (a script that failed on this game's document, say) skips this game only. */
+static mm_curate_outcome failed(mm_store_result r, const char *what, const char *product_id,
+                                const char *game_id)
+{
+    if (r == MM_STORE_UNAVAILABLE)
+        return MM_CURATE_FAILED;
+    mm_log_error("msg=\"curation skipped a game it cannot handle\" action=%s product=%s "
+                 "game_id=%s result=%s",
+                 what, product_id, game_id, mm_store_result_name(r));
+    return MM_CURATE_SKIPPED;
+}
+
 /* A set entry without a usable document. An entry whose document is gone is
  * removed while it is still gone; a document this program cannot decode is
  * deleted only if it is still exactly the bytes read (never a document that
  * changed meanwhile), and the product's game server is told to remove the
  * game, since nothing else ever will. */
-static mm_curate_outcome clean(mm_store *store, mm_gs_client *gs, const mm_config *cfg, mm_arena *a,
+static mm_curate_outcome clean(mm_store *store, const mm_config *cfg, mm_arena *a,
                                const char *product_id, const mm_candidate *c)
 {
-    mm_store_result r =
-        c->raw == NULL ? mm_store_delete_orphan(store, product_id, c->game_id)
-                       : mm_store_delete_exact(store, product_id, c->game_id, c->raw, c->raw_len);
-    if (r == MM_STORE_CHANGED)
+    mm_store_result r;
+    if (c->raw == NULL) {
+        r = mm_store_delete_orphan(store, product_id, c->game_id);
+    } else {
+        const mm_product *p = mm_config_product(cfg, product_id, strlen(product_id));
+        mm_store_via via = {.cleanup_job = p ? job_for(a, MM_CLEANUP_REMOVE_GAME,
+                                                       p->game_server_url, c->game_id, NULL)
+                                             : NULL};
+        r = mm_store_delete_via(store, product_id, c->game_id, c->raw, c->raw_len, &via);
+    }
+    if (r == MM_STORE_CHANGED || (r == MM_STORE_NOT_FOUND && c->raw != NULL))
         return MM_CURATE_CHANGED;
     if (r != MM_STORE_OK && r != MM_STORE_NOT_FOUND)
-        return MM_CURATE_FAILED;
-    if (c->raw == NULL) {
+        return failed(r, "clean", product_id, c->game_id);
+    if (c->raw == NULL)
         mm_log_warn("msg=\"removed set entries of a game without a document\" product=%s "
                     "game_id=%s",
                     product_id, c->game_id);
-        return MM_CURATE_CLEANED;
-    }
-    if (r == MM_STORE_NOT_FOUND)
-        return MM_CURATE_CHANGED;
-    mm_log_warn("msg=\"deleted a game whose document does not decode\" product=%s game_id=%s "
-                "bytes=%zu",
-                product_id, c->game_id, c->raw_len);
-    const mm_product *p = mm_config_product(cfg, product_id, strlen(product_id));
-    if (p != NULL) {
-        mm_gs_result gr = mm_gs_remove_game(gs, a, p->game_server_url, c->game_id);
-        if (gr != MM_GS_OK)
-            mm_log_warn("msg=\"remove_game not accepted\" game_id=%s result=%s", c->game_id,
-                        mm_gs_result_name(gr));
-    }
+    else
+        mm_log_warn("msg=\"deleted a game whose document does not decode\" product=%s "
+                    "game_id=%s bytes=%zu",
+                    product_id, c->game_id, c->raw_len);
     return MM_CURATE_CLEANED;
 }
 
-mm_curate_outcome mm_curate_one(mm_store *store, mm_gs_client *gs, const mm_config *cfg,
-                                mm_arena *a, const char *product_id, const mm_candidate *c,
-                                int64_t now_us)
+mm_curate_outcome mm_curate_one(mm_store *store, const mm_config *cfg, mm_arena *a,
+                                const char *product_id, const mm_candidate *c, int64_t now_us)
 {
     const mm_game *g = &c->stored.game;
     if (c->stored.doc == NULL)
-        return clean(store, gs, cfg, a, product_id, c);
+        return clean(store, cfg, a, product_id, c);
     if (!mm_game_expired(g, cfg->expiry_seconds, now_us))
         return MM_CURATE_KEPT;
     if (g->state == MM_STATE_CREATOR_JOINED && mm_game_is_full(g)) {
-        /* the last joiner never connected: free the seat, list the game again */
+        /* the last joiner never connected: free the seat, list the game again; the reset
+         * acts only on the document read, so the player it drops is that one's last */
+        const char *last = g->players[g->nplayers - 1];
+        mm_store_via via = {.cleanup_job = job_for(a, MM_CLEANUP_REMOVE_PLAYER, g->game_server_url,
+                                                   c->game_id, last)};
         mm_stored after;
         const char *removed = NULL;
-        mm_store_result r =
-            mm_store_reset(store, a, product_id, c->game_id, NULL, c->stored.doc, &after, &removed);
+        mm_store_result r = mm_store_reset_via(store, a, product_id, c->game_id, last,
+                                               c->stored.doc, &via, &after, &removed);
         if (r == MM_STORE_CHANGED || r == MM_STORE_NOT_FOUND)
             return MM_CURATE_CHANGED;
-        if (r != MM_STORE_OK || removed == NULL) {
-            mm_log_error("msg=\"curation reset failed\" game_id=%s result=%s", c->game_id,
-                         mm_store_result_name(r));
-            return MM_CURATE_FAILED;
-        }
+        if (r == MM_STORE_CORRUPT) /* the scripts cannot read it: nor can anyone join it */
+            return clean(store, cfg, a, product_id, c);
+        if (r != MM_STORE_OK)
+            return failed(r, "reset", product_id, c->game_id);
         mm_log_info("msg=\"expired seat reset\" product=%s game_id=%s player=%s", product_id,
-                    c->game_id, removed);
-        mm_gs_result gr = mm_gs_remove_player(gs, a, g->game_server_url, c->game_id, removed);
-        if (gr != MM_GS_OK)
-            mm_log_warn("msg=\"remove_player not accepted\" game_id=%s result=%s", c->game_id,
-                        mm_gs_result_name(gr));
+                    c->game_id, last);
         return MM_CURATE_RESET;
     }
+    mm_store_via via = {
+        .cleanup_job = job_for(a, MM_CLEANUP_REMOVE_GAME, g->game_server_url, c->game_id, NULL)};
     mm_store_result r =
-        mm_store_delete_exact(store, product_id, c->game_id, c->stored.doc, c->stored.doc_len);
+        mm_store_delete_via(store, product_id, c->game_id, c->stored.doc, c->stored.doc_len, &via);
     if (r == MM_STORE_CHANGED || r == MM_STORE_NOT_FOUND)
         return MM_CURATE_CHANGED;
-    if (r != MM_STORE_OK) {
-        mm_log_error("msg=\"curation delete failed\" game_id=%s result=%s", c->game_id,
-                     mm_store_result_name(r));
-        return MM_CURATE_FAILED;
-    }
+    if (r != MM_STORE_OK)
+        return failed(r, "delete", product_id, c->game_id);
     mm_log_info("msg=\"expired game deleted\" product=%s game_id=%s state=%s", product_id,
                 c->game_id, mm_game_state_name(g->state));
-    mm_gs_result gr = mm_gs_remove_game(gs, a, g->game_server_url, c->game_id);
-    if (gr != MM_GS_OK)
-        mm_log_warn("msg=\"remove_game not accepted\" game_id=%s result=%s", c->game_id,
-                    mm_gs_result_name(gr));
     return MM_CURATE_DELETED;
 }
 
-mm_status mm_curate_pass(mm_store *store, mm_gs_client *gs, const mm_config *cfg,
-                         mm_curation_cursor *cursor, int64_t now_us, mm_curation_stats *stats)
+static void count(mm_curation_stats *stats, mm_curate_outcome o)
 {
+    stats->seen++;
+    switch (o) {
+    case MM_CURATE_KEPT: break;
+    case MM_CURATE_CHANGED: stats->changed++; break;
+    case MM_CURATE_DELETED: stats->deleted++; break;
+    case MM_CURATE_RESET: stats->reset++; break;
+    case MM_CURATE_CLEANED: stats->cleaned++; break;
+    case MM_CURATE_SKIPPED: stats->skipped++; break;
+    case MM_CURATE_FAILED: stats->failed++; break;
+    }
+}
+
+mm_status mm_curate_step(mm_store *store, const mm_config *cfg, mm_curation_cursor *cursor,
+                         int64_t now_us, int64_t (*clock_ms)(void), int64_t until_ms,
+                         mm_curation_stats *stats, bool *pass_done)
+{
+    *pass_done = false;
     mm_arena *a = mm_arena_new(0);
     if (a == NULL)
         return MM_ERR_NOMEM;
     mm_status st = MM_OK;
-    for (size_t p = 0; p < cfg->nproducts && st == MM_OK; p++) {
+    while (st == MM_OK && cursor->product < cfg->nproducts) {
+        if (clock_ms != NULL && clock_ms() >= until_ms)
+            goto out; /* the budget is spent: the next step goes on from here */
+        size_t p = cursor->product;
+        int set = cursor->set;
         const char *product_id = cfg->products[p].product_id;
-        for (int set = 0; set < MM_SET_COUNT && st == MM_OK; set++) {
-            int64_t cutoff_ms = now_us / 1000 - (int64_t)min_expiry(cfg, set) * 1000;
-            long *offset = &cursor->offset[p][set];
-            mm_candidate *c;
-            size_t n;
-            mm_store_result r =
-                mm_store_candidates(store, a, product_id, (mm_game_set)set, cutoff_ms, *offset,
-                                    cfg->curation_batch_size, &c, &n);
-            if (r != MM_STORE_OK) {
+        int64_t cutoff_ms = now_us / 1000 - (int64_t)min_expiry(cfg, (mm_game_set)set) * 1000;
+        long *offset = &cursor->offset[p][set];
+        mm_candidate *c;
+        size_t n;
+        mm_store_result r = mm_store_candidates(store, a, product_id, (mm_game_set)set, cutoff_ms,
+                                                *offset, cfg->curation_batch_size, &c, &n);
+        if (r != MM_STORE_OK) {
+            st = MM_ERR_UNAVAILABLE;
+            break;
+        }
+        long kept = 0; /* still in the set: the next page starts after them */
+        for (size_t i = 0; i < n; i++) {
+            mm_curate_outcome o = mm_curate_one(store, cfg, a, product_id, &c[i], now_us);
+            count(stats, o);
+            kept += o == MM_CURATE_KEPT || o == MM_CURATE_CHANGED || o == MM_CURATE_SKIPPED;
+            if (o == MM_CURATE_FAILED) {
                 st = MM_ERR_UNAVAILABLE;
                 break;
             }
-            long kept = 0; /* still in the set: the next page starts after them */
-            for (size_t i = 0; i < n; i++) {
-                stats->seen++;
-                mm_curate_outcome o = mm_curate_one(store, gs, cfg, a, product_id, &c[i], now_us);
-                kept += o == MM_CURATE_KEPT || o == MM_CURATE_CHANGED;
-                switch (o) {
-                case MM_CURATE_KEPT: break;
-                case MM_CURATE_CHANGED: stats->changed++; break;
-                case MM_CURATE_DELETED: stats->deleted++; break;
-                case MM_CURATE_RESET: stats->reset++; break;
-                case MM_CURATE_CLEANED: stats->cleaned++; break;
-                case MM_CURATE_FAILED:
-                    stats->failed++;
-                    st = MM_ERR_UNAVAILABLE;
-                    break;
-                }
-                if (st != MM_OK)
-                    break;
-            }
+        }
+        if (st == MM_OK)
             *offset = (long)n < cfg->curation_batch_size ? 0 : *offset + kept;
-            mm_arena_reset(a);
+        mm_arena_reset(a);
+        if (st == MM_OK && ++cursor->set == MM_SET_COUNT) {
+            cursor->set = 0;
+            cursor->product++;
         }
     }
+    if (st == MM_OK) {
+        cursor->product = 0;
+        cursor->set = 0;
+        *pass_done = true;
+    }
+out:
     mm_arena_free(a);
     return st;
+}
+
+mm_status mm_curate_pass(mm_store *store, const mm_config *cfg, mm_curation_cursor *cursor,
+                         int64_t now_us, mm_curation_stats *stats)
+{
+    bool done;
+    cursor->product = 0;
+    cursor->set = 0;
+    return mm_curate_step(store, cfg, cursor, now_us, NULL, 0, stats, &done);
 }

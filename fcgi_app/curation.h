@@ -1,11 +1,16 @@
 /* Curation (SPEC section 6): finds games that may have expired, oldest
  * first, and deletes or resets them -- each act conditional on the game
- * being unchanged since it was read -- then tells the game server. */
+ * being unchanged since it was read. The game server is told through the
+ * cleanup queue, in the same atomic step (cleanup.h): curation itself makes no
+ * game-server call, so a hanging game server never slows it down. It runs in
+ * steps bounded in time, so it never holds up the worker's events for long. */
 #ifndef MM_CURATION_H
 #define MM_CURATION_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
 #include "config.h"
-#include "gameserver.h"
 #include "store.h"
 
 typedef enum {
@@ -14,17 +19,17 @@ typedef enum {
     MM_CURATE_RESET,   /* full creator_joined game expired: last player dropped, relisted */
     MM_CURATE_CLEANED, /* a game without a usable document was removed */
     MM_CURATE_CHANGED, /* the game changed since it was read: left alone */
-    MM_CURATE_FAILED   /* Redis failed (logged) */
+    MM_CURATE_SKIPPED, /* its change failed for this game alone (logged): left for now */
+    MM_CURATE_FAILED   /* Redis unreachable (logged) */
 } mm_curate_outcome;
 
 typedef struct {
-    long seen, deleted, reset, cleaned, changed, failed;
+    long seen, deleted, reset, cleaned, changed, skipped, failed;
 } mm_curation_stats;
 
 /* Acts on one candidate read at now_us. */
-mm_curate_outcome mm_curate_one(mm_store *store, mm_gs_client *gs, const mm_config *cfg,
-                                mm_arena *a, const char *product_id, const mm_candidate *c,
-                                int64_t now_us);
+mm_curate_outcome mm_curate_one(mm_store *store, const mm_config *cfg, mm_arena *a,
+                                const char *product_id, const mm_candidate *c, int64_t now_us);
 
 /* Where each set's scan resumes. A pass reads one page (curation_batch_size)
  * of each set, starting after the games the previous pass kept, and starts
@@ -33,11 +38,21 @@ mm_curate_outcome mm_curate_one(mm_store *store, mm_gs_client *gs, const mm_conf
  * start. */
 typedef struct {
     long offset[MM_CONFIG_MAX_PRODUCTS][MM_SET_COUNT];
+    size_t product; /* where the pass in progress goes on: this product ... */
+    int set;        /* ... and set */
 } mm_curation_cursor;
 
-/* One pass over every product and set. MM_ERR_UNAVAILABLE when Redis did not
- * answer (the pass stops there). */
-mm_status mm_curate_pass(mm_store *store, mm_gs_client *gs, const mm_config *cfg,
-                         mm_curation_cursor *cursor, int64_t now_us, mm_curation_stats *stats);
+/* Goes on with the pass in progress, one page of one set at a time, until it is complete
+ * (*pass_done; the next step starts a new pass) or clock_ms() reaches until_ms (NULL clock:
+ * no limit). MM_ERR_UNAVAILABLE when Redis did not answer (the step stops there; the next
+ * one retries that page). A game whose change fails for itself alone is logged, counted
+ * (skipped) and left: it never stops the pass. */
+mm_status mm_curate_step(mm_store *store, const mm_config *cfg, mm_curation_cursor *cursor,
+                         int64_t now_us, int64_t (*clock_ms)(void), int64_t until_ms,
+                         mm_curation_stats *stats, bool *pass_done);
+
+/* One whole pass over every product and set, from the start. */
+mm_status mm_curate_pass(mm_store *store, const mm_config *cfg, mm_curation_cursor *cursor,
+                         int64_t now_us, mm_curation_stats *stats);
 
 #endif

@@ -40,6 +40,7 @@ static const struct {
     {"NOT_PLAYER", MM_STORE_NOT_PLAYER},
     {"CHANGED", MM_STORE_CHANGED},
     {"CORRUPT", MM_STORE_CORRUPT},
+    {"STALE", MM_STORE_STALE},
 };
 
 const char *mm_store_result_name(mm_store_result r)
@@ -117,7 +118,7 @@ static redisReply *run(mm_store *s, mm_arena *a, mm_lua_script which, int nkeys,
                        const char *const *keys, int nargs, const char *const *args,
                        const size_t *arg_lens, mm_store_result *fail)
 {
-    enum { MAX_ARGV = 20 };
+    enum { MAX_ARGV = 32 };
     const char *argv[MAX_ARGV];
     size_t lens[MAX_ARGV];
     char numkeys[8], deadline[24];
@@ -223,10 +224,12 @@ static mm_store_result finish(mm_arena *a, const redisReply *r, const char *game
     return res;
 }
 
-/* The five keys of a write script. */
+/* The keys of a write script (redis/lua/prelude.lua). */
+enum { NKEYS = 7 };
 typedef struct {
-    char games[KEY_MAX], sets[MM_SET_COUNT][KEY_MAX], wlock[KEY_MAX];
-    const char *list[5];
+    char games[KEY_MAX], sets[MM_SET_COUNT][KEY_MAX], wlock[KEY_MAX], events[KEY_MAX],
+        cleanup[KEY_MAX];
+    const char *list[NKEYS];
 } game_keys;
 
 static int make_keys(game_keys *k, const char *product_id, const char *game_id)
@@ -237,11 +240,15 @@ static int make_keys(game_keys *k, const char *product_id, const char *game_id)
     for (int i = 0; i < MM_SET_COUNT; i++)
         snprintf(k->sets[i], KEY_MAX, "%s%s", set_prefix[i], product_id);
     snprintf(k->wlock, KEY_MAX, "wlock:%s", game_id);
+    snprintf(k->events, KEY_MAX, "__game_events:%s", product_id);
+    snprintf(k->cleanup, KEY_MAX, "__cleanup:%s", product_id);
     k->list[0] = k->games;
     k->list[1] = k->sets[MM_SET_PENDING];
     k->list[2] = k->sets[MM_SET_LOBBY];
     k->list[3] = k->sets[MM_SET_ACTIVE];
     k->list[4] = k->wlock;
+    k->list[5] = k->events;
+    k->list[6] = k->cleanup;
     return 0;
 }
 
@@ -277,12 +284,29 @@ mm_store_result mm_store_create(mm_store *s, mm_arena *a, const mm_game *g)
     snprintf(score, sizeof(score), "%lld", (long long)(g->last_updated_us / 1000));
     const char *args[] = {g->game_id, doc, score, g->product_id};
     mm_store_result fail;
-    redisReply *r = run(s, a, MM_LUA_CREATE, 5, k.list, 4, args, NULL, &fail);
+    redisReply *r = run(s, a, MM_LUA_CREATE, NKEYS, k.list, 4, args, NULL, &fail);
     return r ? finish(a, r, g->game_id, NULL, NULL) : fail;
+}
+
+static const char *event_of(const mm_store_via *via)
+{
+    return via != NULL && via->event_id != NULL ? via->event_id : "";
+}
+
+static const char *job_of(const mm_store_via *via)
+{
+    return via != NULL && via->cleanup_job != NULL ? via->cleanup_job : "";
 }
 
 mm_store_result mm_store_advance(mm_store *s, mm_arena *a, const char *product_id,
                                  const char *game_id, mm_game_state to, mm_stored *out)
+{
+    return mm_store_advance_via(s, a, product_id, game_id, to, NULL, out);
+}
+
+mm_store_result mm_store_advance_via(mm_store *s, mm_arena *a, const char *product_id,
+                                     const char *game_id, mm_game_state to, const mm_store_via *via,
+                                     mm_stored *out)
 {
     clear(out);
     game_keys k;
@@ -291,9 +315,9 @@ mm_store_result mm_store_advance(mm_store *s, mm_arena *a, const char *product_i
         return MM_STORE_ERROR;
     stamp t;
     stamp_now(&t);
-    const char *args[] = {game_id, to_name, t.when, t.score, product_id};
+    const char *args[] = {game_id, to_name, t.when, t.score, product_id, event_of(via)};
     mm_store_result fail;
-    redisReply *r = run(s, a, MM_LUA_ADVANCE, 5, k.list, 5, args, NULL, &fail);
+    redisReply *r = run(s, a, MM_LUA_ADVANCE, NKEYS, k.list, 6, args, NULL, &fail);
     return r ? finish(a, r, game_id, out, NULL) : fail;
 }
 
@@ -310,7 +334,7 @@ static redisReply *seat(mm_store *s, mm_arena *a, mm_lua_script which, const cha
     stamp t;
     stamp_now(&t);
     const char *args[] = {game_id, user_id, t.when, t.score, product_id};
-    return run(s, a, which, 5, k.list, 5, args, NULL, fail);
+    return run(s, a, which, NKEYS, k.list, 5, args, NULL, fail);
 }
 
 static bool is_int(const redisReply *r)
@@ -374,6 +398,13 @@ mm_store_result mm_store_reset(mm_store *s, mm_arena *a, const char *product_id,
                                const char *game_id, const char *user_id, const char *expect_doc,
                                mm_stored *out, const char **removed)
 {
+    return mm_store_reset_via(s, a, product_id, game_id, user_id, expect_doc, NULL, out, removed);
+}
+
+mm_store_result mm_store_reset_via(mm_store *s, mm_arena *a, const char *product_id,
+                                   const char *game_id, const char *user_id, const char *expect_doc,
+                                   const mm_store_via *via, mm_stored *out, const char **removed)
+{
     clear(out);
     if (removed != NULL)
         *removed = NULL;
@@ -382,16 +413,23 @@ mm_store_result mm_store_reset(mm_store *s, mm_arena *a, const char *product_id,
         return MM_STORE_ERROR;
     stamp t;
     stamp_now(&t);
-    const char *args[] = {
-        game_id, user_id ? user_id : "", expect_doc ? expect_doc : "", t.when, t.score, product_id};
+    const char *args[] = {game_id,
+                          user_id ? user_id : "",
+                          expect_doc ? expect_doc : "",
+                          t.when,
+                          t.score,
+                          product_id,
+                          event_of(via),
+                          job_of(via)};
     mm_store_result fail;
-    redisReply *r = run(s, a, MM_LUA_RESET, 5, k.list, 6, args, NULL, &fail);
+    redisReply *r = run(s, a, MM_LUA_RESET, NKEYS, k.list, 8, args, NULL, &fail);
     return r ? finish(a, r, game_id, out, removed) : fail;
 }
 
 /* Runs the delete script with expect 'any', 'doc' (doc, len) or 'missing'. */
 static mm_store_result delete_if(mm_store *s, const char *product_id, const char *game_id,
-                                 const char *expect, const char *doc, size_t len)
+                                 const char *expect, const char *doc, size_t len,
+                                 const mm_store_via *via)
 {
     game_keys k;
     if (make_keys(&k, product_id, game_id) != 0)
@@ -399,10 +437,11 @@ static mm_store_result delete_if(mm_store *s, const char *product_id, const char
     mm_arena *a = mm_arena_new(4096);
     if (a == NULL)
         return MM_STORE_ERROR;
-    const char *args[] = {game_id, expect, doc};
-    const size_t lens[] = {strlen(game_id), strlen(expect), len};
+    const char *args[] = {game_id, expect, doc, event_of(via), job_of(via)};
+    const size_t lens[] = {strlen(game_id), strlen(expect), len, strlen(event_of(via)),
+                           strlen(job_of(via))};
     mm_store_result fail;
-    redisReply *r = run(s, a, MM_LUA_DELETE, 5, k.list, 3, args, lens, &fail);
+    redisReply *r = run(s, a, MM_LUA_DELETE, NKEYS, k.list, 5, args, lens, &fail);
     mm_store_result res = r ? finish(a, r, game_id, NULL, NULL) : fail;
     mm_arena_free(a);
     return res;
@@ -410,18 +449,121 @@ static mm_store_result delete_if(mm_store *s, const char *product_id, const char
 
 mm_store_result mm_store_delete(mm_store *s, const char *product_id, const char *game_id)
 {
-    return delete_if(s, product_id, game_id, "any", "", 0);
+    return delete_if(s, product_id, game_id, "any", "", 0, NULL);
+}
+
+mm_store_result mm_store_delete_via(mm_store *s, const char *product_id, const char *game_id,
+                                    const char *doc, size_t len, const mm_store_via *via)
+{
+    if (doc == NULL)
+        return delete_if(s, product_id, game_id, "any", "", 0, via);
+    return delete_if(s, product_id, game_id, "doc", doc, len, via);
 }
 
 mm_store_result mm_store_delete_exact(mm_store *s, const char *product_id, const char *game_id,
                                       const char *doc, size_t len)
 {
-    return delete_if(s, product_id, game_id, "doc", doc, len);
+    return delete_if(s, product_id, game_id, "doc", doc, len, NULL);
 }
 
 mm_store_result mm_store_delete_orphan(mm_store *s, const char *product_id, const char *game_id)
 {
-    return delete_if(s, product_id, game_id, "missing", "", 0);
+    return delete_if(s, product_id, game_id, "missing", "", 0, NULL);
+}
+
+/* ---- the cleanup queue ---- */
+
+mm_store_result mm_store_cleanup_claim(mm_store *s, mm_arena *a, const char *product_id,
+                                       long lease_ms, long max, const char ***jobs, size_t *n)
+{
+    *jobs = NULL;
+    *n = 0;
+    char key[KEY_MAX], lease[24], count[24];
+    if (strlen(product_id) > MM_ID_MAX)
+        return MM_STORE_ERROR;
+    snprintf(key, sizeof(key), "__cleanup:%s", product_id);
+    snprintf(lease, sizeof(lease), "%ld", lease_ms);
+    snprintf(count, sizeof(count), "%ld", max);
+    const char *keys[] = {key};
+    const char *args[] = {lease, count};
+    mm_store_result fail;
+    redisReply *r = run(s, a, MM_LUA_CLEANUP_CLAIM, 1, keys, 2, args, NULL, &fail);
+    if (r == NULL)
+        return fail;
+    mm_store_result res = status_of(r, "-");
+    if (res != MM_STORE_OK)
+        return res;
+    if (r->elements < 2 || r->element[1]->type != REDIS_REPLY_ARRAY)
+        return MM_STORE_ERROR;
+    const redisReply *list = r->element[1];
+    const char **out = list->elements ? mm_arena_calloc(a, list->elements, sizeof(*out)) : NULL;
+    if (list->elements && out == NULL)
+        return MM_STORE_ERROR;
+    for (size_t i = 0; i < list->elements; i++)
+        if (is_bulk(list->element[i]))
+            out[(*n)++] = list->element[i]->str;
+    *jobs = out;
+    return MM_STORE_OK;
+}
+
+mm_store_result mm_store_cleanup_settle(mm_store *s, const char *product_id, const char *job,
+                                        const char *next_job, long delay_ms)
+{
+    char key[KEY_MAX], delay[24];
+    if (strlen(product_id) > MM_ID_MAX)
+        return MM_STORE_ERROR;
+    snprintf(key, sizeof(key), "__cleanup:%s", product_id);
+    snprintf(delay, sizeof(delay), "%ld", delay_ms);
+    mm_arena *a = mm_arena_new(1024);
+    if (a == NULL)
+        return MM_STORE_ERROR;
+    const char *keys[] = {key};
+    const char *args[] = {job, next_job != NULL ? next_job : "", delay};
+    mm_store_result fail;
+    redisReply *r = run(s, a, MM_LUA_CLEANUP_SETTLE, 1, keys, 3, args, NULL, &fail);
+    mm_store_result res = r ? status_of(r, "-") : fail;
+    mm_arena_free(a);
+    return res;
+}
+
+/* ---- the event stream (run on a store over the stream's connection) ---- */
+
+mm_store_result mm_store_dead_letter(mm_store *s, const char *stream, const char *dead_letter,
+                                     const char *group, const char *entry_id, const char *reason,
+                                     long max_len)
+{
+    char max[24];
+    snprintf(max, sizeof(max), "%ld", max_len);
+    mm_arena *a = mm_arena_new(1024);
+    if (a == NULL)
+        return MM_STORE_ERROR;
+    const char *keys[] = {stream, dead_letter};
+    const char *args[] = {group, entry_id, reason, max};
+    mm_store_result fail;
+    redisReply *r = run(s, a, MM_LUA_DEAD_LETTER, 2, keys, 4, args, NULL, &fail);
+    mm_store_result res = r ? status_of(r, entry_id) : fail;
+    mm_arena_free(a);
+    return res;
+}
+
+mm_store_result mm_store_stream_trim(mm_store *s, const char *stream, long max_len,
+                                     const char *floor_id, long long *trimmed)
+{
+    *trimmed = 0;
+    char max[24];
+    snprintf(max, sizeof(max), "%ld", max_len);
+    mm_arena *a = mm_arena_new(1024);
+    if (a == NULL)
+        return MM_STORE_ERROR;
+    const char *keys[] = {stream};
+    const char *args[] = {max, floor_id != NULL ? floor_id : ""};
+    mm_store_result fail;
+    redisReply *r = run(s, a, MM_LUA_STREAM_TRIM, 1, keys, 2, args, NULL, &fail);
+    mm_store_result res = r ? status_of(r, "-") : fail;
+    if (res == MM_STORE_OK && r->elements >= 2 && r->element[1]->type == REDIS_REPLY_INTEGER)
+        *trimmed = r->element[1]->integer;
+    mm_arena_free(a);
+    return res;
 }
 
 mm_store_result mm_store_get(mm_store *s, mm_arena *a, const char *product_id, const char *game_id,

@@ -20,6 +20,7 @@ typedef enum {
     MM_STORE_NOT_PLAYER,     /* undo/reset: no such (non-creator) player */
     MM_STORE_CHANGED,        /* the document is not the one expected */
     MM_STORE_CORRUPT,        /* the stored document does not parse */
+    MM_STORE_STALE,          /* an event older than the last one applied to the game */
     MM_STORE_UNAVAILABLE,    /* Redis did not answer (or a write reached it after its
                                 deadline and was refused) */
     MM_STORE_ERROR           /* anything else (logged) */
@@ -35,6 +36,15 @@ typedef struct {
 
 typedef struct mm_store mm_store;
 
+/* What a write made for the worker carries besides its own arguments (NULL: nothing). */
+typedef struct {
+    const char *event_id;    /* the stream id of the event applied: the write is refused as
+                                MM_STORE_STALE if the game has had a newer event applied, and
+                                records this one otherwise (SPEC 10: events in stream order) */
+    const char *cleanup_job; /* a game-server call (cleanup.h) queued with the change, in the
+                                same atomic step, so that it cannot be lost */
+} mm_store_via;
+
 /* conn is borrowed; it must outlive the store. */
 mm_store *mm_store_new(mm_rconn *conn);
 void mm_store_free(mm_store *s);
@@ -46,6 +56,9 @@ mm_store_result mm_store_create(mm_store *s, mm_arena *a, const mm_game *g);
  * (publish), past it the game is in the active set. */
 mm_store_result mm_store_advance(mm_store *s, mm_arena *a, const char *product_id,
                                  const char *game_id, mm_game_state to, mm_stored *out);
+mm_store_result mm_store_advance_via(mm_store *s, mm_arena *a, const char *product_id,
+                                     const char *game_id, mm_game_state to, const mm_store_via *via,
+                                     mm_stored *out);
 /* A seat taken by mm_store_take_seat. doc is the stored document as the script
  * answered it (after the change on MM_STORE_OK; as found on WRONG_STATE,
  * ALREADY_JOINED and FULL; NULL otherwise). The other fields are set on
@@ -77,6 +90,9 @@ mm_store_result mm_store_undo_seat(mm_store *s, mm_arena *a, const char *product
 mm_store_result mm_store_reset(mm_store *s, mm_arena *a, const char *product_id,
                                const char *game_id, const char *user_id, const char *expect_doc,
                                mm_stored *out, const char **removed);
+mm_store_result mm_store_reset_via(mm_store *s, mm_arena *a, const char *product_id,
+                                   const char *game_id, const char *user_id, const char *expect_doc,
+                                   const mm_store_via *via, mm_stored *out, const char **removed);
 /* Deletes the game: hash field, all three sets, wlock (MM_STORE_NOT_FOUND when the document
  * was already gone; its set entries are cleaned all the same). */
 mm_store_result mm_store_delete(mm_store *s, const char *product_id, const char *game_id);
@@ -87,6 +103,19 @@ mm_store_result mm_store_delete_exact(mm_store *s, const char *product_id, const
 /* Removes the set entries and wlock of a game whose document is missing, only while it is
  * still missing (MM_STORE_CHANGED when a document is there). */
 mm_store_result mm_store_delete_orphan(mm_store *s, const char *product_id, const char *game_id);
+/* mm_store_delete (doc NULL) or mm_store_delete_exact, with what via carries. */
+mm_store_result mm_store_delete_via(mm_store *s, const char *product_id, const char *game_id,
+                                    const char *doc, size_t len, const mm_store_via *via);
+
+/* The product's cleanup queue (__cleanup:{product_id}): game-server calls curation decided
+ * on, made by the worker off its event path. claim takes up to max jobs that are due and
+ * leases them for lease_ms (a worker that dies with them leaves them to be taken again);
+ * *jobs (in a) are the jobs' texts. settle removes a job taken and, when next_job is not
+ * NULL, queues it due in delay_ms. */
+mm_store_result mm_store_cleanup_claim(mm_store *s, mm_arena *a, const char *product_id,
+                                       long lease_ms, long max, const char ***jobs, size_t *n);
+mm_store_result mm_store_cleanup_settle(mm_store *s, const char *product_id, const char *job,
+                                        const char *next_job, long delay_ms);
 mm_store_result mm_store_get(mm_store *s, mm_arena *a, const char *product_id, const char *game_id,
                              mm_stored *out);
 
@@ -111,6 +140,18 @@ mm_store_result mm_store_candidates(mm_store *s, mm_arena *a, const char *produc
  * decodes, and skips a document that does not parse. */
 mm_store_result mm_store_lobby_docs(mm_store *s, mm_arena *a, const char *product_id, long offset,
                                     long count, mm_candidate **out, size_t *n);
+
+/* The event stream's own steps, for a store made on the stream's connection. dead_letter
+ * moves entry_id of stream to the dead_letter stream (its fields plus reason and
+ * original_id; that stream kept to about max_len entries) and acknowledges it for group, in
+ * one step. stream_trim trims stream towards max_len entries (approximately, at most 10000
+ * per call) but never past floor_id, the oldest entry some group has not acknowledged
+ * (NULL: none); *trimmed says how many went. */
+mm_store_result mm_store_dead_letter(mm_store *s, const char *stream, const char *dead_letter,
+                                     const char *group, const char *entry_id, const char *reason,
+                                     long max_len);
+mm_store_result mm_store_stream_trim(mm_store *s, const char *stream, long max_len,
+                                     const char *floor_id, long long *trimmed);
 
 /* Unix time now, microseconds (the clock every write stamps). */
 int64_t mm_store_now_us(void);

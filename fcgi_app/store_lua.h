@@ -12,6 +12,10 @@ typedef enum {
     MM_LUA_RESET,
     MM_LUA_DELETE,
     MM_LUA_FETCH,
+    MM_LUA_CLEANUP_CLAIM,
+    MM_LUA_CLEANUP_SETTLE,
+    MM_LUA_DEAD_LETTER,
+    MM_LUA_STREAM_TRIM,
     MM_LUA_COUNT
 } mm_lua_script;
 

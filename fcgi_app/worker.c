@@ -3,27 +3,48 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 
-#define BATCH_TEXT "64" /* entries per read or claim */
+#define BATCH 64           /* entries per read or claim, */
+#define BATCH_TEXT "64"    /* the same as text */
+#define RETRY_FIRST_MS 100 /* entries that failed are read again after this, */
+#define RETRY_MAX_MS 5000  /* doubling up to this while they keep failing */
 
 struct mm_worker {
     const mm_config *cfg;
     mm_rconn *stream;
     mm_store *store;
+    mm_store *stream_steps; /* the stream's own scripts, run over the stream connection */
     char consumer[160];
-    char block[16];
     char idle[16];
     int group_ready;
-    int pending_first; /* after a failure: re-read our own pending entries first */
+    int pending_first;     /* re-read our own pending entries first, */
+    char history_from[48]; /* those after this id */
+    int64_t retry_at;      /* when entries that failed are read again (monotonic ms; 0: none) */
+    long retry_backoff;    /* ms, doubling while entries keep failing */
     mm_arena *arena;
     mm_worker_stats stats;
     mm_worker_metrics *metrics;
 };
 
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The next read starts with this consumer's pending entries, from the oldest. */
+static void read_history_again(mm_worker *w)
+{
+    w->pending_first = 1;
+    snprintf(w->history_from, sizeof(w->history_from), "0");
+}
+
 mm_worker *mm_worker_new(const mm_config *cfg, mm_rconn *stream, mm_store *store,
-                         const char *consumer, long block_ms)
+                         const char *consumer)
 {
     mm_worker *w = calloc(1, sizeof(*w));
     if (w == NULL)
@@ -32,12 +53,13 @@ mm_worker *mm_worker_new(const mm_config *cfg, mm_rconn *stream, mm_store *store
     w->stream = stream;
     w->store = store;
     snprintf(w->consumer, sizeof(w->consumer), "%s", consumer);
-    snprintf(w->block, sizeof(w->block), "%ld", block_ms);
     snprintf(w->idle, sizeof(w->idle), "%ld", cfg->event_claim_idle_ms);
-    w->pending_first = 1; /* a restart under the same name resumes its own entries */
+    read_history_again(w); /* a restart under the same name resumes its own entries */
+    w->retry_backoff = RETRY_FIRST_MS;
     w->arena = mm_arena_new(0);
-    if (w->arena == NULL) {
-        free(w);
+    w->stream_steps = mm_store_new(stream);
+    if (w->arena == NULL || w->stream_steps == NULL) {
+        mm_worker_free(w);
         return NULL;
     }
     return w;
@@ -47,6 +69,7 @@ void mm_worker_free(mm_worker *w)
 {
     if (w == NULL)
         return;
+    mm_store_free(w->stream_steps);
     mm_arena_free(w->arena);
     free(w);
 }
@@ -104,16 +127,20 @@ static mm_status ensure_group(mm_worker *w)
     return MM_OK;
 }
 
-mm_store_result mm_worker_apply(mm_store *store, mm_arena *a, const mm_event *ev)
+mm_store_result mm_worker_apply(mm_store *store, mm_arena *a, const mm_event *ev,
+                                const char *entry_id)
 {
     mm_stored after;
+    mm_store_via via = {.event_id = entry_id};
     switch (ev->type) {
     case MM_EVENT_STATE_CHANGE:
-        return mm_store_advance(store, a, ev->product_id, ev->game_id, ev->new_state, &after);
+        return mm_store_advance_via(store, a, ev->product_id, ev->game_id, ev->new_state, &via,
+                                    &after);
     case MM_EVENT_PLAYER_DISCONNECT:
-        return mm_store_reset(store, a, ev->product_id, ev->game_id, ev->player_id, NULL, &after,
-                              NULL);
-    case MM_EVENT_GAME_REMOVED: return mm_store_delete(store, ev->product_id, ev->game_id);
+        return mm_store_reset_via(store, a, ev->product_id, ev->game_id, ev->player_id, NULL, &via,
+                                  &after, NULL);
+    case MM_EVENT_GAME_REMOVED:
+        return mm_store_delete_via(store, ev->product_id, ev->game_id, NULL, 0, &via);
     case MM_EVENT_OTHER: break;
     }
     return MM_STORE_OK;
@@ -127,6 +154,60 @@ static mm_status ack(mm_worker *w, const redisReply *id)
         return MM_ERR_UNAVAILABLE;
     freeReplyObject(r);
     w->stats.handled++;
+    return MM_OK;
+}
+
+/* How many times the group has delivered entry id (XPENDING's counter); -1 when Redis
+ * cannot tell. */
+static long long deliveries(mm_worker *w, const redisReply *id)
+{
+    redisReply *r = mm_rconn_command(w->stream, "XPENDING %s %s %b %b 1", MM_EVENT_STREAM,
+                                     w->cfg->event_group, id->str, id->len, id->str, id->len);
+    long long n = -1;
+    if (r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements == 1 &&
+        r->element[0]->type == REDIS_REPLY_ARRAY && r->element[0]->elements >= 4 &&
+        r->element[0]->element[3]->type == REDIS_REPLY_INTEGER)
+        n = r->element[0]->element[3]->integer;
+    if (r != NULL)
+        freeReplyObject(r);
+    return n;
+}
+
+/* An entry whose event cannot be applied (its script failed, its game's document cannot be
+ * decoded): left pending and read again after a back-off, until it has been delivered
+ * event_max_deliveries times; then moved to the dead-letter stream with the reason, and
+ * acknowledged (SPEC 10). The entries after it go on meanwhile. */
+static mm_status entry_failed(mm_worker *w, const redisReply *id, const mm_event *ev,
+                              mm_store_result r)
+{
+    long long n = deliveries(w, id);
+    if (n < 0)
+        return MM_ERR_UNAVAILABLE;
+    char reason[160];
+    snprintf(reason, sizeof(reason), "%s: %s", ev->type_name,
+             r == MM_STORE_CORRUPT ? "the game's document cannot be decoded"
+                                   : "the store step failed");
+    if (n < w->cfg->event_max_deliveries) {
+        mm_log_warn("msg=\"event not applied; will retry\" id=%s game_id=%s deliveries=%lld "
+                    "reason=\"%s\"",
+                    id->str, ev->game_id, n, reason);
+        int64_t at = now_ms() + w->retry_backoff;
+        if (w->retry_at == 0 || at < w->retry_at)
+            w->retry_at = at;
+        mm_worker_metrics_event(w->metrics, (int)ev->type, MM_EVENT_FAILED);
+        return MM_OK;
+    }
+    mm_store_result dr =
+        mm_store_dead_letter(w->stream_steps, MM_EVENT_STREAM, MM_DEAD_LETTER, w->cfg->event_group,
+                             id->str, reason, w->cfg->event_stream_max_len);
+    if (dr != MM_STORE_OK)
+        return MM_ERR_UNAVAILABLE;
+    mm_log_error("msg=\"event moved to the dead-letter stream\" id=%s product=%s game_id=%s "
+                 "deliveries=%lld reason=\"%s\"",
+                 id->str, ev->product_id, ev->game_id, n, reason);
+    w->stats.handled++;
+    w->stats.dead_lettered++;
+    mm_worker_metrics_event(w->metrics, (int)ev->type, MM_EVENT_DEAD_LETTERED);
     return MM_OK;
 }
 
@@ -167,20 +248,25 @@ static mm_status handle_entry(mm_worker *w, const redisReply *entry)
         mm_worker_metrics_event(w->metrics, (int)ev.type, MM_EVENT_IGNORED);
         return ack(w, id);
     }
-    mm_store_result r = mm_worker_apply(w->store, w->arena, &ev);
-    if (r == MM_STORE_UNAVAILABLE || r == MM_STORE_ERROR) {
-        mm_log_error("msg=\"event not applied; will retry\" id=%s result=%s", id->str,
-                     mm_store_result_name(r));
+    mm_store_result r = mm_worker_apply(w->store, w->arena, &ev, id->str);
+    if (r == MM_STORE_UNAVAILABLE) {
+        mm_log_error("msg=\"event not applied: redis unavailable; will retry\" id=%s", id->str);
         mm_worker_metrics_event(w->metrics, (int)ev.type, MM_EVENT_FAILED);
         return MM_ERR_UNAVAILABLE;
     }
+    if (r == MM_STORE_ERROR || r == MM_STORE_CORRUPT)
+        return entry_failed(w, id, &ev, r);
     int applied = r == MM_STORE_OK && ev.type != MM_EVENT_OTHER;
-    if (applied)
+    if (r == MM_STORE_STALE) {
+        w->stats.stale++;
+        mm_worker_metrics_event(w->metrics, (int)ev.type, MM_EVENT_STALE);
+    } else if (applied) {
         w->stats.applied++;
-    else
+        mm_worker_metrics_event(w->metrics, (int)ev.type, MM_EVENT_APPLIED);
+    } else {
         w->stats.ignored++;
-    mm_worker_metrics_event(w->metrics, (int)ev.type,
-                            applied ? MM_EVENT_APPLIED : MM_EVENT_IGNORED);
+        mm_worker_metrics_event(w->metrics, (int)ev.type, MM_EVENT_IGNORED);
+    }
     mm_log_info("msg=event id=%s type=%s product=%s game_id=%s result=%s", id->str, ev.type_name,
                 ev.product_id, ev.game_id, mm_store_result_name(r));
     return ack(w, id);
@@ -194,7 +280,7 @@ static mm_status handle_entries(mm_worker *w, const redisReply *entries, volatil
         if (i > 0 && *stop)
             return MM_OK; /* the rest stays pending; another consumer will claim it */
         if (handle_entry(w, entries->element[i]) != MM_OK) {
-            w->pending_first = 1;
+            read_history_again(w);
             return MM_ERR_UNAVAILABLE;
         }
     }
@@ -206,17 +292,26 @@ static int is_nogroup(const redisReply *r)
     return r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOGROUP", 7) == 0;
 }
 
-mm_status mm_worker_poll(mm_worker *w, volatile const int *stop)
+mm_status mm_worker_poll(mm_worker *w, long block_ms, volatile const int *stop)
 {
     if (ensure_group(w) != MM_OK)
         return MM_ERR_UNAVAILABLE;
+    if (w->retry_at != 0 && now_ms() >= w->retry_at) {
+        /* entries that failed are due again: read our pending entries, oldest first */
+        w->retry_at = 0;
+        read_history_again(w);
+        w->retry_backoff =
+            w->retry_backoff * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : w->retry_backoff * 2;
+    }
     /* "0" lists this consumer's own pending entries (no blocking), ">" new ones */
-    const char *from = w->pending_first ? "0" : ">";
+    char block[24];
+    snprintf(block, sizeof(block), "%ld", block_ms);
+    const char *from = w->pending_first ? w->history_from : ">";
     const char *argv[] = {
-        "XREADGROUP", "GROUP",  w->cfg->event_group, w->consumer,     "COUNT", BATCH_TEXT,
-        "BLOCK",      w->block, "STREAMS",           MM_EVENT_STREAM, from};
+        "XREADGROUP", "GROUP", w->cfg->event_group, w->consumer,     "COUNT", BATCH_TEXT,
+        "BLOCK",      block,   "STREAMS",           MM_EVENT_STREAM, from};
     int argc = (int)MM_ARRAY_LEN(argv);
-    if (w->pending_first) { /* drop BLOCK for the history read */
+    if (w->pending_first || block_ms <= 0) { /* no BLOCK */
         argv[6] = "STREAMS";
         argv[7] = MM_EVENT_STREAM;
         argv[8] = from;
@@ -226,10 +321,11 @@ mm_status mm_worker_poll(mm_worker *w, volatile const int *stop)
      * consumer: the next read starts with them. */
     redisReply *r = mm_rconn_command_argv(w->stream, MM_RCONN_ONCE, argc, argv, NULL);
     if (r == NULL) {
-        w->pending_first = 1;
+        read_history_again(w);
         return MM_ERR_UNAVAILABLE;
     }
     mm_status st = MM_OK;
+    int history = w->pending_first;
     if (is_nogroup(r)) {
         mm_log_warn("msg=\"consumer group missing (stream or group deleted); recreating\"");
         w->group_ready = 0;
@@ -239,11 +335,25 @@ mm_status mm_worker_poll(mm_worker *w, volatile const int *stop)
     } else if (r->type == REDIS_REPLY_ARRAY && r->elements > 0 &&
                r->element[0]->type == REDIS_REPLY_ARRAY && r->element[0]->elements == 2) {
         const redisReply *entries = r->element[0]->element[1];
-        if (w->pending_first && entries->type == REDIS_REPLY_ARRAY && entries->elements == 0)
-            w->pending_first = 0; /* history done */
+        /* The history is read once, page after page: what fails again waits for its
+         * back-off (retry_at) instead of being read again at once. */
+        size_t got = entries->type == REDIS_REPLY_ARRAY ? entries->elements : 0;
+        if (history && got == BATCH) {
+            const redisReply *last = entries->element[got - 1];
+            if (last->type == REDIS_REPLY_ARRAY && last->elements == 2 &&
+                last->element[0]->type == REDIS_REPLY_STRING)
+                snprintf(w->history_from, sizeof(w->history_from), "%s", last->element[0]->str);
+        } else {
+            w->pending_first = 0;
+            snprintf(w->history_from, sizeof(w->history_from), "0");
+        }
+        int64_t retry_before = w->retry_at;
         st = handle_entries(w, entries, stop);
-    } else if (w->pending_first) {
+        if (history && st == MM_OK && w->retry_at == retry_before)
+            w->retry_backoff = RETRY_FIRST_MS; /* nothing failed again */
+    } else {
         w->pending_first = 0;
+        snprintf(w->history_from, sizeof(w->history_from), "0");
     }
     freeReplyObject(r);
     return st;
@@ -261,7 +371,7 @@ mm_status mm_worker_claim(mm_worker *w, volatile const int *stop)
         redisReply *r =
             mm_rconn_command_argv(w->stream, MM_RCONN_ONCE, (int)MM_ARRAY_LEN(argv), argv, NULL);
         if (r == NULL) {
-            w->pending_first = 1; /* what a lost answer claimed is now ours */
+            read_history_again(w); /* what a lost answer claimed is now ours */
             return MM_ERR_UNAVAILABLE;
         }
         if (r->type != REDIS_REPLY_ARRAY || r->elements < 2 ||
@@ -289,6 +399,26 @@ mm_status mm_worker_claim(mm_worker *w, volatile const int *stop)
     return MM_OK;
 }
 
+/* The id right after id ("ms-seq" -> "ms-(seq+1)"), for an exclusive bound. */
+static void id_after(const char *id, char *out, size_t cap)
+{
+    unsigned long long ms = 0, seq = 0;
+    if (sscanf(id, "%llu-%llu", &ms, &seq) == 2)
+        snprintf(out, cap, "%llu-%llu", ms, seq + 1);
+    else
+        snprintf(out, cap, "0-1");
+}
+
+/* The smaller of two stream ids (either may be empty: none). */
+static void keep_older(char *floor, size_t cap, const char *id)
+{
+    unsigned long long a_ms, a_seq, b_ms, b_seq;
+    if (floor[0] == '\0' || (sscanf(id, "%llu-%llu", &b_ms, &b_seq) == 2 &&
+                             sscanf(floor, "%llu-%llu", &a_ms, &a_seq) == 2 &&
+                             (b_ms < a_ms || (b_ms == a_ms && b_seq < a_seq))))
+        snprintf(floor, cap, "%s", id);
+}
+
 /* A field of one group in an XINFO GROUPS reply (a flat name/value list). */
 static const redisReply *group_field(const redisReply *g, const char *name)
 {
@@ -298,17 +428,49 @@ static const redisReply *group_field(const redisReply *g, const char *name)
     return NULL;
 }
 
-mm_status mm_worker_backlog(mm_worker *w, int64_t *pending, int64_t *lag)
+/* The oldest entry group has not acknowledged: its oldest pending entry, or else the
+ * first it has not been given (after last-delivered-id). Written to floor when older. */
+static mm_status group_floor(mm_worker *w, const redisReply *g, char *floor, size_t cap)
+{
+    const redisReply *name = group_field(g, "name"), *p = group_field(g, "pending"),
+                     *last = group_field(g, "last-delivered-id");
+    if (name == NULL || name->type != REDIS_REPLY_STRING || last == NULL ||
+        last->type != REDIS_REPLY_STRING)
+        return MM_OK;
+    char after[64];
+    id_after(last->str, after, sizeof(after));
+    if (p != NULL && p->type == REDIS_REPLY_INTEGER && p->integer > 0) {
+        redisReply *r = mm_rconn_command(w->stream, "XPENDING %s %s", MM_EVENT_STREAM, name->str);
+        if (r == NULL)
+            return MM_ERR_UNAVAILABLE;
+        if (r->type == REDIS_REPLY_ARRAY && r->elements >= 2 &&
+            r->element[1]->type == REDIS_REPLY_STRING)
+            keep_older(floor, cap, r->element[1]->str);
+        freeReplyObject(r);
+    }
+    keep_older(floor, cap, after);
+    return MM_OK;
+}
+
+mm_status mm_worker_tidy(mm_worker *w, int64_t *pending, int64_t *lag, long long *trimmed,
+                         int *consumers_removed)
 {
     *pending = 0;
     *lag = -1;
+    *trimmed = 0;
+    *consumers_removed = 0;
     redisReply *r = mm_rconn_command(w->stream, "XINFO GROUPS %s", MM_EVENT_STREAM);
     if (r == NULL)
         return MM_ERR_UNAVAILABLE;
-    for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
+    char floor[64] = "";
+    mm_status st = MM_OK;
+    int groups = 0;
+    for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements && st == MM_OK; i++) {
         const redisReply *g = r->element[i];
         if (g->type != REDIS_REPLY_ARRAY)
             continue;
+        groups++;
+        st = group_floor(w, g, floor, sizeof(floor));
         const redisReply *name = group_field(g, "name");
         if (name == NULL || name->type != REDIS_REPLY_STRING ||
             strcmp(name->str, w->cfg->event_group) != 0)
@@ -318,6 +480,42 @@ mm_status mm_worker_backlog(mm_worker *w, int64_t *pending, int64_t *lag)
             *pending = p->integer;
         if (l != NULL && l->type == REDIS_REPLY_INTEGER)
             *lag = l->integer;
+    }
+    freeReplyObject(r);
+    if (st != MM_OK || groups == 0)
+        return st; /* no group (yet): nothing may be trimmed */
+    mm_store_result tr = mm_store_stream_trim(w->stream_steps, MM_EVENT_STREAM,
+                                              w->cfg->event_stream_max_len, floor, trimmed);
+    if (tr == MM_STORE_UNAVAILABLE)
+        return MM_ERR_UNAVAILABLE;
+    if (*trimmed > 0)
+        mm_log_info("msg=\"event stream trimmed\" entries=%lld kept_from=%s", *trimmed, floor);
+
+    /* consumers of our group gone quiet for long, with nothing pending */
+    r = mm_rconn_command(w->stream, "XINFO CONSUMERS %s %s", MM_EVENT_STREAM, w->cfg->event_group);
+    if (r == NULL)
+        return MM_ERR_UNAVAILABLE;
+    for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
+        const redisReply *c = r->element[i];
+        if (c->type != REDIS_REPLY_ARRAY)
+            continue;
+        const redisReply *name = group_field(c, "name"), *p = group_field(c, "pending"),
+                         *idle = group_field(c, "idle");
+        if (name == NULL || name->type != REDIS_REPLY_STRING || p == NULL ||
+            p->type != REDIS_REPLY_INTEGER || idle == NULL || idle->type != REDIS_REPLY_INTEGER ||
+            p->integer != 0 || idle->integer <= w->cfg->event_consumer_max_idle_ms ||
+            strcmp(name->str, w->consumer) == 0)
+            continue;
+        /* DELCONSUMER drops a consumer's pending entries too: only one with none */
+        redisReply *d = mm_rconn_command(w->stream, "XGROUP DELCONSUMER %s %s %s", MM_EVENT_STREAM,
+                                         w->cfg->event_group, name->str);
+        if (d != NULL && d->type == REDIS_REPLY_INTEGER && d->integer == 0) {
+            (*consumers_removed)++;
+            mm_log_info("msg=\"idle consumer removed from the group\" consumer=%s idle_ms=%lld",
+                        name->str, idle->integer);
+        }
+        if (d != NULL)
+            freeReplyObject(d);
     }
     freeReplyObject(r);
     return MM_OK;

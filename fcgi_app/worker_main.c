@@ -1,10 +1,10 @@
-/* matchmaker-worker: consumes the game servers' event stream and curates
- * stale games. One loop: read a batch (blocking at most a second when idle),
- * and when the curation interval has passed, claim entries of dead consumers
- * and run a curation pass. Redis failures are logged and retried with a
- * bounded exponential back-off; SIGTERM/SIGINT finish the entry in hand and
- * exit 0. */
+/* matchmaker-worker: consumes the game servers' event stream, curates stale
+ * games and makes the game-server cleanup calls curation queued. One loop,
+ * no step of which waits on a game server (see "the loop's time budget").
+ * Redis failures are logged and retried with a bounded exponential back-off;
+ * SIGTERM/SIGINT finish the entry in hand and exit 0 within one turn. */
 #include <ctype.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -15,7 +15,8 @@
 
 #include "config.h"
 #include "curation.h"
-#include "gameserver.h"
+#include "cleanup.h"
+#include "gameserver_multi.h"
 #include "log.h"
 #include "metrics_server.h"
 #include "rconn.h"
@@ -74,15 +75,138 @@ static mm_rconn *connect_to(const char *url, long timeout_ms)
     return mm_rconn_new(&u, timeout_ms);
 }
 
+/* ---- the loop's time budget ----
+ * One turn of the loop: read events (blocking at most BLOCK_MS when idle, less while
+ * cleanup calls are in flight), move the cleanup calls on, then a slice of curation and,
+ * once per curation interval, housekeeping. No step waits on a game server, so events are
+ * applied within a turn, and SIGTERM is honoured within one. */
+#define BLOCK_MS 100         /* an idle read blocks at most this long */
+#define BLOCK_BUSY_MS 10     /* ... this long while cleanup calls are in flight */
+#define CURATION_SLICE_MS 20 /* curation runs at most this long per turn */
+#define CLEANUP_SLOTS 16     /* cleanup calls in flight at once */
+#define CLEANUP_CLAIM_MS 100 /* due cleanup calls are looked for this often */
+#define CLEANUP_LEASE_MS 30000
+#define CLEANUP_ATTEMPTS 5      /* calls made for one job before it is given up */
+#define CLEANUP_BACKOFF_MS 1000 /* before the second call, doubling after */
+
+typedef struct {
+    const mm_config *cfg;
+    mm_store *store;
+    mm_gs_multi *calls;
+    mm_worker_metrics *metrics;
+    mm_arena *arena;
+    size_t next_product; /* where the next claim starts: products take turns */
+    int64_t next_claim;
+} cleanup_state;
+
+typedef struct {
+    size_t product;
+    char *job;
+    int attempt;
+} cleanup_tag;
+
+/* A cleanup call ended: done, retried later with a back-off, or given up. */
+static void cleanup_done(void *ctx, void *tagp, mm_gs_result r)
+{
+    cleanup_state *cs = ctx;
+    cleanup_tag *tag = tagp;
+    const char *product_id = cs->cfg->products[tag->product].product_id;
+    mm_cleanup_outcome outcome = MM_CLEANUP_DONE;
+    const char *next = NULL;
+    long delay = 0;
+    mm_arena_reset(cs->arena);
+    mm_cleanup_job job;
+    if (r == MM_GS_UNAVAILABLE &&
+        mm_cleanup_job_decode(cs->arena, tag->job, strlen(tag->job), &job) == MM_OK) {
+        if (job.attempt + 1 < CLEANUP_ATTEMPTS) {
+            delay = (long)CLEANUP_BACKOFF_MS << job.attempt;
+            job.attempt++;
+            next = mm_cleanup_job_encode(cs->arena, &job);
+            outcome = next != NULL ? MM_CLEANUP_RETRIED : MM_CLEANUP_DROPPED;
+        } else {
+            outcome = MM_CLEANUP_DROPPED;
+            mm_log_error("msg=\"cleanup call given up\" product=%s op=%s game_id=%s attempts=%d",
+                         product_id, mm_cleanup_op_name(job.op), job.game_id, job.attempt + 1);
+        }
+    }
+    /* if Redis is down, the lease runs out and the job is taken again */
+    mm_store_cleanup_settle(cs->store, product_id, tag->job, next, delay);
+    mm_worker_metrics_cleanup(cs->metrics, outcome);
+    free(tag->job);
+    free(tag);
+}
+
+/* Stopping: the calls in flight are abandoned and their jobs made due again at once, for
+ * the next worker. */
+static void cleanup_release(void *ctx, void *tagp, mm_gs_result r)
+{
+    cleanup_state *cs = ctx;
+    cleanup_tag *tag = tagp;
+    (void)r;
+    mm_store_cleanup_settle(cs->store, cs->cfg->products[tag->product].product_id, tag->job,
+                            tag->job, 0);
+    free(tag->job);
+    free(tag);
+}
+
+/* Takes due jobs from the products' queues while slots are free, and starts their calls. */
+static mm_status cleanup_claim(cleanup_state *cs)
+{
+    int64_t now = now_ms();
+    if (now < cs->next_claim)
+        return MM_OK;
+    cs->next_claim = now + CLEANUP_CLAIM_MS;
+    for (size_t k = 0; k < cs->cfg->nproducts && mm_gs_multi_free_slots(cs->calls) > 0; k++) {
+        size_t p = (cs->next_product + k) % cs->cfg->nproducts;
+        const char *product_id = cs->cfg->products[p].product_id;
+        mm_arena_reset(cs->arena);
+        const char **jobs;
+        size_t n;
+        mm_store_result r =
+            mm_store_cleanup_claim(cs->store, cs->arena, product_id, CLEANUP_LEASE_MS,
+                                   mm_gs_multi_free_slots(cs->calls), &jobs, &n);
+        if (r == MM_STORE_UNAVAILABLE)
+            return MM_ERR_UNAVAILABLE;
+        for (size_t i = 0; i < n; i++) {
+            mm_cleanup_job job;
+            cleanup_tag *tag = calloc(1, sizeof(*tag));
+            char *text = strdup(jobs[i]);
+            if (tag == NULL || text == NULL) {
+                free(tag);
+                free(text);
+                continue; /* the lease runs out and it is taken again */
+            }
+            tag->product = p;
+            tag->job = text;
+            if (mm_cleanup_job_decode(cs->arena, text, strlen(text), &job) != MM_OK) {
+                mm_log_error("msg=\"not a cleanup job; dropped\" product=%s job=\"%.200s\"",
+                             product_id, text);
+                mm_store_cleanup_settle(cs->store, product_id, text, NULL, 0);
+                mm_worker_metrics_cleanup(cs->metrics, MM_CLEANUP_DROPPED);
+                free(text);
+                free(tag);
+                continue;
+            }
+            if (mm_gs_multi_start(cs->calls, &job, tag) != MM_OK) {
+                free(text);
+                free(tag);
+            }
+        }
+        if (n > 0)
+            cs->next_claim = now; /* there may be more: look again next turn */
+    }
+    cs->next_product = (cs->next_product + 1) % cs->cfg->nproducts;
+    return MM_OK;
+}
+
 static int run(const mm_config *cfg, const char *name)
 {
-    long block_ms = cfg->curation_interval_ms < 1000 ? cfg->curation_interval_ms : 1000;
     mm_rconn *games = connect_to(cfg->redis_url, cfg->redis_timeout_ms);
     /* the blocking read must not time out before the server answers it */
-    mm_rconn *stream = connect_to(cfg->event_stream_url, cfg->redis_timeout_ms + block_ms);
+    mm_rconn *stream = connect_to(cfg->event_stream_url, cfg->redis_timeout_ms + BLOCK_MS);
     mm_store *store = games ? mm_store_new(games) : NULL;
-    mm_gs_client *gs =
-        mm_gs_client_new(cfg->game_server_connect_timeout_ms, cfg->game_server_timeout_ms);
+    mm_gs_multi *calls = mm_gs_multi_new(cfg->game_server_connect_timeout_ms,
+                                         cfg->game_server_timeout_ms, CLEANUP_SLOTS);
     char host[64] = "worker", consumer[160];
     gethostname(host, sizeof(host) - 1);
     host[sizeof(host) - 1] = '\0';
@@ -90,12 +214,13 @@ static int run(const mm_config *cfg, const char *name)
         snprintf(consumer, sizeof(consumer), "%s", name);
     else
         snprintf(consumer, sizeof(consumer), "%s-%ld", host, (long)getpid());
-    mm_worker *w = (stream && store) ? mm_worker_new(cfg, stream, store, consumer, block_ms) : NULL;
+    mm_worker *w = (stream && store) ? mm_worker_new(cfg, stream, store, consumer) : NULL;
     mm_worker_metrics *metrics = mm_worker_metrics_new();
     mm_curation_cursor *cursor = calloc(1, sizeof(*cursor));
+    mm_arena *arena = mm_arena_new(0);
     mm_metrics_server *server = NULL;
     int rc = 1;
-    if (w == NULL || gs == NULL || metrics == NULL || cursor == NULL) {
+    if (w == NULL || calls == NULL || metrics == NULL || cursor == NULL || arena == NULL) {
         mm_log_error("msg=\"out of memory at start-up\"");
         goto out;
     }
@@ -113,27 +238,54 @@ static int run(const mm_config *cfg, const char *name)
     }
     mm_log_info("msg=started consumer=%s group=%s products=%zu", consumer, cfg->event_group,
                 cfg->nproducts);
+    cleanup_state cs = {
+        .cfg = cfg, .store = store, .calls = calls, .metrics = metrics, .arena = arena};
     long backoff = 0;
-    int64_t next_curation = 0;
+    int64_t next_pass = 0, next_tidy = 0, pass_us = 0;
+    bool in_pass = false;
+    mm_curation_stats pass_stats = {0};
     volatile const int *stop = (volatile const int *)&stopping;
     while (!stopping) {
-        mm_status st = mm_worker_poll(w, stop);
-        if (st == MM_OK && !stopping && now_ms() >= next_curation) {
-            int64_t started = now_ms();
-            next_curation = started + cfg->curation_interval_ms;
+        long block = mm_gs_multi_in_flight(calls) > 0 ? BLOCK_BUSY_MS : BLOCK_MS;
+        mm_status st = mm_worker_poll(w, block, stop);
+        if (st == MM_OK && !stopping) {
+            mm_gs_multi_run(calls, 0, cleanup_done, &cs);
+            st = cleanup_claim(&cs);
+        }
+        int64_t now = now_ms();
+        if (st == MM_OK && !stopping && (in_pass || now >= next_pass)) {
+            if (!in_pass) {
+                in_pass = true;
+                next_pass = now + cfg->curation_interval_ms;
+                memset(&pass_stats, 0, sizeof(pass_stats));
+                pass_us = 0;
+            }
+            bool done = false;
+            st = mm_curate_step(store, cfg, cursor, mm_store_now_us(), now_ms,
+                                now + CURATION_SLICE_MS, &pass_stats, &done);
+            pass_us += (now_ms() - now) * 1000;
+            if (st == MM_OK && done) {
+                in_pass = false;
+                mm_worker_metrics_pass(metrics, &pass_stats, pass_us);
+                if (pass_stats.deleted || pass_stats.reset || pass_stats.cleaned ||
+                    pass_stats.skipped)
+                    mm_log_info("msg=\"curation pass\" seen=%ld deleted=%ld reset=%ld "
+                                "cleaned=%ld changed=%ld skipped=%ld",
+                                pass_stats.seen, pass_stats.deleted, pass_stats.reset,
+                                pass_stats.cleaned, pass_stats.changed, pass_stats.skipped);
+            }
+        }
+        if (st == MM_OK && !stopping && now >= next_tidy) {
+            next_tidy = now + cfg->curation_interval_ms;
             st = mm_worker_claim(w, stop);
-            mm_curation_stats cs = {0};
-            if (st == MM_OK)
-                st = mm_curate_pass(store, gs, cfg, cursor, mm_store_now_us(), &cs);
-            if (st == MM_OK)
-                mm_worker_metrics_pass(metrics, &cs, (now_ms() - started) * 1000);
             int64_t pending, lag;
-            if (st == MM_OK && (st = mm_worker_backlog(w, &pending, &lag)) == MM_OK)
+            long long trimmed = 0;
+            int removed = 0;
+            if (st == MM_OK &&
+                (st = mm_worker_tidy(w, &pending, &lag, &trimmed, &removed)) == MM_OK) {
                 mm_worker_metrics_stream(metrics, pending, lag);
-            if (cs.deleted || cs.reset || cs.cleaned)
-                mm_log_info("msg=\"curation pass\" seen=%ld deleted=%ld reset=%ld cleaned=%ld "
-                            "changed=%ld",
-                            cs.seen, cs.deleted, cs.reset, cs.cleaned, cs.changed);
+                mm_worker_metrics_tidy(metrics, (uint64_t)trimmed, (uint64_t)removed);
+            }
         }
         if (st == MM_OK) {
             if (backoff != 0)
@@ -144,18 +296,25 @@ static int run(const mm_config *cfg, const char *name)
         if (backoff == 0)
             mm_log_warn("msg=\"redis unavailable; backing off and retrying\"");
         backoff = backoff == 0 ? 100 : (backoff * 2 > 5000 ? 5000 : backoff * 2);
-        pause_ms(backoff);
+        for (long slept = 0; slept < backoff && !stopping; slept += 50) {
+            mm_gs_multi_run(calls, 0, cleanup_done, &cs);
+            pause_ms(50);
+        }
     }
+    mm_gs_multi_abandon(calls, cleanup_release, &cs);
     const mm_worker_stats *s = mm_worker_stats_get(w);
-    mm_log_info("msg=stopping handled=%ld applied=%ld ignored=%ld malformed=%ld claimed=%ld",
-                s->handled, s->applied, s->ignored, s->malformed, s->claimed);
+    mm_log_info("msg=stopping handled=%ld applied=%ld ignored=%ld stale=%ld malformed=%ld "
+                "dead_lettered=%ld claimed=%ld",
+                s->handled, s->applied, s->ignored, s->stale, s->malformed, s->dead_lettered,
+                s->claimed);
     rc = 0;
 out:
     mm_metrics_server_stop(server);
     mm_worker_free(w);
     mm_worker_metrics_free(metrics);
     free(cursor);
-    mm_gs_client_free(gs);
+    mm_arena_free(arena);
+    mm_gs_multi_free(calls);
     mm_store_free(store);
     mm_rconn_free(stream);
     mm_rconn_free(games);

@@ -11,7 +11,8 @@
 static const char *const type_names[TYPES] = {"state_change", "player_disconnect", "game_removed",
                                               "other", "unknown"};
 static const char *const outcome_names[MM_EVENT_OUTCOMES] = {"applied", "ignored", "malformed",
-                                                             "failed"};
+                                                             "failed",  "stale",   "dead_lettered"};
+static const char *const cleanup_names[MM_CLEANUP_OUTCOMES] = {"done", "retried", "dropped"};
 static const double pass_bounds[BUCKETS - 1] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
                                                 0.1,   0.25,   0.5,   1,    2.5};
 
@@ -21,7 +22,9 @@ struct mm_worker_metrics {
     uint64_t events[TYPES][MM_EVENT_OUTCOMES];
     uint64_t claimed;
     int64_t pending, lag;
-    uint64_t passes, expired, reset, cleaned, changed;
+    uint64_t passes, expired, reset, cleaned, changed, skipped;
+    uint64_t trimmed, consumers_removed;
+    uint64_t cleanup[MM_CLEANUP_OUTCOMES];
     uint64_t pass_buckets[BUCKETS];
     uint64_t pass_us;
 };
@@ -80,8 +83,23 @@ void mm_worker_metrics_pass(mm_worker_metrics *m, const mm_curation_stats *cs, i
     add(&m->reset, (uint64_t)cs->reset);
     add(&m->cleaned, (uint64_t)cs->cleaned);
     add(&m->changed, (uint64_t)cs->changed);
+    add(&m->skipped, (uint64_t)cs->skipped);
     add(&m->pass_buckets[b], 1);
     add(&m->pass_us, (uint64_t)duration_us);
+}
+
+void mm_worker_metrics_tidy(mm_worker_metrics *m, uint64_t trimmed, uint64_t consumers_removed)
+{
+    if (m == NULL)
+        return;
+    add(&m->trimmed, trimmed);
+    add(&m->consumers_removed, consumers_removed);
+}
+
+void mm_worker_metrics_cleanup(mm_worker_metrics *m, mm_cleanup_outcome outcome)
+{
+    if (m != NULL && outcome < MM_CLEANUP_OUTCOMES)
+        add(&m->cleanup[outcome], 1);
 }
 
 char *mm_worker_metrics_render(void *ctx, size_t *len)
@@ -95,8 +113,12 @@ char *mm_worker_metrics_render(void *ctx, size_t *len)
                    "Stream entries handled, by event type and outcome.");
     for (int t = 0; t < TYPES; t++)
         for (int o = 0; o < MM_EVENT_OUTCOMES; o++) {
-            /* only undecodable entries are malformed, and they have no type */
+            /* only undecodable entries are malformed, and they have no type; events of
+             * the other type ("gameplay"...) change no game, so they are never stale,
+             * failed or dead-lettered */
             if ((t == TYPES - 1) != (o == MM_EVENT_MALFORMED))
+                continue;
+            if (t == MM_EVENT_OTHER && o != MM_EVENT_IGNORED)
                 continue;
             snprintf(labels, sizeof(labels), "type=\"%s\",outcome=\"%s\"", type_names[t],
                      outcome_names[o]);
@@ -132,6 +154,22 @@ char *mm_worker_metrics_render(void *ctx, size_t *len)
     mm_prom_family(&p, "matchmaker_worker_games_changed_total", "counter",
                    "Expired games left alone because they changed while being curated.");
     mm_prom_counter(&p, "matchmaker_worker_games_changed_total", "", get(&m->changed));
+    mm_prom_family(&p, "matchmaker_worker_games_skipped_total", "counter",
+                   "Games curation could not change (a step that failed for that game alone).");
+    mm_prom_counter(&p, "matchmaker_worker_games_skipped_total", "", get(&m->skipped));
+    mm_prom_family(&p, "matchmaker_worker_stream_trimmed_total", "counter",
+                   "Event stream entries trimmed (acknowledged by every group).");
+    mm_prom_counter(&p, "matchmaker_worker_stream_trimmed_total", "", get(&m->trimmed));
+    mm_prom_family(&p, "matchmaker_worker_consumers_removed_total", "counter",
+                   "Idle consumers with nothing pending removed from the group.");
+    mm_prom_counter(&p, "matchmaker_worker_consumers_removed_total", "",
+                    get(&m->consumers_removed));
+    mm_prom_family(&p, "matchmaker_worker_cleanup_calls_total", "counter",
+                   "Game-server cleanup calls (remove_game, remove_player), by outcome.");
+    for (int o = 0; o < MM_CLEANUP_OUTCOMES; o++) {
+        snprintf(labels, sizeof(labels), "outcome=\"%s\"", cleanup_names[o]);
+        mm_prom_counter(&p, "matchmaker_worker_cleanup_calls_total", labels, get(&m->cleanup[o]));
+    }
 
     uint64_t counts[BUCKETS];
     for (int b = 0; b < BUCKETS; b++)

@@ -12,10 +12,12 @@
 #include "event.h"
 
 typedef enum {
-    MM_EVENT_APPLIED,   /* changed a game */
-    MM_EVENT_IGNORED,   /* valid, changed nothing (wrong state, unknown game or product) */
-    MM_EVENT_MALFORMED, /* could not be decoded; acknowledged and skipped */
-    MM_EVENT_FAILED,    /* Redis failed; left pending for a retry */
+    MM_EVENT_APPLIED,       /* changed a game */
+    MM_EVENT_IGNORED,       /* valid, changed nothing (wrong state, unknown game or product) */
+    MM_EVENT_MALFORMED,     /* could not be decoded; acknowledged and skipped */
+    MM_EVENT_FAILED,        /* not applied (Redis failed, or the step failed): pending, retried */
+    MM_EVENT_STALE,         /* older than the last event applied to its game: ignored */
+    MM_EVENT_DEAD_LETTERED, /* could not be applied in event_max_deliveries: dead-lettered */
     MM_EVENT_OUTCOMES
 } mm_event_outcome;
 
@@ -33,6 +35,17 @@ void mm_worker_metrics_claimed(mm_worker_metrics *m, uint64_t n);
  * not yet delivered (-1 when Redis cannot tell). */
 void mm_worker_metrics_stream(mm_worker_metrics *m, int64_t pending, int64_t lag);
 void mm_worker_metrics_pass(mm_worker_metrics *m, const mm_curation_stats *cs, int64_t duration_us);
+/* Housekeeping: stream entries trimmed, idle consumers removed. */
+void mm_worker_metrics_tidy(mm_worker_metrics *m, uint64_t trimmed, uint64_t consumers_removed);
+
+/* How cleanup calls (remove_game, remove_player) ended. */
+typedef enum {
+    MM_CLEANUP_DONE,    /* the game server took it (or refused it: nothing to retry) */
+    MM_CLEANUP_RETRIED, /* no answer: queued again, with a back-off */
+    MM_CLEANUP_DROPPED, /* no answer after the last attempt, or not a job: given up */
+    MM_CLEANUP_OUTCOMES
+} mm_cleanup_outcome;
+void mm_worker_metrics_cleanup(mm_worker_metrics *m, mm_cleanup_outcome outcome);
 
 /* malloc'ed text (caller frees), NULL when out of memory. ctx is the
  * mm_worker_metrics (the signature of a metrics server's render callback). */

@@ -3,7 +3,8 @@
 -- script is loaded by hand as
 --   redis-cli SCRIPT LOAD "$(cat redis/lua/prelude.lua redis/lua/reserve.lua)"
 --
--- Write scripts take KEYS = games hash, pending, lobby, active sets, wlock key;
+-- Write scripts take KEYS = games hash, pending, lobby, active sets, wlock
+-- key, the product's last-applied-event hash, the product's cleanup queue;
 -- their ARGV[1] is the caller's deadline (Unix time, ms): past it the caller
 -- has stopped waiting for the answer, so the script answers {'LATE'} and
 -- writes nothing (a client told 503 never holds a seat or a game because of
@@ -128,6 +129,47 @@ local function encode_game(g, m)
   return '{' .. table.concat(out, ', ') .. '}'
 end
 
+-- The cjson check of load leaves the shape of players to this: an array of
+-- strings, as the C decoder wants it.
+local function players_ok(g, m)
+  if sub(m.text.players or '', 1, 1) ~= '[' then return false end
+  for _, v in pairs(g.players) do
+    if type(v) ~= 'string' then return false end
+  end
+  return true
+end
+
+-- Stream ids "ms-seq": is a newer than b?
+local function newer(a, b)
+  local am, as = string.match(a, '^(%d+)-(%d+)$')
+  local bm, bs = string.match(b, '^(%d+)-(%d+)$')
+  if not am or not bm then return true end
+  am, bm = tonumber(am), tonumber(bm)
+  if am ~= bm then return am > bm end
+  return tonumber(as) > tonumber(bs)
+end
+
+-- Events of one game are applied in stream order (SPEC 10): an event older
+-- than the last one applied to the game is stale. event_id '' : not an event.
+local function stale(id, event_id)
+  if event_id == '' then return false end
+  local last = redis.call('HGET', KEYS[6], id)
+  return last ~= false and last ~= nil and not newer(event_id, last)
+end
+
+local function applied(id, event_id)
+  if event_id ~= '' then redis.call('HSET', KEYS[6], id, event_id) end
+end
+
+-- A game-server call to make after the change (curation's remove_game and
+-- remove_player), queued in the same step so it is never lost: due at once.
+local function queue_cleanup(job)
+  if job ~= '' then
+    local t = redis.call('TIME')
+    redis.call('ZADD', KEYS[7], tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000), job)
+  end
+end
+
 -- raw == nil: no such game; g == false: a document that does not parse.
 -- m: the members of the stored text, for save.
 local function load(id)
@@ -136,10 +178,7 @@ local function load(id)
   local ok, g = pcall(cjson.decode, raw)
   if not ok or type(g) ~= 'table' or type(g.players) ~= 'table' then return raw, false end
   local m = members(raw)
-  if not m then return raw, false end
-  for i = 1, #g.players do
-    if type(g.players[i]) ~= 'string' then return raw, false end
-  end
+  if not m or not players_ok(g, m) then return raw, false end
   return raw, g, m
 end
 

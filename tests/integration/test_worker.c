@@ -266,9 +266,9 @@ static void bad_events_are_acknowledged_and_skipped(void **state)
 {
     start_worker(fast_config, "w1.log");
     make_game("g1", 2);
-    /* an invalid transition, a malformed entry, an unknown game, an unknown
-     * product, a gameplay event: none of them may stop what follows */
-    emit("g1", "state_change", "new_state", "in_progress");
+    /* an invalid transition (backwards), a malformed entry, an unknown game, an
+     * unknown product, a gameplay event: none of them may stop what follows */
+    emit("g1", "state_change", "new_state", "created");
     freeReplyObject(redisCommand(events, "XADD game_event_stream * type state_change"));
     emit("nosuchgame", "state_change", "new_state", "creator_joined");
     freeReplyObject(redisCommand(events, "XADD game_event_stream * product_id zz game_id g1 "
@@ -483,13 +483,24 @@ static void curation_expires_resets_and_keeps(void **state)
     assert_int_equal(itest_gs_calls("remove_game", "\"live\""), 0);
 }
 
+/* Cleanup calls queued for the game server (curation queues them with its change; a
+ * running worker makes them): how many of op hold needle. */
+static int queued(const char *op, const char *needle)
+{
+    redisReply *r = redisCommand(games, "ZRANGE __cleanup:" P " 0 -1");
+    int n = 0;
+    for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++)
+        n += strstr(r->element[i]->str, op) != NULL && strstr(r->element[i]->str, needle) != NULL;
+    freeReplyObject(r);
+    return n;
+}
+
 static void curation_leaves_a_game_changed_since_read(void **state)
 {
     mm_config cfg;
     char err[256];
     assert_int_equal(mm_config_load(fast_config, &cfg, err, sizeof(err)), MM_OK);
     cfg.expiry_seconds[MM_STATE_CREATOR_JOINED] = 1;
-    mm_gs_client *gs = mm_gs_client_new(1000, 1000);
     mm_stored s;
     make_game("ch", 3);
     assert_int_equal(mm_store_advance(store, arena, P, "ch", MM_STATE_CREATOR_JOINED, &s),
@@ -503,16 +514,15 @@ static void curation_leaves_a_game_changed_since_read(void **state)
     assert_int_equal(n, 1);
     /* a player joins between the read and the act */
     assert_int_equal(mm_store_reserve_seat(store, arena, P, "ch", "u2", &s), MM_STORE_OK);
-    assert_int_equal(mm_curate_one(store, gs, &cfg, arena, P, &c[0], later), MM_CURATE_CHANGED);
+    assert_int_equal(mm_curate_one(store, &cfg, arena, P, &c[0], later), MM_CURATE_CHANGED);
     assert_int_equal(players_of("ch"), 2);
-    assert_int_equal(itest_gs_calls("remove_game", "\"ch\""), 0);
+    assert_int_equal(queued("remove_game", "\"ch\""), 0);
     /* read again: now it acts */
     assert_int_equal(
         mm_store_candidates(store, arena, P, MM_SET_LOBBY, later / 1000, 0, 10, &c, &n),
         MM_STORE_OK);
-    assert_int_equal(mm_curate_one(store, gs, &cfg, arena, P, &c[0], later), MM_CURATE_DELETED);
+    assert_int_equal(mm_curate_one(store, &cfg, arena, P, &c[0], later), MM_CURATE_DELETED);
     assert_int_equal(state_of("ch"), MM_STATE_COUNT);
-    mm_gs_client_free(gs);
     mm_config_free(&cfg);
 }
 
@@ -524,7 +534,6 @@ static void curation_removes_an_undecodable_game_only_if_unchanged(void **state)
     mm_config cfg;
     char err[256];
     assert_int_equal(mm_config_load(fast_config, &cfg, err, sizeof(err)), MM_OK);
-    mm_gs_client *gs = mm_gs_client_new(1000, 1000);
     freeReplyObject(
         redisCommand(games, "HSET __games:" P " bad {\"game_id\":\"bad\",\"players\":7}"));
     freeReplyObject(redisCommand(games, "ZADD __lobby_games:" P " 1 bad 2 ghost"));
@@ -541,25 +550,24 @@ static void curation_removes_an_undecodable_game_only_if_unchanged(void **state)
     freeReplyObject(
         redisCommand(games, "HSET __games:" P " bad {\"game_id\":\"bad\",\"players\":8}"));
     freeReplyObject(redisCommand(games, "HSET __games:" P " ghost {}"));
-    assert_int_equal(mm_curate_one(store, gs, &cfg, arena, P, &c[0], now), MM_CURATE_CHANGED);
-    assert_int_equal(mm_curate_one(store, gs, &cfg, arena, P, &c[1], now), MM_CURATE_CHANGED);
+    assert_int_equal(mm_curate_one(store, &cfg, arena, P, &c[0], now), MM_CURATE_CHANGED);
+    assert_int_equal(mm_curate_one(store, &cfg, arena, P, &c[1], now), MM_CURATE_CHANGED);
     assert_true(in_set("__lobby_games:", "bad"));
     assert_true(in_set("__lobby_games:", "ghost"));
-    assert_int_equal(itest_gs_calls("remove_game", "\"bad\""), 0);
+    assert_int_equal(queued("remove_game", "\"bad\""), 0);
     /* read again: now it acts, and tells the game server */
     freeReplyObject(redisCommand(games, "HDEL __games:" P " ghost"));
     assert_int_equal(mm_store_candidates(store, arena, P, MM_SET_LOBBY, now / 1000, 0, 10, &c, &n),
                      MM_STORE_OK);
-    assert_int_equal(mm_curate_one(store, gs, &cfg, arena, P, &c[0], now), MM_CURATE_CLEANED);
-    assert_int_equal(mm_curate_one(store, gs, &cfg, arena, P, &c[1], now), MM_CURATE_CLEANED);
+    assert_int_equal(mm_curate_one(store, &cfg, arena, P, &c[0], now), MM_CURATE_CLEANED);
+    assert_int_equal(mm_curate_one(store, &cfg, arena, P, &c[1], now), MM_CURATE_CLEANED);
     assert_false(in_set("__lobby_games:", "bad"));
     assert_false(in_set("__lobby_games:", "ghost"));
     redisReply *r = redisCommand(games, "HEXISTS __games:" P " bad");
     assert_int_equal(r->integer, 0);
     freeReplyObject(r);
-    assert_int_equal(itest_gs_calls("remove_game", "\"bad\""), 1);
-    assert_int_equal(itest_gs_calls("remove_game", "\"ghost\""), 0);
-    mm_gs_client_free(gs);
+    assert_int_equal(queued("remove_game", "\"bad\""), 1);
+    assert_int_equal(queued("remove_game", "\"ghost\""), 0);
     mm_config_free(&cfg);
 }
 
@@ -571,7 +579,6 @@ static void curation_reaches_past_a_batch_of_live_games(void **state)
     char err[256];
     assert_int_equal(mm_config_load(fast_config, &cfg, err, sizeof(err)), MM_OK);
     cfg.curation_batch_size = 2;
-    mm_gs_client *gs = mm_gs_client_new(1000, 1000);
     mm_stored s;
     static const char *const ids[] = {"live1", "live2", "live3", "over"};
     for (int i = 0; i < 4; i++) {
@@ -592,22 +599,308 @@ static void curation_reaches_past_a_batch_of_live_games(void **state)
     int64_t later = mm_store_now_us() + 400 * 1000000LL;
     mm_curation_cursor *cursor = calloc(1, sizeof(*cursor));
     mm_curation_stats st = {0};
-    assert_int_equal(mm_curate_pass(store, gs, &cfg, cursor, later, &st), MM_OK);
+    assert_int_equal(mm_curate_pass(store, &cfg, cursor, later, &st), MM_OK);
     assert_int_equal(st.deleted, 0); /* the first page held two live games */
     assert_int_equal(state_of("over"), MM_STATE_ENDED);
-    assert_int_equal(mm_curate_pass(store, gs, &cfg, cursor, later, &st), MM_OK);
+    assert_int_equal(mm_curate_pass(store, &cfg, cursor, later, &st), MM_OK);
     assert_int_equal(st.deleted, 1);
     assert_int_equal(state_of("over"), MM_STATE_COUNT);
-    WAIT_UNTIL(itest_gs_calls("remove_game", "\"over\"") == 1);
+    assert_int_equal(queued("remove_game", "\"over\""), 1);
     for (int i = 0; i < 3; i++)
         assert_int_equal(state_of(ids[i]), MM_STATE_IN_PROGRESS);
     /* past the end: the short page sends the scan back to the start */
-    assert_int_equal(mm_curate_pass(store, gs, &cfg, cursor, later, &st), MM_OK);
+    assert_int_equal(mm_curate_pass(store, &cfg, cursor, later, &st), MM_OK);
     assert_int_equal(st.deleted, 1);
     assert_int_equal(cursor->offset[0][MM_SET_ACTIVE], 0);
     free(cursor);
-    mm_gs_client_free(gs);
     mm_config_free(&cfg);
+}
+
+/* ---- issue 15: poison entries, game-server hangs, restarts, an unbounded stream ---- */
+
+/* A config derived from fast_config with integer keys set: key, value, ..., NULL. */
+static void config_with(const char *path, ...)
+{
+    json_object *cfg = json_object_from_file(fast_config);
+    assert_non_null(cfg);
+    va_list ap;
+    va_start(ap, path);
+    for (const char *key; (key = va_arg(ap, const char *)) != NULL;)
+        json_object_object_add(cfg, key, json_object_new_int64(va_arg(ap, long)));
+    va_end(ap);
+    assert_int_equal(json_object_to_file(path, cfg), 0);
+    json_object_put(cfg);
+}
+
+/* A game document the C decoder accepts and the store scripts cannot read (a lone UTF-16
+ * surrogate in a settings string: cjson refuses it), in state, in the set it belongs to. */
+static void put_poison(const char *id, const char *state, const char *players, long score)
+{
+    char doc[1024], when[MM_GAME_TIME_LEN];
+    /* updated now, or (score 1) long ago */
+    mm_game_format_time(score == 1 ? 1577836800LL * 1000000 : mm_store_now_us(), when);
+    snprintf(doc, sizeof(doc),
+             "{\"game_id\": \"%s\", \"product_id\": \"" P "\", \"game_server_url\": \"%s\", "
+             "\"creator_id\": \"u1\", \"creator_name\": \"alice\", \"players\": %s, "
+             "\"settings\": {\"num_players\": 2, \"motto\": \"\\ud800\"}, \"token\": \"t\", "
+             "\"_last_updated\": \"%s\", \"state\": \"%s\"}",
+             id, itest_env("MM_TEST_GS_URL"), players, when, state);
+    freeReplyObject(redisCommand(games, "HSET __games:" P " %s %s", id, doc));
+    const char *set = strcmp(state, "created") == 0          ? "__pending_games:"
+                      : strcmp(state, "creator_joined") == 0 ? "__lobby_games:"
+                                                             : "__active_games:";
+    freeReplyObject(redisCommand(games, "ZADD %s" P " %ld %s", set, score, id));
+}
+
+static long long stream_len(const char *key)
+{
+    redisReply *r = redisCommand(events, "XLEN %s", key);
+    long long n = r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
+    freeReplyObject(r);
+    return n;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* SPEC 10: an entry that cannot be applied is retried, then dead-lettered with its fields,
+ * its reason and its id, and acknowledged; events of other games go on meanwhile, and so
+ * does curation. */
+static void poison_entry_is_dead_lettered_and_holds_up_nothing(void **state)
+{
+    char expiring[512];
+    snprintf(expiring, sizeof(expiring), "%s/expiring.json", itest_env("MM_TEST_RUN_DIR"));
+    derive_config(expiring, NULL, 1);
+    put_poison("poison", "in_progress", "[\"u1\", \"u2\"]", mm_store_now_us() / 1000);
+    make_game("good", 2);
+    start_worker(expiring, "poison.log");
+    usleep(300000);
+    char bad[64];
+    snprintf(bad, sizeof(bad), "%s", emit("poison", "state_change", "new_state", "ended"));
+    double t0 = now_s();
+    emit("good", "state_change", "new_state", "creator_joined");
+    WAIT_UNTIL(state_of("good") == MM_STATE_CREATOR_JOINED);
+    double took = now_s() - t0;
+    print_message("the good game's event applied %.3f s after it was added\n", took);
+    assert_true(took < 0.5);
+    make_game("stale", 2); /* curation keeps running: created, expires after 1 s */
+    WAIT_UNTIL(stream_len("game_event_dead_letter") == 1);
+    WAIT_UNTIL(state_of("stale") == MM_STATE_COUNT);
+    redisReply *r = redisCommand(events, "XRANGE game_event_dead_letter - +");
+    assert_int_equal(r->elements, 1);
+    const redisReply *f = r->element[0]->element[1];
+    char flat[2048] = "";
+    for (size_t i = 0; i < f->elements; i++) {
+        strncat(flat, f->element[i]->str, sizeof(flat) - strlen(flat) - 2);
+        strncat(flat, "|", sizeof(flat) - strlen(flat) - 1);
+    }
+    freeReplyObject(r);
+    char want[256];
+    snprintf(want, sizeof(want), "original_id|%s|", bad);
+    assert_non_null(strstr(flat, want));
+    assert_non_null(strstr(flat, "product_id|" P "|game_id|poison|type|state_change|"
+                                 "new_state|ended|"));
+    assert_non_null(strstr(flat, "reason|state_change: the game's document cannot be decoded|"));
+    assert_int_equal(pending_count(), 0);
+    /* delivered event_max_deliveries (5) times: retried with a back-off, not in a loop */
+    char path[512], line[512];
+    snprintf(path, sizeof(path), "%s/poison.log", itest_env("MM_TEST_RUN_DIR"));
+    FILE *log = fopen(path, "r");
+    int retries = 0;
+    while (log != NULL && fgets(line, sizeof(line), log) != NULL)
+        retries += strstr(line, "will retry") != NULL && strstr(line, "game_id=poison") != NULL;
+    if (log != NULL)
+        fclose(log);
+    assert_int_equal(retries, 4);
+}
+
+/* A game curation cannot change through the scripts (they cannot read its document) is
+ * deleted if unchanged, its game server told; it never stops the pass: the games after it
+ * are curated in the same pass. */
+static void curation_goes_on_past_a_document_it_cannot_change(void **state)
+{
+    mm_config cfg;
+    char err[256];
+    assert_int_equal(mm_config_load(fast_config, &cfg, err, sizeof(err)), MM_OK);
+    put_poison("full", "creator_joined", "[\"u1\", \"u2\"]", 1); /* expired, full: a reset */
+    make_game("after", 2);                                       /* created, in the set after it */
+    int64_t later = mm_store_now_us() + 3600 * 1000000LL;
+    mm_curation_cursor *cursor = calloc(1, sizeof(*cursor));
+    mm_curation_stats st = {0};
+    assert_int_equal(mm_curate_pass(store, &cfg, cursor, later, &st), MM_OK);
+    assert_int_equal(state_of("full"), MM_STATE_COUNT);
+    assert_int_equal(state_of("after"), MM_STATE_COUNT);
+    assert_int_equal(st.cleaned, 1);
+    assert_int_equal(st.deleted, 1);
+    assert_int_equal(queued("remove_game", "\"full\""), 1);
+    free(cursor);
+    mm_config_free(&cfg);
+}
+
+/* SPEC 10: the game servers' calls never hold up events. The game server hangs on every
+ * remove_game while curation queues some; meanwhile a creator_joined event of another
+ * game is applied at once, and SIGTERM ends the worker within a second. The calls that
+ * were in flight go back to the queue for the next worker. */
+static void a_hanging_game_server_holds_up_no_event(void **state)
+{
+    char expiring[512];
+    snprintf(expiring, sizeof(expiring), "%s/expiring.json", itest_env("MM_TEST_RUN_DIR"));
+    derive_config(expiring, NULL, 1);
+    itest_gs_fail("remove_game", "hang", "\"hang_ms\": 30000");
+    for (int i = 0; i < 5; i++) {
+        char id[16];
+        snprintf(id, sizeof(id), "old%d", i);
+        make_game(id, 2);
+    }
+    usleep(1100000); /* they expire */
+    pid_t pid = start_worker(expiring, "hang.log");
+    WAIT_UNTIL(itest_gs_calls("remove_game", NULL) >= 5);
+    make_game("fresh", 2);
+    double t0 = now_s();
+    emit("fresh", "state_change", "new_state", "creator_joined");
+    WAIT_UNTIL(state_of("fresh") == MM_STATE_CREATOR_JOINED);
+    double took = now_s() - t0;
+    print_message("event applied %.3f s after it was added, 5 calls hanging\n", took);
+    assert_true(took < 0.1 + 0.05); /* a turn of the loop, and the test's polling */
+    t0 = now_s();
+    kill(pid, SIGTERM);
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    double stop = now_s() - t0;
+    nworkers--;
+    print_message("SIGTERM to exit: %.3f s\n", stop);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_true(stop < 1.0);
+    /* the abandoned calls are due again at once */
+    redisReply *r = redisCommand(games, "ZCOUNT __cleanup:" P " -inf %lld",
+                                 (long long)(mm_store_now_us() / 1000 + 1000));
+    assert_int_equal(r->integer, 5);
+    freeReplyObject(r);
+    itest_gs_reset();
+}
+
+/* SPEC 10: events of one game apply in stream order across restarts. A consumer read a
+ * player_disconnect and died before acknowledging it; a newer all_players_joined was
+ * applied meanwhile. When the old entry is claimed, it is acknowledged and ignored: the
+ * game is not relisted. */
+static void a_claimed_older_event_does_not_undo_a_newer_one(void **state)
+{
+    mm_stored s;
+    make_game("g", 2);
+    assert_int_equal(mm_store_advance(store, arena, P, "g", MM_STATE_CREATOR_JOINED, &s),
+                     MM_STORE_OK);
+    assert_int_equal(mm_store_reserve_seat(store, arena, P, "g", "u2", &s), MM_STORE_OK);
+    freeReplyObject(redisCommand(events, "XGROUP CREATE game_event_stream matchmaker $ MKSTREAM"));
+    emit("g", "player_disconnect", "player_id", "u2");
+    /* a consumer takes it and is killed before acknowledging */
+    redisReply *r = redisCommand(events, "XREADGROUP GROUP matchmaker dead COUNT 1 STREAMS "
+                                         "game_event_stream >");
+    assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+    freeReplyObject(r);
+    emit("g", "state_change", "new_state", "all_players_joined");
+    start_worker(fast_config, "order.log");
+    WAIT_UNTIL(state_of("g") == MM_STATE_ALL_PLAYERS_JOINED);
+    /* the dead consumer's entry is claimed after 0.5 s idle */
+    WAIT_UNTIL(pending_count() == 0);
+    usleep(200000);
+    assert_int_equal(state_of("g"), MM_STATE_ALL_PLAYERS_JOINED);
+    assert_int_equal(players_of("g"), 2);
+    assert_false(in_set("__lobby_games:", "g"));
+}
+
+/* SPEC 10: the stream is trimmed towards event_stream_max_len, never past an entry a group
+ * has not acknowledged; consumers idle past event_consumer_max_idle_ms with nothing pending
+ * leave the group. */
+static int is_consumer(const char *name)
+{
+    redisReply *c = redisCommand(events, "XINFO CONSUMERS game_event_stream matchmaker");
+    int found = 0;
+    for (size_t i = 0; c->type == REDIS_REPLY_ARRAY && i < c->elements; i++)
+        found |= strcmp(c->element[i]->element[1]->str, name) == 0;
+    freeReplyObject(c);
+    return found;
+}
+
+static void stream_is_trimmed_and_idle_consumers_leave(void **state)
+{
+    char tidy[512];
+    snprintf(tidy, sizeof(tidy), "%s/tidy.json", itest_env("MM_TEST_RUN_DIR"));
+    config_with(tidy, "event_stream_max_len", 100L, "event_consumer_max_idle_ms", 1000L,
+                "event_claim_idle_ms", 60000L, (const char *)NULL);
+    freeReplyObject(redisCommand(events, "XGROUP CREATE game_event_stream matchmaker 0 MKSTREAM"));
+    freeReplyObject(redisCommand(events, "XGROUP CREATE game_event_stream audit 0"));
+    freeReplyObject(redisCommand(events, "XGROUP CREATECONSUMER game_event_stream matchmaker old"));
+    for (int i = 0; i < 450; i++)
+        freeReplyObject(redisCommand(
+            events, "XADD game_event_stream * product_id " P " game_id g%d type gameplay", i));
+    /* a consumer holding an entry it has not acknowledged */
+    freeReplyObject(redisCommand(events, "XREADGROUP GROUP matchmaker holder COUNT 1 STREAMS "
+                                         "game_event_stream >"));
+    start_worker(tidy, "tidy.log");
+    WAIT_UNTIL(pending_count() == 1); /* the holder's */
+    usleep(500000);
+    /* "audit" has acknowledged nothing: nothing goes */
+    assert_int_equal(stream_len("game_event_stream"), 450);
+    freeReplyObject(redisCommand(events, "XGROUP DESTROY game_event_stream audit"));
+    usleep(500000);
+    /* the holder's entry, the first, holds everything after it */
+    assert_int_equal(stream_len("game_event_stream"), 450);
+    freeReplyObject(redisCommand(events, "XGROUP DELCONSUMER game_event_stream matchmaker holder"));
+    WAIT_UNTIL(stream_len("game_event_stream") <= 200);
+    assert_true(stream_len("game_event_stream") >= 100);
+    WAIT_UNTIL(!is_consumer("old"));
+}
+
+/* Three workers share the stream; one is killed with SIGKILL mid-flood, one restarted.
+ * Every game ends in the state its last event says, and the dead-letter stream holds
+ * exactly the poison entries. */
+static void three_workers_a_kill_and_a_restart(void **state)
+{
+    enum { GAMES = 40, POISON = 3 };
+    char id[32];
+    for (int g = 0; g < GAMES; g++) {
+        snprintf(id, sizeof(id), "f%d", g);
+        make_game(id, 2);
+    }
+    for (int k = 0; k < POISON; k++) {
+        snprintf(id, sizeof(id), "p%d", k);
+        put_poison(id, "created", "[\"u1\"]", mm_store_now_us() / 1000);
+    }
+    pid_t w1 = start_worker(fast_config, "w1.log");
+    pid_t w2 = start_worker(fast_config, "w2.log");
+    start_worker(fast_config, "w3.log");
+    usleep(300000);
+    static const char *const steps[] = {"creator_joined", "all_players_joined", "in_progress",
+                                        "ended"};
+    for (int step = 0; step < 4; step++) {
+        for (int g = 0; g < GAMES; g++) {
+            snprintf(id, sizeof(id), "f%d", g);
+            emit(id, "state_change", "new_state", steps[step]);
+            if (step == 0 && g < POISON) {
+                snprintf(id, sizeof(id), "p%d", g);
+                emit(id, "state_change", "new_state", "creator_joined");
+            }
+        }
+        if (step == 1)
+            stop_worker(w1, SIGKILL);
+        if (step == 2) {
+            stop_worker(w2, SIGTERM);
+            start_worker(fast_config, "w2b.log");
+        }
+        usleep(50000);
+    }
+    for (int g = 0; g < GAMES; g++) {
+        snprintf(id, sizeof(id), "f%d", g);
+        WAIT_UNTIL(state_of(id) == MM_STATE_ENDED);
+    }
+    WAIT_UNTIL(stream_len("game_event_dead_letter") == POISON);
+    WAIT_UNTIL(pending_count() == 0);
+    usleep(500000);
+    assert_int_equal(stream_len("game_event_dead_letter"), POISON);
 }
 
 static void sigterm_exits_zero_promptly(void **state)
@@ -642,6 +935,12 @@ int main(void)
         T(curation_leaves_a_game_changed_since_read),
         T(curation_removes_an_undecodable_game_only_if_unchanged),
         T(curation_reaches_past_a_batch_of_live_games),
+        T(poison_entry_is_dead_lettered_and_holds_up_nothing),
+        T(curation_goes_on_past_a_document_it_cannot_change),
+        T(a_hanging_game_server_holds_up_no_event),
+        T(a_claimed_older_event_does_not_undo_a_newer_one),
+        T(stream_is_trimmed_and_idle_consumers_leave),
+        T(three_workers_a_kill_and_a_restart),
         T(sigterm_exits_zero_promptly),
     };
     return cmocka_run_group_tests_name("integration: worker", tests, setup, teardown);
