@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Soak test (not part of make check): mixed create / list / join load from a
-# second process against a private stack, with Redis restarts, Redis freezes
-# and game-server failures injected in turn, then the stored-state check over
-# Redis and the RSS of every FastCGI process before and after.
+# second process against a private stack, with Redis restarts, Redis freezes,
+# game-server failures, poison event entries (an event for a game whose
+# document the store scripts cannot read) and a game server hanging on its
+# cleanup calls injected in turn, then the stored-state check over Redis, the
+# dead-letter stream, the worker's event latency (from the entry's stream id
+# to the worker's log line) and the RSS of every FastCGI process.
 #
 #   scripts/soak.sh [SECONDS] [THREADS]      (defaults 120 and 8)
 #
@@ -48,6 +51,20 @@ echo "soak: ${seconds} s, $threads client threads, stack in $run"
 "$soak" load "$run/nginx.sock" "$gs_url" soak-secret "$seconds" "$threads" >"$run/load.out" &
 load_pid=$!
 
+# A game document the scripts cannot read (a lone UTF-16 surrogate, which the
+# C decoder takes and cjson refuses) and an event for it: dead-lettered after
+# event_max_deliveries, never holding up the others.
+poisoned=0
+poison() {
+    local id=poison$1 when
+    when=$(date -u +'%d-%b-%Y (%H:%M:%S.000000)')
+    redis-cli -s "$run/redis.sock" HSET __games:exrps "$id" "{\"game_id\": \"$id\", \"product_id\": \"exrps\", \"game_server_url\": \"$gs_url\", \"creator_id\": \"u1\", \"creator_name\": \"p\", \"players\": [\"u1\", \"u2\"], \"settings\": {\"num_players\": 2, \"x\": \"\\ud800\"}, \"token\": \"t\", \"_last_updated\": \"$when\", \"state\": \"in_progress\"}" >/dev/null &&
+        redis-cli -s "$run/redis.sock" ZADD __active_games:exrps "$(date +%s)000" "$id" >/dev/null &&
+        redis-cli -s "$run/redis.sock" -n 1 XADD game_event_stream '*' product_id exrps \
+            game_id "$id" type state_change new_state ended >/dev/null &&
+        poisoned=$((poisoned + 1))
+}
+
 # One fault every 10 s, in turn; each lasts about 2 s.
 injected=()
 end=$((SECONDS + seconds - 5))
@@ -55,7 +72,7 @@ i=0
 while [ $SECONDS -lt $end ]; do
     sleep 8
     [ $SECONDS -lt $end ] || break
-    case $((i % 5)) in
+    case $((i % 7)) in
     0) # Redis restarted, data kept (an RDB written at shutdown, loaded at start)
         redis-cli -s "$run/redis.sock" shutdown save >/dev/null 2>&1 || true
         for _ in $(seq 50); do kill -0 "$(cat "$run/redis.pid" 2>/dev/null)" 2>/dev/null || break; sleep 0.1; done
@@ -77,6 +94,15 @@ while [ $SECONDS -lt $end ]; do
         gs_fail '{"op": "*", "mode": "garbage", "count": 50}'; sleep 2
         gs_fail '{"op": "*", "mode": "ok"}'
         injected+=("gs-garbage") ;;
+    5) # poison entries in the event stream
+        for k in 1 2 3; do poison "$i-$k" || true; done
+        injected+=("poison-entries") ;;
+    6) # the game server hangs on the worker's cleanup calls for 8 s
+        gs_fail '{"op": "remove_game", "mode": "hang", "hang_ms": 30000}'
+        gs_fail '{"op": "remove_player", "mode": "hang", "hang_ms": 30000}'
+        sleep 8
+        gs_fail '{"op": "*", "mode": "ok"}'
+        injected+=("gs-hang-cleanup") ;;
     esac
     i=$((i + 1))
 done
@@ -97,6 +123,29 @@ echo "--- faults injected (${#injected[@]}): ${injected[*]}"
 echo "--- consistency over Redis"
 check_rc=0
 "$soak" check "$run/redis.sock" || check_rc=$?
+echo "--- events (the worker's log)"
+dead=$(redis-cli -s "$run/redis.sock" -n 1 XLEN game_event_dead_letter)
+echo "poison entries added: $poisoned, dead-lettered: $dead"
+[ "$dead" = "$poisoned" ] || { echo "the dead-letter stream does not hold exactly the poison entries"; check_rc=1; }
+# latency: the worker's log line time minus the entry's stream id (ms), for events
+# applied to games (poison ones excluded)
+awk '/msg=event id=/ && / result=OK/ && !/game_id=poison/ {
+        match($0, /ts=[^ ]+/); ts = substr($0, RSTART + 3, RLENGTH - 4)
+        match($0, / id=[0-9]+-/); id = substr($0, RSTART + 4, RLENGTH - 5)
+        split(ts, d, /[-T:]/)
+        cmd = "date -u -d \"" d[1] "-" d[2] "-" d[3] " " d[4] ":" d[5] ":00\" +%s"
+        key = d[1] d[2] d[3] d[4] d[5]
+        if (!(key in base)) { cmd | getline base[key]; close(cmd) }
+        ms = base[key] * 1000 + d[6] * 1000
+        print ms - id
+     }' "$run/worker.log" | sort -n >"$run/latency.txt"
+n=$(wc -l <"$run/latency.txt")
+if [ "$n" -gt 0 ]; then
+    p50=$(sed -n "$(( (n + 1) / 2 ))p" "$run/latency.txt")
+    p99=$(sed -n "$(( (n * 99 + 99) / 100 ))p" "$run/latency.txt")
+    echo "event latency over $n applied events: p50 ${p50} ms, p99 ${p99} ms, max $(tail -n 1 "$run/latency.txt") ms"
+    [ "${p99%.*}" -lt 100 ] || { echo "event latency p99 over 100 ms"; check_rc=1; }
+fi
 echo "--- FastCGI processes"
 echo "RSS before: $rss_before"
 echo "RSS after:  $rss_after"
