@@ -1,7 +1,8 @@
 /* Routing: a table of routes (method, path pattern, handler, flags) and the
  * pure matcher that maps a method and path to one of them. Patterns are
  * literal segments and the placeholders {product_id} and {game_id}; ids are
- * matched as whole segments and validated by the dispatcher, not here. */
+ * matched as whole segments (a game id never empty) and validated by the
+ * dispatcher, not here. */
 #ifndef MM_ROUTER_H
 #define MM_ROUTER_H
 

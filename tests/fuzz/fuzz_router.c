@@ -67,6 +67,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK((params.game_id != NULL) == (strstr(route->pattern, "{game_id}") != NULL));
         check_span(params.product_id, params.product_id_len, path, path_len);
         check_span(params.game_id, params.game_id_len, path, path_len);
+        FUZZ_CHECK(params.game_id == NULL || params.game_id_len > 0);
     } else if (r == MM_ROUTE_METHOD_NOT_ALLOWED) {
         FUZZ_CHECK(strstr(allow, "OPTIONS") != NULL);
     } else {
