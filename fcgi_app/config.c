@@ -310,6 +310,8 @@ static mm_status parse_root(json_object *root, mm_config *c, char *err, size_t e
         FAIL("config: lobby_default_page_size is larger than lobby_max_page_size");
     if (c->secret_key[0] == '\0')
         FAIL("config: \"secret_key\" is empty");
+    if (strlen(c->cors_allow_origin) > MM_CORS_ORIGIN_MAX)
+        FAIL("config: \"cors_allow_origin\" is longer than %d bytes", MM_CORS_ORIGIN_MAX);
     for (const char *p = c->cors_allow_origin; *p != '\0'; p++)
         if ((unsigned char)*p < 0x20 || *p == 0x7f) /* it becomes a response header */
             FAIL("config: \"cors_allow_origin\" contains a control character");

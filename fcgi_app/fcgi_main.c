@@ -73,30 +73,31 @@ static const char *loggable(mm_arena *a, const char *s, size_t len)
     return d;
 }
 
+/* A 500's head is its status line, the origin and two short headers. */
+_Static_assert(MM_CORS_ORIGIN_MAX + 128 < MM_RESPONSE_HEAD_MAX,
+               "the configured origin leaves room for a 500's head");
+
+/* Writes res. A head that does not fit its buffer (a handler's header too long) is not
+ * sent in part: res becomes a plain 500, logged, so what is counted and logged is what
+ * the client got. */
 static void write_response(FCGX_Request *fr, const mm_app *app, const mm_request *req,
-                           const mm_response *res)
+                           mm_response *res)
 {
-    char head[2048];
-    int n = snprintf(head, sizeof(head), "Status: %d %s\r\nAccess-Control-Allow-Origin: %s\r\n",
-                     res->status, mm_http_reason(res->status), app->cfg.cors_allow_origin);
-    if (res->content_type != NULL)
-        n += snprintf(head + n, sizeof(head) - (size_t)n,
-                      "Content-Type: %s\r\nContent-Length: %zu\r\n", res->content_type,
-                      res->body_len);
-    else
-        n += snprintf(head + n, sizeof(head) - (size_t)n, "Content-Length: 0\r\n");
-    for (size_t i = 0; i < res->nheaders && (size_t)n < sizeof(head); i++)
-        n += snprintf(head + n, sizeof(head) - (size_t)n, "%s: %s\r\n", res->headers[i].name,
-                      res->headers[i].value);
-    if (req->request_id != NULL && (size_t)n < sizeof(head))
-        n += snprintf(head + n, sizeof(head) - (size_t)n, "X-Request-Id: %s\r\n", req->request_id);
-    if ((size_t)n + 2 >= sizeof(head)) {
-        mm_log_error("msg=\"response head too large\" status=%d", res->status);
-        return;
+    char head[MM_RESPONSE_HEAD_MAX];
+    size_t n;
+    if (mm_response_head(res, app->cfg.cors_allow_origin, req->request_id, head, sizeof(head),
+                         &n) != MM_OK) {
+        mm_log_error("msg=\"response head too large\" status=%d headers=%zu", res->status,
+                     res->nheaders);
+        static const char body[] = "{\"error\": \"Internal error.\"}";
+        memset(res, 0, sizeof(*res));
+        mm_response_json(res, 500, body, sizeof(body) - 1);
+        /* the configured origin is at most MM_CORS_ORIGIN_MAX bytes: this head fits */
+        if (mm_response_head(res, app->cfg.cors_allow_origin, NULL, head, sizeof(head), &n) !=
+            MM_OK)
+            return;
     }
-    head[n++] = '\r';
-    head[n++] = '\n';
-    FCGX_PutStr(head, n, fr->out);
+    FCGX_PutStr(head, (int)n, fr->out);
     if (res->body_len > 0 && res->content_type != NULL)
         FCGX_PutStr(res->body, (int)res->body_len, fr->out);
 }

@@ -1,5 +1,8 @@
 #include "http.h"
 
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 
 void mm_response_json(mm_response *res, int status, const char *json, size_t len)
@@ -60,6 +63,47 @@ int mm_response_add_header(mm_response *res, const char *name, const char *value
     res->headers[res->nheaders].value = value;
     res->nheaders++;
     return 0;
+}
+
+/* Appends to buf[*at..cap) like snprintf; false, with *at unchanged, when the text and
+ * its NUL do not fit. */
+static bool head_put(char *buf, size_t cap, size_t *at, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static bool head_put(char *buf, size_t cap, size_t *at, const char *fmt, ...)
+{
+    if (*at >= cap)
+        return false;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf + *at, cap - *at, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= cap - *at)
+        return false;
+    *at += (size_t)n;
+    return true;
+}
+
+mm_status mm_response_head(const mm_response *res, const char *allow_origin, const char *request_id,
+                           char *buf, size_t cap, size_t *len)
+{
+    size_t n = 0;
+    bool ok = head_put(buf, cap, &n, "Status: %d %s\r\nAccess-Control-Allow-Origin: %s\r\n",
+                       res->status, mm_http_reason(res->status), allow_origin);
+    if (res->content_type != NULL)
+        ok = ok && head_put(buf, cap, &n, "Content-Type: %s\r\nContent-Length: %zu\r\n",
+                            res->content_type, res->body_len);
+    else
+        ok = ok && head_put(buf, cap, &n, "Content-Length: 0\r\n");
+    for (size_t i = 0; ok && i < res->nheaders; i++)
+        ok = head_put(buf, cap, &n, "%s: %s\r\n", res->headers[i].name, res->headers[i].value);
+    if (request_id != NULL)
+        ok = ok && head_put(buf, cap, &n, "X-Request-Id: %s\r\n", request_id);
+    ok = ok && head_put(buf, cap, &n, "\r\n");
+    if (!ok)
+        return MM_ERR_TOO_LARGE;
+    *len = n;
+    return MM_OK;
 }
 
 const char *mm_http_reason(int status)

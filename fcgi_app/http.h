@@ -7,10 +7,12 @@
 #include <stddef.h>
 
 #include "arena.h"
+#include "mm.h"
 
 #define MM_MAX_BODY ((size_t)64 * 1024)
 #define MM_MAX_AUTH_HEADER (8 * 1024)
 #define MM_MAX_RESPONSE_HEADERS 4
+#define MM_RESPONSE_HEAD_MAX 2048 /* the buffer fcgi_main writes the head into */
 
 typedef struct {
     mm_arena *arena;
@@ -47,6 +49,14 @@ void mm_response_json(mm_response *res, int status, const char *json, size_t len
 void mm_response_error(mm_response *res, mm_arena *a, int status, const char *msg);
 /* Adds a header (name and value must outlive the response); -1 when full. */
 int mm_response_add_header(mm_response *res, const char *name, const char *value);
+
+/* Writes the head of res into buf as a FastCGI responder sends it: the Status line, the
+ * CORS origin, Content-Type and Content-Length (0 without a body), the handler's headers,
+ * X-Request-Id when request_id is not NULL, and the blank line; *len is its length.
+ * MM_ERR_TOO_LARGE when the head and a NUL do not fit in cap bytes: nothing is written
+ * past buf[cap - 1], and what buf holds is not to be sent. */
+mm_status mm_response_head(const mm_response *res, const char *allow_origin, const char *request_id,
+                           char *buf, size_t cap, size_t *len);
 
 /* "OK", "Not Found", ...; "Unknown" for codes it does not know. */
 const char *mm_http_reason(int status);
