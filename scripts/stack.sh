@@ -5,13 +5,15 @@
 # tests (tests/integration/with_stack.sh), with different settings.
 #
 #   stack.sh start | stop | status | redis-stop | redis-start | gs-stop | gs-start
-#            | pool-pids
+#            | pool-pids | check [--redis-only]
 #
 # The FastCGI pool: spawn-fcgi opens the socket; with multiwatch installed it
 # runs multiwatch on it, which forks MM_FCGI_PROCS children and forks a new one
 # whenever one dies (fcgi.pid then holds multiwatch's pid). Without multiwatch,
 # spawn-fcgi forks the children itself and nothing replaces a dead one.
 # "pool-pids" prints the pids of the running matchmaker-fcgi processes.
+# "check" says in one line which program the stack needs is missing (exit 1),
+# or nothing (exit 0); with --redis-only, of those Redis alone needs.
 #
 # Settings (environment):
 #   MM_RUN_DIR       run directory: logs, pid files, sockets, generated config
@@ -28,7 +30,7 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 src=$(cd "$here/.." && pwd)
 build=${MM_BUILD_DIR:-$src}
-run=${MM_RUN_DIR:?MM_RUN_DIR must name the run directory}
+run=${MM_RUN_DIR:-}
 listen=${MM_LISTEN:-127.0.0.1:5050}
 redis_port=${MM_REDIS_PORT:-0}
 gs_port=${MM_GS_PORT:-5052}
@@ -41,6 +43,24 @@ multiwatch=${MM_MULTIWATCH-$(command -v multiwatch || true)}
 die() { echo "stack: $*" >&2; exit 1; }
 pid_of() { [ -s "$run/$1.pid" ] && cat "$run/$1.pid" 2>/dev/null; }
 alive() { local p; p=$(pid_of "$1") && kill -0 $p 2>/dev/null; }
+
+# need NAME PATH HOW: fine when PATH is an executable file, else one line
+# saying it is missing and HOW to name another.
+need() {
+    [ -n "$2" ] && [ -f "$2" ] && [ -x "$2" ] && return 0
+    echo "$1 not found at ${2:-(no path)}: install it, or $3"
+    return 1
+}
+
+# The programs a start needs ($1 = --redis-only: those Redis needs).
+check_programs() {
+    need redis-server "$redis_server" "set MM_REDIS_SERVER" &&
+        need redis-cli "$(command -v redis-cli || true)" "put it on PATH" || return 1
+    [ "${1:-}" = --redis-only ] && return 0
+    need nginx "$nginx_bin" "set MM_NGINX_BIN" &&
+        need spawn-fcgi "$spawn_fcgi" "set MM_SPAWN_FCGI" &&
+        { [ -z "$multiwatch" ] || need multiwatch "$multiwatch" "set MM_MULTIWATCH ('' for none)"; }
+}
 
 # Waits up to $2 tenths of a second for command $1 to succeed.
 wait_for() {
@@ -142,6 +162,8 @@ nginx_conf() {
 }
 
 start() {
+    local missing
+    missing=$(check_programs) || die "$missing"
     mkdir -p "$run"
     chmod 755 "$run"
     alive redis && die "a stack is already running in $run (stop it first)"
@@ -250,6 +272,7 @@ status() {
     return $rc
 }
 
+[ "${1:-}" = check ] || [ -n "$run" ] || die "MM_RUN_DIR must name the run directory"
 case "${1:-}" in
 start) start ;;
 stop) stop ;;
@@ -259,8 +282,10 @@ redis-start) start_redis ;;
 gs-stop) stop_pidfile gameserver ;; # keeps gameserver.port: gs-start reuses it
 gs-start) start_gameserver ;;
 pool-pids) pool_pids ;;
+check) check_programs "${2:-}" ;;
 *)
-    echo "usage: stack.sh start|stop|status|redis-stop|redis-start|gs-stop|gs-start|pool-pids" >&2
+    echo "usage: stack.sh start|stop|status|redis-stop|redis-start|gs-stop|gs-start|pool-pids" \
+        "| check [--redis-only]" >&2
     exit 2
     ;;
 esac
