@@ -15,13 +15,29 @@
 #include "config.h"
 #include "log.h"
 
+/* spawn-fcgi hands the listening socket over as fd 0. */
+#define LISTEN_FD 0
+
 static volatile sig_atomic_t stopping;
 
-static void on_term(int sig)
+/* A stop signal ends the process once the request in hand, if any, is answered.
+ * libfcgi's accept loop looks for a pending shutdown only before it calls accept(), so a
+ * signal landing just before that call would leave the process waiting for a connection
+ * anyway: closing this process's copy of the listening socket (the pool's others keep
+ * theirs) makes that accept() fail at once, and FCGI_FAIL_ACCEPT_ON_INTR makes one
+ * already waiting return. */
+static void on_stop(int sig)
 {
     (void)sig;
     stopping = 1;
+    FCGX_ShutdownPending();
+    close(LISTEN_FD);
 }
+
+/* TERM and INT; USR1, the graceful stop of libfcgi and of multiwatch (its default
+ * signal); QUIT, which Debian's multiwatch 1.0.0 sends when told "-s TERM" (its -s
+ * passes on an index into its table of names, not the signal). */
+static const int stop_signals[] = {SIGTERM, SIGINT, SIGUSR1, SIGQUIT};
 
 static void usage(FILE *to)
 {
@@ -235,9 +251,9 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_term; /* no SA_RESTART: accept() returns so we can leave */
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
+    sa.sa_handler = on_stop; /* no SA_RESTART: accept() returns so we can leave */
+    for (size_t i = 0; i < MM_ARRAY_LEN(stop_signals); i++)
+        sigaction(stop_signals[i], &sa, NULL);
 
     if (FCGX_Init() != 0) {
         mm_log_error("msg=\"FCGX_Init failed\"");
@@ -245,7 +261,7 @@ int main(int argc, char **argv)
         return 1;
     }
     FCGX_Request fr;
-    FCGX_InitRequest(&fr, 0, 0);
+    FCGX_InitRequest(&fr, LISTEN_FD, FCGI_FAIL_ACCEPT_ON_INTR);
     mm_arena *arena = mm_arena_new(0);
     if (arena == NULL) {
         mm_log_error("msg=\"out of memory\"");

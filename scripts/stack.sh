@@ -203,10 +203,12 @@ start() {
     export GNUTLS_NO_IMPLICIT_INIT=1
     local app=("$build/fcgi_app/matchmaker-fcgi" -c "$conf" -l "$run/fcgi.log")
     if [ -n "$multiwatch" ]; then
-        # -n: spawn-fcgi execs multiwatch in place, so $! is multiwatch;
-        # multiwatch passes SIGTERM on to the children and then exits.
+        # -n: spawn-fcgi execs multiwatch in place, so $! is multiwatch. On
+        # SIGTERM multiwatch sends its children its default signal, USR1 (a
+        # graceful stop for matchmaker-fcgi), waits for them and exits. No -s:
+        # Debian's multiwatch 1.0.0 sends the wrong signal for it (QUIT for TERM).
         "$spawn_fcgi" -n -s "$run/fcgi.sock" "${owner[@]}" \
-            -- "$multiwatch" -f "$procs" -s TERM -- "${app[@]}" >>"$run/fcgi.log" 2>&1 &
+            -- "$multiwatch" -f "$procs" -- "${app[@]}" >>"$run/fcgi.log" 2>&1 &
         echo $! >"$run/fcgi.pid"
         touch "$run/fcgi.supervised"
         wait_for "[ \$(pool_pids | wc -l) -ge $procs ]" 50 ||
