@@ -120,7 +120,8 @@ gs=http://127.0.0.1:$gs_port
 # Products: exrps (2 players) and exrps3 (3 players) hold the browsable lobby
 # of 1,000 games; exduel (2 players) holds the games join_game fills, so the
 # listed lobby keeps its size whatever the join scenarios consume. Expiry is
-# a day so the worker's curation keeps every seeded game during the run.
+# a day so the worker's curation keeps every seeded game during the run. The
+# worker's metrics are not read: off, so no port is taken for them.
 cat >"$run/bench.json" <<JSON
 {
   "redis_url": "unix://$run/redis.sock?db=0",
@@ -128,6 +129,7 @@ cat >"$run/bench.json" <<JSON
   "secret_key": "bench-secret",
   "log_level": "info",
   "bench_noop_route": true,
+  "worker_metrics_port": 0,
   "expiry_seconds": {"created": 86400, "creator_joined": 86400,
                      "all_players_joined": 86400, "in_progress": 86400, "ended": 86400},
   "products": [
@@ -158,6 +160,13 @@ seed() {
     when=$(date -u '+%d-%b-%Y (%H:%M:%S.000000)')
     rcli --eval "$src/scripts/bench/seed.lua" "__games:$1" "__lobby_games:$1" , \
         "$1" "$gs" "$2" "$3" 0 "$4" "$(($(date +%s) * 1000))" "$when" >/dev/null
+}
+
+# The benchmark never takes a port of the local stack (scripts/run.sh: nginx
+# 5050, the worker's metrics 5051, the game server 5052): both may run at once.
+check_ports() {
+    local taken
+    taken=$("$stack" dev-ports) || die "the benchmark's stack takes the local stack's port(s) $taken"
 }
 
 # the matchmaker-fcgi processes (under multiwatch, fcgi.pid is the supervisor)
@@ -304,6 +313,7 @@ for procs in $procs_list; do
     echo "bench: pool of $procs FastCGI processes (load $(loadavg))" >&2
     MM_FCGI_PROCS=$procs timeout 60 "$stack" start >/dev/null ||
         die "the stack did not start"
+    check_ports
     declare -A rss0=()
     declare -A anon0=()
     for p in $(fcgi_pids); do rss0[$p]=$(rss_kib "$p") anon0[$p]=$(anon_kib "$p"); done
@@ -373,6 +383,7 @@ done
 if [ "$cg_requests" -gt 0 ]; then
     echo "bench: callgrind, one process, $cg_requests and $((2 * cg_requests)) requests" >&2
     MM_FCGI_PROCS=1 timeout 60 "$stack" start >/dev/null || die "the stack did not start"
+    check_ports
     seed exrps 2 1 500
     seed exrps3 3 2 500
     kill -TERM $(cat "$run/fcgi.pid") $(fcgi_pids) 2>/dev/null || true

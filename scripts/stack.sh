@@ -5,13 +5,17 @@
 # tests (tests/integration/with_stack.sh), with different settings.
 #
 #   stack.sh start | stop | status | redis-stop | redis-start | gs-stop | gs-start
-#            | pool-pids | check [--redis-only]
+#            | pool-pids | listen-ports | dev-ports | check [--redis-only]
 #
 # The FastCGI pool: spawn-fcgi opens the socket; with multiwatch installed it
 # runs multiwatch on it, which forks MM_FCGI_PROCS children and forks a new one
 # whenever one dies (fcgi.pid then holds multiwatch's pid). Without multiwatch,
 # spawn-fcgi forks the children itself and nothing replaces a dead one.
 # "pool-pids" prints the pids of the running matchmaker-fcgi processes.
+# "listen-ports" prints the TCP ports the stack's processes listen on;
+# "dev-ports" those of them, and those the worker could not have, that belong
+# to the local stack of scripts/run.sh (5050-5052), and then fails: the tests
+# and the benchmark call it, since they must run beside that stack.
 # "check" says in one line which program the stack needs is missing (exit 1),
 # or nothing (exit 0); with --redis-only, of those Redis alone needs.
 #
@@ -112,6 +116,33 @@ pool_pids() {
         for p in $(cat "$run/fcgi.pid"); do kill -0 "$p" 2>/dev/null && echo "$p"; done
     fi
     return 0
+}
+
+# The TCP ports the stack's processes listen on, one a line: the listening
+# sockets of /proc/net/tcp{,6} that one of their descriptors holds.
+listen_ports() {
+    local pids p inodes hex
+    pids="$(pid_of redis) $(pid_of gameserver) $(pid_of worker) $(pool_pids)"
+    [ -s "$run/fcgi.pid" ] && pids="$pids $(cat "$run/fcgi.pid")"
+    if p=$(pid_of nginx); then pids="$pids $p $(pgrep -P "$p" || true)"; fi
+    inodes=$(for p in $pids; do ls -l "/proc/$p/fd" 2>/dev/null; done |
+        sed -n 's/.* socket:\[\([0-9]*\)\]$/\1/p' | sort -u | tr '\n' ' ')
+    [ -n "$inodes" ] || return 0
+    for hex in $(awk -v inodes=" $inodes" 'FNR > 1 && $4 == "0A" && index(inodes, " " $10 " ") {
+            sub(/.*:/, "", $2); print $2 }' /proc/net/tcp /proc/net/tcp6 2>/dev/null); do
+        echo $((16#$hex))
+    done | sort -un
+}
+
+dev_ports() {
+    local taken
+    taken=$({
+        listen_ports
+        sed -n 's/.*cannot listen on [^ ]* port \([0-9]*\):.*/\1/p' "$run/worker.log" 2>/dev/null
+    } | { grep -x '505[0-2]' || true; } | sort -u | tr '\n' ' ')
+    [ -z "$taken" ] && return 0
+    echo "$taken"
+    return 1
 }
 
 # The game server on its recorded port ($gs_port the first time).
@@ -231,6 +262,9 @@ start() {
     "$nginx_bin" -p "$run" -c "$run/nginx.conf" -e "$run/nginx-error.log" ||
         die "nginx did not start (see $run/nginx-error.log); is $listen taken?"
     wait_for "test -s '$run/nginx.pid'" 50 || die "nginx did not start"
+    # the worker is up (its metrics served, when they are) once it says so
+    wait_for "grep -q ' pid=$(pid_of worker) msg=started ' '$run/worker.log'" 50 ||
+        die "the worker did not start (see $run/worker.log)"
 }
 
 stop() {
@@ -284,10 +318,12 @@ redis-start) start_redis ;;
 gs-stop) stop_pidfile gameserver ;; # keeps gameserver.port: gs-start reuses it
 gs-start) start_gameserver ;;
 pool-pids) pool_pids ;;
+listen-ports) listen_ports ;;
+dev-ports) dev_ports ;;
 check) check_programs "${2:-}" ;;
 *)
     echo "usage: stack.sh start|stop|status|redis-stop|redis-start|gs-stop|gs-start|pool-pids" \
-        "| check [--redis-only]" >&2
+        "| listen-ports | dev-ports | check [--redis-only]" >&2
     exit 2
     ;;
 esac

@@ -49,6 +49,11 @@ if [ $only_redis = 1 ]; then
 else
     timeout 60 "$stack" start
 fi
+# Tests never take a port of the local stack (scripts/run.sh: 5050-5052).
+if ! taken=$("$stack" dev-ports); then
+    echo "the test's stack takes the local stack's port(s) $taken" >&2
+    exit 1
+fi
 export MM_TEST_NGINX_SOCK=$run/nginx.sock MM_TEST_STACK=$stack
 export MM_TEST_REDIS_SOCK=$run/redis.sock MM_TEST_CONFIG=$run/matchmaker.json
 export MM_TEST_RUN_DIR=$run MM_TEST_BUILD_DIR=$top_builddir
