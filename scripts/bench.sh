@@ -122,7 +122,9 @@ gs=http://127.0.0.1:$gs_port
 # listed lobby keeps its size whatever the join scenarios consume. Expiry is
 # a day so the worker's curation keeps every seeded game during the run. The
 # worker's metrics are not read: off, so no port is taken for them.
-cat >"$run/bench.json" <<JSON
+# It holds the secret: mode 0600 (SPEC 11); as root, the pool and the worker run
+# as nobody (stack.sh), so it is theirs (root reads it anyway).
+(umask 077 && cat >"$run/bench.json") <<JSON
 {
   "redis_url": "unix://$run/redis.sock?db=0",
   "event_stream_url": "unix://$run/redis.sock?db=1",
@@ -142,7 +144,7 @@ cat >"$run/bench.json" <<JSON
   ]
 }
 JSON
-chmod 644 "$run/bench.json"
+if [ "$(id -u)" = 0 ]; then chown nobody: "$run/bench.json"; fi
 sed -e "s|@CACHED_LISTEN@|127.0.0.1:$cached_port|g" "$src/scripts/bench/nginx-bench.conf.in" \
     >"$run/nginx-bench.conf.in"
 export MATCHMAKER_CONFIG=$run/bench.json MM_NGINX_TEMPLATE=$run/nginx-bench.conf.in

@@ -159,10 +159,14 @@ start_gameserver() {
     mv "$run/gameserver.port.new" "$run/gameserver.port"
 }
 
+# write_config FILE [USER]: the stack's configuration. It holds the secret:
+# mode 0600 from its first byte (written aside, then renamed), owned by USER
+# (the programs' user, when it is not ours).
 write_config() {
     local gs="http://127.0.0.1:$(cat "$run/gameserver.port")"
     local redis_url="unix://$run/redis.sock"
-    cat >"$run/matchmaker.json" <<JSON
+    rm -f "$1.new"
+    (umask 077 && cat >"$1.new") <<JSON
 {
   "redis_url": "$redis_url?db=0",
   "event_stream_url": "$redis_url?db=1",
@@ -182,6 +186,8 @@ write_config() {
   ]
 }
 JSON
+    if [ -n "${2:-}" ]; then chown "$2:" "$1.new"; fi
+    mv -f "$1.new" "$1"
 }
 
 nginx_conf() {
@@ -203,20 +209,27 @@ start() {
     rm -f "$run/gameserver.port"
     start_gameserver
 
+    # As root, the pool and the worker run as nobody when nobody can reach the
+    # programs (not so for a checkout under /root, say) and the config: the
+    # generated one is given to nobody, a config of the caller must be readable.
+    local as_nobody=0 nobody_can=(setpriv --reuid=nobody --regid=nogroup --clear-groups test)
+    if [ "$(id -u)" = 0 ] && "${nobody_can[@]}" -x "$build/fcgi_app/matchmaker-fcgi" 2>/dev/null
+    then
+        as_nobody=1
+    fi
     local conf=${MATCHMAKER_CONFIG:-}
     if [ -z "$conf" ]; then
-        write_config
         conf=$run/matchmaker.json
+        write_config "$conf" "$([ $as_nobody = 1 ] && echo nobody)"
+    elif [ $as_nobody = 1 ] && ! "${nobody_can[@]}" -r "$conf" 2>/dev/null; then
+        as_nobody=0
     fi
     "$build/fcgi_app/matchmaker-fcgi" -c "$conf" -t >/dev/null || die "bad configuration: $conf"
 
-    # As root, the pool and the worker run as nobody when nobody can reach the
-    # programs and the config (not so for a checkout under /root, say).
     local owner=() drop=()
     if [ "$(id -u)" = 0 ]; then
         owner=(-U nobody -G nogroup -M 0660)
-        if setpriv --reuid=nobody --regid=nogroup --clear-groups \
-            test -x "$build/fcgi_app/matchmaker-fcgi" -a -r "$conf" 2>/dev/null; then
+        if [ $as_nobody = 1 ]; then
             owner+=(-u nobody -g nogroup)
             drop=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
             touch "$run/fcgi.log" "$run/worker.log" "$run/metrics"
