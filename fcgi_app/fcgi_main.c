@@ -201,9 +201,10 @@ static void serve_one(FCGX_Request *fr, mm_app *app, mm_arena *arena)
     double ms = now_ms() - t0;
     mm_app_count(app, &kind, res.status, (int64_t)(ms * 1000.0));
 
-    mm_log_info("msg=request method=%s path=\"%s\" status=%d ms=%.2f rid=%s%s%s",
+    /* arena: the bytes the request took from its arena, its memory besides the libraries' */
+    mm_log_info("msg=request method=%s path=\"%s\" status=%d ms=%.2f arena=%zu rid=%s%s%s",
                 loggable(arena, req.method, strlen(req.method)),
-                loggable(arena, req.path, req.path_len), res.status, ms,
+                loggable(arena, req.path, req.path_len), res.status, ms, mm_arena_used(arena),
                 req.request_id ? req.request_id : "-", res.log_fields ? " " : "",
                 res.log_fields ? res.log_fields : "");
 }
