@@ -3,6 +3,7 @@
  * is told to stop. Each request gets a fresh arena, reset when it ends. */
 #include <errno.h>
 #include <fcgiapp.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -118,31 +119,14 @@ static void write_response(FCGX_Request *fr, const mm_app *app, const mm_request
         FCGX_PutStr(res->body, (int)res->body_len, fr->out);
 }
 
-/* Reads the body into the arena, up to MM_MAX_BODY bytes. Returns 413 when
- * the client announced or sent more, 400 on a bad length, 0 when fine. */
-static int read_body(FCGX_Request *fr, mm_request *req)
+/* The request body as mm_request_read_body reads it: straight from the FastCGI stream. */
+static int read_stdin(void *source, char *buf, size_t len)
 {
-    size_t announced;
-    if (parse_length(FCGX_GetParam("CONTENT_LENGTH", fr->envp), &announced) != 0)
-        return 400;
-    if (announced > MM_MAX_BODY)
-        return 413;
-    char *buf = mm_arena_alloc(req->arena, MM_MAX_BODY + 1);
-    if (buf == NULL)
-        return 500;
-    size_t got = 0;
-    while (got <= MM_MAX_BODY) {
-        int n = FCGX_GetStr(buf + got, (int)(MM_MAX_BODY + 1 - got), fr->in);
-        if (n <= 0)
-            break;
-        got += (size_t)n;
-    }
-    if (got > MM_MAX_BODY)
-        return 413;
-    buf[got] = '\0';
-    req->body = buf;
-    req->body_len = got;
-    return 0;
+    FCGX_Stream *in = source;
+    int n = FCGX_GetStr(buf, len > INT_MAX ? INT_MAX : (int)len, in);
+    if (n == 0 && FCGX_GetError(in) != 0)
+        return -1;
+    return n;
 }
 
 /* When a connection is closed, libfcgi shuts down its sending side and waits (up to 2 s)
@@ -150,8 +134,8 @@ static int read_body(FCGX_Request *fr, mm_request *req)
  * makes the close a reset. With nothing left unread there is no reset to fear: a request
  * whose input has been read to its end is then detached, and its connection simply
  * closed, so the process does not sit waiting for nginx (and spends three system calls
- * less). Reads what remains of the input (a GET's empty record, a body not read because
- * it was refused), up to a bound; true when everything was read. */
+ * less). Reads what remains of the input (a GET's empty record, a body no route reads or
+ * one refused), up to a bound; true when everything was read. */
 #define DRAIN_MAX ((size_t)256 * 1024)
 
 static bool stdin_drained(FCGX_Request *fr)
@@ -189,14 +173,20 @@ static void serve_one(FCGX_Request *fr, mm_app *app, mm_arena *arena)
     if (rid != NULL && rid[0] != '\0' && strlen(rid) <= 64)
         req.request_id = loggable(arena, rid, strlen(rid));
 
+    /* The body stays in the stream: a route that reads one has the dispatcher read it,
+     * and what no one read is drained after the answer (stdin_drained). */
     mm_request_kind kind = {.endpoint = MM_EP_OTHER};
-    int body_status = read_body(fr, &req);
-    if (body_status == 413)
+    size_t announced;
+    if (parse_length(FCGX_GetParam("CONTENT_LENGTH", fr->envp), &announced) != 0) {
+        mm_response_error(&res, arena, 400, "Invalid request body.");
+    } else if (announced > MM_MAX_BODY) {
         mm_response_error(&res, arena, 413, "Request body too large.");
-    else if (body_status != 0)
-        mm_response_error(&res, arena, body_status, "Invalid request body.");
-    else
+    } else {
+        req.content_length = announced;
+        req.read_body = read_stdin;
+        req.body_source = fr->in;
         mm_app_handle(app, &req, &res, &kind);
+    }
     write_response(fr, app, &req, &res);
     double ms = now_ms() - t0;
     mm_app_count(app, &kind, res.status, (int64_t)(ms * 1000.0));

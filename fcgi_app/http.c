@@ -55,6 +55,31 @@ void mm_response_error(mm_response *res, mm_arena *a, int status, const char *ms
     mm_response_json(res, status, buf, n + sizeof(post) - 1);
 }
 
+mm_status mm_request_read_body(const mm_request *req, size_t limit, const char **body, size_t *len)
+{
+    size_t want = req->content_length;
+    if (want > limit)
+        return MM_ERR_TOO_LARGE;
+    char *buf = mm_arena_alloc(req->arena, want + 1);
+    if (buf == NULL)
+        return MM_ERR_NOMEM;
+    size_t got = 0;
+    while (got < want) {
+        if (req->read_body == NULL)
+            return MM_ERR_IO;
+        int n = req->read_body(req->body_source, buf + got, want - got);
+        if (n < 0 || (size_t)n > want - got)
+            return MM_ERR_IO;
+        if (n == 0)
+            return MM_ERR_INVALID;
+        got += (size_t)n;
+    }
+    buf[got] = '\0';
+    *body = buf;
+    *len = got;
+    return MM_OK;
+}
+
 int mm_response_add_header(mm_response *res, const char *name, const char *value)
 {
     if (res->nheaders >= MM_MAX_RESPONSE_HEADERS)

@@ -14,6 +14,10 @@
 #define MM_MAX_RESPONSE_HEADERS 4
 #define MM_RESPONSE_HEAD_MAX 2048 /* the buffer fcgi_main writes the head into */
 
+/* Reads up to len bytes of the request body into buf: the bytes read, 0 at its end, -1
+ * on an error. */
+typedef int (*mm_body_reader)(void *source, char *buf, size_t len);
+
 typedef struct {
     mm_arena *arena;
     const char *method;
@@ -22,8 +26,10 @@ typedef struct {
     const char *query;         /* "" when absent */
     const char *authorization; /* NULL when absent */
     const char *request_id;    /* from nginx, NULL when absent */
-    const char *body;
-    size_t body_len;
+    /* The body is read only for a route that says it reads one (mm_request_read_body). */
+    size_t content_length; /* as announced, at most MM_MAX_BODY */
+    mm_body_reader read_body;
+    void *body_source;
 } mm_request;
 
 typedef struct {
@@ -60,6 +66,12 @@ mm_status mm_response_head(const mm_response *res, const char *allow_origin, con
 
 /* "OK", "Not Found", ...; "Unknown" for codes it does not know. */
 const char *mm_http_reason(int status);
+
+/* Reads the body of req (content_length bytes) into its arena, NUL-terminated:
+ * MM_ERR_TOO_LARGE when more than limit bytes were announced (nothing is read),
+ * MM_ERR_INVALID when the body ends short of its announced length, MM_ERR_IO on a read
+ * error, MM_ERR_NOMEM. Bytes past the announced length are left unread. */
+mm_status mm_request_read_body(const mm_request *req, size_t limit, const char **body, size_t *len);
 
 /* Appends s (len bytes) to dst as a JSON string body (without the quotes):
  * quotes, backslashes and control characters escaped, other bytes copied.

@@ -23,6 +23,8 @@ typedef struct {
     /* set by the dispatcher before the handler runs */
     const mm_product *product; /* the registered product, when the path names one */
     const mm_jwt_claims *user; /* the verified caller, on routes that need auth */
+    const char *body;          /* the request body (NUL-terminated), on routes that read it */
+    size_t body_len;
 } mm_route_params;
 
 typedef void (*mm_handler)(struct mm_app *app, const mm_request *req, const mm_route_params *params,
@@ -33,6 +35,10 @@ typedef struct {
     const char *pattern; /* "/game_lobby/{product_id}/join_game/{game_id}" */
     mm_handler handler;
     bool needs_auth;
+    /* The most bytes of request body the handler reads: the dispatcher reads a body of
+     * up to that size into the request's arena before the handler runs. 0: the body is
+     * not read (nor held in memory) at all. */
+    size_t body_max;
     int endpoint; /* the caller's label for the route (metrics) */
 } mm_route;
 

@@ -15,10 +15,10 @@ static void h_b(struct mm_app *app, const mm_request *q, const mm_route_params *
 }
 
 static const mm_route table[] = {
-    {"POST", "/game_lobby/{product_id}/create_game", h_a, true, 0},
-    {"POST", "/game_lobby/{product_id}/join_game/{game_id}", h_b, true, 0},
-    {"GET", "/game_lobby/{product_id}/open_games", h_a, false, 0},
-    {"GET", "/health", h_b, false, 0},
+    {"POST", "/game_lobby/{product_id}/create_game", h_a, true, 0, 0},
+    {"POST", "/game_lobby/{product_id}/join_game/{game_id}", h_b, true, 0, 0},
+    {"GET", "/game_lobby/{product_id}/open_games", h_a, false, 0, 0},
+    {"GET", "/health", h_b, false, 0, 0},
 };
 
 typedef struct {
