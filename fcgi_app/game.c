@@ -620,17 +620,6 @@ bool mm_game_is_full(const mm_game *g)
     return g->num_players <= 0 || g->nplayers >= (size_t)g->num_players;
 }
 
-bool mm_game_has_player(const mm_game *g, const char *user_id)
-{
-    if (user_id == NULL)
-        return false;
-    for (size_t i = 0; i < g->nplayers; i++) {
-        if (strcmp(g->players[i], user_id) == 0)
-            return true;
-    }
-    return false;
-}
-
 /* Overflow-safe: an absurd expiry from the configuration means "never"
  * rather than wrapping into "long ago". An unknown state never expires here
  * (such a document does not decode in the first place). */

@@ -10,7 +10,6 @@
 #include "mm.h"
 
 #define MM_MAX_BODY ((size_t)64 * 1024)
-#define MM_MAX_AUTH_HEADER (8 * 1024)
 #define MM_MAX_RESPONSE_HEADERS 4
 #define MM_RESPONSE_HEAD_MAX 2048 /* the buffer fcgi_main writes the head into */
 

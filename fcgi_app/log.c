@@ -40,11 +40,6 @@ int mm_log_open(const char *path)
     return 0;
 }
 
-int mm_log_enabled(mm_log_level level)
-{
-    return level <= log_level;
-}
-
 int mm_log_level_parse(const char *s, mm_log_level *out)
 {
     for (size_t i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++) {

@@ -11,7 +11,6 @@ void mm_log_set_level(mm_log_level level);
 /* Sends the log (stderr) to path, appending; returns 0 or -1 with errno.
  * For process managers that start us with stderr closed. */
 int mm_log_open(const char *path);
-int mm_log_enabled(mm_log_level level);
 /* Parses "error", "warn", "info" or "debug"; returns 0 on success. */
 int mm_log_level_parse(const char *s, mm_log_level *out);
 
