@@ -9,10 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "app.h"
+#include "clock.h"
 #include "config.h"
 #include "log.h"
 
@@ -49,13 +49,6 @@ static void usage(FILE *to)
             "  -t: check the configuration and exit.\n");
 }
 
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
-
 /* CONTENT_LENGTH: absent or empty is 0; anything but digits is invalid. */
 static int parse_length(const char *s, size_t *out)
 {
@@ -72,7 +65,7 @@ static int parse_length(const char *s, size_t *out)
     return 0;
 }
 
-/* A printable, bounded copy of a client-controlled string for the log. */
+/* A bounded copy of a client-controlled string for the log, in the arena. */
 static const char *loggable(mm_arena *a, const char *s, size_t len)
 {
     if (len > 200)
@@ -80,13 +73,7 @@ static const char *loggable(mm_arena *a, const char *s, size_t len)
     char *d = mm_arena_alloc(a, len + 1);
     if (d == NULL)
         return "-";
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        d[i] = s[i];
-        if (c <= 0x20 || c >= 0x7f || c == '"')
-            d[i] = '?';
-    }
-    d[len] = '\0';
+    mm_log_clean(d, len + 1, s, len, false);
     return d;
 }
 
@@ -153,7 +140,7 @@ static bool stdin_drained(FCGX_Request *fr)
 
 static void serve_one(FCGX_Request *fr, mm_app *app, mm_arena *arena)
 {
-    double t0 = now_ms();
+    int64_t t0 = mm_clock_us();
     mm_request req = {.arena = arena};
     mm_response res;
     memset(&res, 0, sizeof(res));
@@ -188,8 +175,9 @@ static void serve_one(FCGX_Request *fr, mm_app *app, mm_arena *arena)
         mm_app_handle(app, &req, &res, &kind);
     }
     write_response(fr, app, &req, &res);
-    double ms = now_ms() - t0;
-    mm_app_count(app, &kind, res.status, (int64_t)(ms * 1000.0));
+    int64_t us = mm_clock_us() - t0;
+    double ms = (double)us / 1000.0;
+    mm_app_count(app, &kind, res.status, us);
 
     /* arena: the bytes the request took from its arena, its memory besides the libraries' */
     mm_log_info("msg=request method=%s path=\"%s\" status=%d ms=%.2f arena=%zu rid=%s%s%s",

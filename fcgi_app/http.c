@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "text.h"
+
 void mm_response_json(mm_response *res, int status, const char *json, size_t len)
 {
     res->status = status;
@@ -13,44 +15,24 @@ void mm_response_json(mm_response *res, int status, const char *json, size_t len
     res->body_len = len;
 }
 
-size_t mm_json_escape(char *dst, const char *s, size_t len)
-{
-    static const char hex[] = "0123456789abcdef";
-    char *d = dst;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == '"' || c == '\\') {
-            *d++ = '\\';
-            *d++ = (char)c;
-        } else if (c < 0x20 || c == 0x7f) {
-            *d++ = '\\';
-            *d++ = 'u';
-            *d++ = '0';
-            *d++ = '0';
-            *d++ = hex[c >> 4];
-            *d++ = hex[c & 0xf];
-        } else {
-            *d++ = (char)c;
-        }
-    }
-    return (size_t)(d - dst);
-}
-
 void mm_response_error(mm_response *res, mm_arena *a, int status, const char *msg)
 {
     static const char fallback[] = "{\"error\": \"Internal error.\"}";
     static const char pre[] = "{\"error\": \"";
     static const char post[] = "\"}";
-    size_t mlen = strlen(msg);
-    char *buf =
-        mlen < MM_MAX_BODY ? mm_arena_alloc(a, sizeof(pre) + 6 * mlen + sizeof(post)) : NULL;
+    size_t mlen = strlen(msg), elen = 0;
+    char *buf = NULL;
+    if (mlen < MM_MAX_BODY) {
+        elen = mm_json_escape(NULL, 0, msg, mlen);
+        buf = mm_arena_alloc(a, sizeof(pre) - 1 + elen + sizeof(post));
+    }
     if (buf == NULL) {
         mm_response_json(res, status, fallback, sizeof(fallback) - 1);
         return;
     }
     size_t n = sizeof(pre) - 1;
     memcpy(buf, pre, n);
-    n += mm_json_escape(buf + n, msg, mlen);
+    n += mm_json_escape(buf + n, elen, msg, mlen);
     memcpy(buf + n, post, sizeof(post));
     mm_response_json(res, status, buf, n + sizeof(post) - 1);
 }

@@ -72,9 +72,4 @@ const char *mm_http_reason(int status);
  * error, MM_ERR_NOMEM. Bytes past the announced length are left unread. */
 mm_status mm_request_read_body(const mm_request *req, size_t limit, const char **body, size_t *len);
 
-/* Appends s (len bytes) to dst as a JSON string body (without the quotes):
- * quotes, backslashes and control characters escaped, other bytes copied.
- * dst must have room for 6 * len bytes; returns the bytes written. */
-size_t mm_json_escape(char *dst, const char *s, size_t len);
-
 #endif

@@ -51,6 +51,18 @@ int mm_log_level_parse(const char *s, mm_log_level *out)
     return -1;
 }
 
+size_t mm_log_clean(char *dst, size_t cap, const char *s, size_t len, bool quoted)
+{
+    size_t n = len < cap - 1 ? len : cap - 1;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        bool plain = c > 0x20 && c < 0x7f && c != '"' && c != '\\';
+        dst[i] = plain || (c == ' ' && quoted) ? (char)c : '?';
+    }
+    dst[n] = '\0';
+    return n;
+}
+
 /* The line prefix up to the whole second ("ts=2026-11-23T18:04:05") and the pid change at
  * most once a second, so each thread keeps them and formats only the microseconds. A child
  * made by fork() must not print its parent's pid: it drops its copy (reset_prefix). */

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "config.h"
 #include "curation.h"
 #include "gameserver.h"
@@ -49,13 +50,6 @@ static int valid_name(const char *s)
         if (!isalnum((unsigned char)*s) && strchr("._@-", *s) == NULL)
             return 0;
     return 1;
-}
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Sleeps ms unless a signal arrives first. */
@@ -114,19 +108,19 @@ static int run(const mm_config *cfg, const char *name)
     mm_log_info("msg=started consumer=%s group=%s products=%zu", consumer, cfg->event_group,
                 cfg->nproducts);
     long backoff = 0;
-    int64_t next_curation = 0;
+    int64_t next_curation = 0; /* mm_clock_us() */
     volatile const int *stop = (volatile const int *)&stopping;
     while (!stopping) {
         mm_status st = mm_worker_poll(w, stop);
-        if (st == MM_OK && !stopping && now_ms() >= next_curation) {
-            int64_t started = now_ms();
-            next_curation = started + cfg->curation_interval_ms;
+        if (st == MM_OK && !stopping && mm_clock_us() >= next_curation) {
+            int64_t started = mm_clock_us();
+            next_curation = started + (int64_t)cfg->curation_interval_ms * 1000;
             st = mm_worker_claim(w, stop);
             mm_curation_stats cs = {0};
             if (st == MM_OK)
                 st = mm_curate_pass(store, gs, cfg, cursor, mm_store_now_us(), &cs);
             if (st == MM_OK)
-                mm_worker_metrics_pass(metrics, &cs, (now_ms() - started) * 1000);
+                mm_worker_metrics_pass(metrics, &cs, mm_clock_us() - started);
             int64_t pending, lag;
             if (st == MM_OK && (st = mm_worker_backlog(w, &pending, &lag)) == MM_OK)
                 mm_worker_metrics_stream(metrics, pending, lag);
