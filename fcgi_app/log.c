@@ -57,7 +57,9 @@ size_t mm_log_clean(char *dst, size_t cap, const char *s, size_t len, bool quote
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         bool plain = c > 0x20 && c < 0x7f && c != '"' && c != '\\';
-        dst[i] = plain || (c == ' ' && quoted) ? (char)c : '?';
+        dst[i] = s[i];
+        if (!plain && !(c == ' ' && quoted))
+            dst[i] = '?';
     }
     dst[n] = '\0';
     return n;

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "config.h"
 #include "http.h"
@@ -38,7 +39,7 @@ typedef struct {
     /* The most bytes of request body the handler reads: the dispatcher reads a body of
      * up to that size into the request's arena before the handler runs. 0: the body is
      * not read (nor held in memory) at all. */
-    size_t body_max;
+    uint32_t body_max;
     int endpoint; /* the caller's label for the route (metrics) */
 } mm_route;
 

@@ -64,6 +64,7 @@ bool mm_text_has_control(const char *s, size_t n)
 static size_t escape(char *dst, const unsigned char *s, size_t len)
 {
     static const char hex[] = "0123456789abcdef";
+    static const char replacement[6] = {'\\', 'u', 'f', 'f', 'f', 'd'}; /* U+FFFD */
     size_t out = 0;
     size_t i = 0;
     while (i < len) {
@@ -85,7 +86,10 @@ static size_t escape(char *dst, const unsigned char *s, size_t len)
             n = 2;
             i++;
         } else if (c < 0x20) {
-            memcpy(esc, "\\u00", 4);
+            esc[0] = '\\';
+            esc[1] = 'u';
+            esc[2] = '0';
+            esc[3] = '0';
             esc[4] = hex[c >> 4];
             esc[5] = hex[c & 0xf];
             n = 6;
@@ -97,7 +101,7 @@ static size_t escape(char *dst, const unsigned char *s, size_t len)
             i += n;
             continue;
         } else {
-            memcpy(esc, "\\ufffd", 6);
+            memcpy(esc, replacement, sizeof(replacement));
             n = 6;
             i++;
         }
