@@ -121,8 +121,11 @@ pool_pids() {
 # The TCP ports the stack's processes listen on, one a line: the listening
 # sockets of /proc/net/tcp{,6} that one of their descriptors holds.
 listen_ports() {
-    local pids p inodes hex
-    pids="$(pid_of redis) $(pid_of gameserver) $(pid_of worker) $(pool_pids)"
+    local pids name p inodes hex
+    pids=$(pool_pids | tr '\n' ' ')
+    for name in redis gameserver worker; do
+        if p=$(pid_of $name); then pids="$pids $p"; fi
+    done
     [ -s "$run/fcgi.pid" ] && pids="$pids $(cat "$run/fcgi.pid")"
     if p=$(pid_of nginx); then pids="$pids $p $(pgrep -P "$p" || true)"; fi
     inodes=$(for p in $pids; do ls -l "/proc/$p/fd" 2>/dev/null; done |
@@ -138,7 +141,9 @@ dev_ports() {
     local taken
     taken=$({
         listen_ports
-        sed -n 's/.*cannot listen on [^ ]* port \([0-9]*\):.*/\1/p' "$run/worker.log" 2>/dev/null
+        if [ -f "$run/worker.log" ]; then
+            sed -n 's/.*cannot listen on [^ ]* port \([0-9]*\):.*/\1/p' "$run/worker.log"
+        fi
     } | { grep -x '505[0-2]' || true; } | sort -u | tr '\n' ' ')
     [ -z "$taken" ] && return 0
     echo "$taken"
