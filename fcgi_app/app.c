@@ -7,19 +7,22 @@
 #include "ids.h"
 #include "log.h"
 
-/* Every route the process answers. Validation that all routes share (ids,
- * product lookup, preflight, 404/405) is done once in mm_app_handle. The last
+/* Every route the process answers: method, path, handler, whether the caller must be
+ * authenticated, how much request body the handler reads (0: none; the body is then
+ * drained unread), metrics label. Validation that all routes share (ids, product
+ * lookup, preflight, 404/405, auth, the body) is done once in mm_app_handle. The last
  * row is the benchmark's no-op, routed only when the configuration enables it:
  * otherwise its path is as unknown as any other. */
 static const mm_route routes[] = {
-    {"GET", "/health", mm_handle_health, false, MM_EP_HEALTH},
-    {"GET", "/metrics", mm_handle_metrics, false, MM_EP_METRICS},
-    {"POST", "/game_lobby/{product_id}/create_game", mm_handle_create_game, true,
+    {"GET", "/health", mm_handle_health, false, 0, MM_EP_HEALTH},
+    {"GET", "/metrics", mm_handle_metrics, false, 0, MM_EP_METRICS},
+    {"POST", "/game_lobby/{product_id}/create_game", mm_handle_create_game, true, 0,
      MM_EP_CREATE_GAME},
-    {"POST", "/game_lobby/{product_id}/join_game/{game_id}", mm_handle_join_game, true,
+    {"POST", "/game_lobby/{product_id}/join_game/{game_id}", mm_handle_join_game, true, 0,
      MM_EP_JOIN_GAME},
-    {"GET", "/game_lobby/{product_id}/open_games", mm_handle_open_games, false, MM_EP_OPEN_GAMES},
-    {"GET", "/game_lobby/_bench/noop", mm_handle_bench_noop, false, MM_EP_BENCH},
+    {"GET", "/game_lobby/{product_id}/open_games", mm_handle_open_games, false, 0,
+     MM_EP_OPEN_GAMES},
+    {"GET", "/game_lobby/_bench/noop", mm_handle_bench_noop, false, 0, MM_EP_BENCH},
 };
 
 mm_status mm_app_init(mm_app *app, mm_config *cfg, char *err, size_t errlen)
@@ -125,6 +128,16 @@ void mm_app_handle(mm_app *app, const mm_request *req, mm_response *res, mm_requ
             return;
         }
         params.user = &user;
+    }
+    if (route->body_max > 0) {
+        switch (mm_request_read_body(req, route->body_max, &params.body, &params.body_len)) {
+        case MM_OK: break;
+        case MM_ERR_TOO_LARGE:
+            mm_response_error(res, req->arena, 413, "Request body too large.");
+            return;
+        case MM_ERR_NOMEM: mm_response_error(res, req->arena, 500, "Internal error."); return;
+        default: mm_response_error(res, req->arena, 400, "Invalid request body."); return;
+        }
     }
     route->handler(app, req, &params, res);
 }

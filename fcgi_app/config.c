@@ -11,6 +11,7 @@
 
 #include "ids.h"
 #include "redis_url.h"
+#include "text.h"
 
 #define FAIL(...)                                                                                  \
     do {                                                                                           \
@@ -312,9 +313,11 @@ static mm_status parse_root(json_object *root, mm_config *c, char *err, size_t e
         FAIL("config: lobby_default_page_size is larger than lobby_max_page_size");
     if (c->secret_key[0] == '\0')
         FAIL("config: \"secret_key\" is empty");
-    for (const char *p = c->cors_allow_origin; *p != '\0'; p++)
-        if ((unsigned char)*p < 0x20 || *p == 0x7f) /* it becomes a response header */
-            FAIL("config: \"cors_allow_origin\" contains a control character");
+    if (strlen(c->cors_allow_origin) > MM_CORS_ORIGIN_MAX)
+        FAIL("config: \"cors_allow_origin\" is longer than %d bytes", MM_CORS_ORIGIN_MAX);
+    /* it becomes a response header */
+    if (mm_text_has_control(c->cors_allow_origin, strlen(c->cors_allow_origin)))
+        FAIL("config: \"cors_allow_origin\" contains a control character");
     if (check_redis_url("redis_url", c->redis_url, err, errlen) != 0 ||
         check_redis_url("event_stream_url", c->event_stream_url, err, errlen) != 0 ||
         check_metrics_file("metrics_file", c->metrics_file, err, errlen) != 0)

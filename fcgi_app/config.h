@@ -15,6 +15,8 @@
 #define MM_CONFIG_MAX_PRODUCTS 256
 #define MM_NUM_PLAYERS_MIN 2
 #define MM_NUM_PLAYERS_MAX 64
+/* cors_allow_origin goes into every response head, whose buffer is bounded */
+#define MM_CORS_ORIGIN_MAX 256
 
 typedef struct {
     char *product_id;

@@ -98,8 +98,8 @@ mm_curate_outcome mm_curate_one(mm_store *store, const mm_config *cfg, mm_arena 
                                                    c->game_id, last)};
         mm_stored after;
         const char *removed = NULL;
-        mm_store_result r = mm_store_reset_via(store, a, product_id, c->game_id, last,
-                                               c->stored.doc, &via, &after, &removed);
+        mm_store_result r = mm_store_reset(store, a, product_id, c->game_id, last, c->stored.doc,
+                                           &via, &after, &removed);
         if (r == MM_STORE_CHANGED || r == MM_STORE_NOT_FOUND)
             return MM_CURATE_CHANGED;
         if (r == MM_STORE_CORRUPT) /* the scripts cannot read it: nor can anyone join it */
@@ -188,13 +188,4 @@ mm_status mm_curate_step(mm_store *store, const mm_config *cfg, mm_curation_curs
 out:
     mm_arena_free(a);
     return st;
-}
-
-mm_status mm_curate_pass(mm_store *store, const mm_config *cfg, mm_curation_cursor *cursor,
-                         int64_t now_us, mm_curation_stats *stats)
-{
-    bool done;
-    cursor->product = 0;
-    cursor->set = 0;
-    return mm_curate_step(store, cfg, cursor, now_us, NULL, 0, stats, &done);
 }

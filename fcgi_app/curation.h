@@ -51,8 +51,4 @@ mm_status mm_curate_step(mm_store *store, const mm_config *cfg, mm_curation_curs
                          int64_t now_us, int64_t (*clock_ms)(void), int64_t until_ms,
                          mm_curation_stats *stats, bool *pass_done);
 
-/* One whole pass over every product and set, from the start. */
-mm_status mm_curate_pass(mm_store *store, const mm_config *cfg, mm_curation_cursor *cursor,
-                         int64_t now_us, mm_curation_stats *stats);
-
 #endif

@@ -3,18 +3,11 @@
 #include <string.h>
 
 #include "ids.h"
+#include "text.h"
 
 static bool is(const char *s, size_t len, const char *lit)
 {
     return strlen(lit) == len && memcmp(s, lit, len) == 0;
-}
-
-static bool printable(const char *s, size_t len)
-{
-    for (size_t i = 0; i < len; i++)
-        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-            return false;
-    return true;
 }
 
 mm_status mm_event_decode(mm_arena *a, size_t n, const char *const *fields, const size_t *lens,
@@ -70,7 +63,7 @@ mm_status mm_event_decode(mm_arena *a, size_t n, const char *const *fields, cons
         *why = "missing or invalid game_id";
         return MM_ERR_INVALID;
     }
-    if (type == NULL || tlen == 0 || tlen > 64 || !printable(type, tlen)) {
+    if (type == NULL || tlen == 0 || tlen > 64 || mm_text_has_control(type, tlen)) {
         *why = "missing or invalid type";
         return MM_ERR_INVALID;
     }
@@ -83,7 +76,8 @@ mm_status mm_event_decode(mm_arena *a, size_t n, const char *const *fields, cons
         }
     } else if (is(type, tlen, "player_disconnect")) {
         out->type = MM_EVENT_PLAYER_DISCONNECT;
-        if (player == NULL || pllen == 0 || pllen > MM_ID_MAX || !printable(player, pllen)) {
+        if (player == NULL || pllen == 0 || pllen > MM_ID_MAX ||
+            mm_text_has_control(player, pllen)) {
             *why = "player_disconnect without a valid player_id";
             return MM_ERR_INVALID;
         }

@@ -3,25 +3,42 @@
  * is told to stop. Each request gets a fresh arena, reset when it ends. */
 #include <errno.h>
 #include <fcgiapp.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "app.h"
+#include "clock.h"
 #include "config.h"
 #include "log.h"
 
+/* spawn-fcgi hands the listening socket over as fd 0. */
+#define LISTEN_FD 0
+
 static volatile sig_atomic_t stopping;
 
-static void on_term(int sig)
+/* A stop signal ends the process once the request in hand, if any, is answered.
+ * libfcgi's accept loop looks for a pending shutdown only before it calls accept(), so a
+ * signal landing just before that call would leave the process waiting for a connection
+ * anyway: closing this process's copy of the listening socket (the pool's others keep
+ * theirs) makes that accept() fail at once, and FCGI_FAIL_ACCEPT_ON_INTR makes one
+ * already waiting return. */
+static void on_stop(int sig)
 {
     (void)sig;
     stopping = 1;
+    FCGX_ShutdownPending();
+    close(LISTEN_FD);
 }
+
+/* TERM and INT; USR1, the graceful stop of libfcgi and of multiwatch (its default
+ * signal); QUIT, which Debian's multiwatch 1.0.0 sends when told "-s TERM" (its -s
+ * passes on an index into its table of names, not the signal). */
+static const int stop_signals[] = {SIGTERM, SIGINT, SIGUSR1, SIGQUIT};
 
 static void usage(FILE *to)
 {
@@ -30,13 +47,6 @@ static void usage(FILE *to)
             "  Answers FastCGI requests on the socket passed as fd 0 (run it with\n"
             "  spawn-fcgi). CONFIG defaults to $MATCHMAKER_CONFIG; logs go to stderr or LOGFILE.\n"
             "  -t: check the configuration and exit.\n");
-}
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
 }
 
 /* CONTENT_LENGTH: absent or empty is 0; anything but digits is invalid. */
@@ -55,7 +65,7 @@ static int parse_length(const char *s, size_t *out)
     return 0;
 }
 
-/* A printable, bounded copy of a client-controlled string for the log. */
+/* A bounded copy of a client-controlled string for the log, in the arena. */
 static const char *loggable(mm_arena *a, const char *s, size_t len)
 {
     if (len > 200)
@@ -63,69 +73,47 @@ static const char *loggable(mm_arena *a, const char *s, size_t len)
     char *d = mm_arena_alloc(a, len + 1);
     if (d == NULL)
         return "-";
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        d[i] = s[i];
-        if (c <= 0x20 || c >= 0x7f || c == '"')
-            d[i] = '?';
-    }
-    d[len] = '\0';
+    mm_log_clean(d, len + 1, s, len, false);
     return d;
 }
 
+/* A 500's head is its status line, the origin and two short headers. */
+_Static_assert(MM_CORS_ORIGIN_MAX + 128 < MM_RESPONSE_HEAD_MAX,
+               "the configured origin leaves room for a 500's head");
+
+/* Writes res. A head that does not fit its buffer (a handler's header too long) is not
+ * sent in part: res becomes a plain 500, logged, so what is counted and logged is what
+ * the client got. */
 static void write_response(FCGX_Request *fr, const mm_app *app, const mm_request *req,
-                           const mm_response *res)
+                           mm_response *res)
 {
-    char head[2048];
-    int n = snprintf(head, sizeof(head), "Status: %d %s\r\nAccess-Control-Allow-Origin: %s\r\n",
-                     res->status, mm_http_reason(res->status), app->cfg.cors_allow_origin);
-    if (res->content_type != NULL)
-        n += snprintf(head + n, sizeof(head) - (size_t)n,
-                      "Content-Type: %s\r\nContent-Length: %zu\r\n", res->content_type,
-                      res->body_len);
-    else
-        n += snprintf(head + n, sizeof(head) - (size_t)n, "Content-Length: 0\r\n");
-    for (size_t i = 0; i < res->nheaders && (size_t)n < sizeof(head); i++)
-        n += snprintf(head + n, sizeof(head) - (size_t)n, "%s: %s\r\n", res->headers[i].name,
-                      res->headers[i].value);
-    if (req->request_id != NULL && (size_t)n < sizeof(head))
-        n += snprintf(head + n, sizeof(head) - (size_t)n, "X-Request-Id: %s\r\n", req->request_id);
-    if ((size_t)n + 2 >= sizeof(head)) {
-        mm_log_error("msg=\"response head too large\" status=%d", res->status);
-        return;
+    char head[MM_RESPONSE_HEAD_MAX];
+    size_t n;
+    if (mm_response_head(res, app->cfg.cors_allow_origin, req->request_id, head, sizeof(head),
+                         &n) != MM_OK) {
+        mm_log_error("msg=\"response head too large\" status=%d headers=%zu", res->status,
+                     res->nheaders);
+        static const char body[] = "{\"error\": \"Internal error.\"}";
+        memset(res, 0, sizeof(*res));
+        mm_response_json(res, 500, body, sizeof(body) - 1);
+        /* the configured origin is at most MM_CORS_ORIGIN_MAX bytes: this head fits */
+        if (mm_response_head(res, app->cfg.cors_allow_origin, NULL, head, sizeof(head), &n) !=
+            MM_OK)
+            return;
     }
-    head[n++] = '\r';
-    head[n++] = '\n';
-    FCGX_PutStr(head, n, fr->out);
+    FCGX_PutStr(head, (int)n, fr->out);
     if (res->body_len > 0 && res->content_type != NULL)
         FCGX_PutStr(res->body, (int)res->body_len, fr->out);
 }
 
-/* Reads the body into the arena, up to MM_MAX_BODY bytes. Returns 413 when
- * the client announced or sent more, 400 on a bad length, 0 when fine. */
-static int read_body(FCGX_Request *fr, mm_request *req)
+/* The request body as mm_request_read_body reads it: straight from the FastCGI stream. */
+static int read_stdin(void *source, char *buf, size_t len)
 {
-    size_t announced;
-    if (parse_length(FCGX_GetParam("CONTENT_LENGTH", fr->envp), &announced) != 0)
-        return 400;
-    if (announced > MM_MAX_BODY)
-        return 413;
-    char *buf = mm_arena_alloc(req->arena, MM_MAX_BODY + 1);
-    if (buf == NULL)
-        return 500;
-    size_t got = 0;
-    while (got <= MM_MAX_BODY) {
-        int n = FCGX_GetStr(buf + got, (int)(MM_MAX_BODY + 1 - got), fr->in);
-        if (n <= 0)
-            break;
-        got += (size_t)n;
-    }
-    if (got > MM_MAX_BODY)
-        return 413;
-    buf[got] = '\0';
-    req->body = buf;
-    req->body_len = got;
-    return 0;
+    FCGX_Stream *in = source;
+    int n = FCGX_GetStr(buf, len > INT_MAX ? INT_MAX : (int)len, in);
+    if (n == 0 && FCGX_GetError(in) != 0)
+        return -1;
+    return n;
 }
 
 /* When a connection is closed, libfcgi shuts down its sending side and waits (up to 2 s)
@@ -133,8 +121,8 @@ static int read_body(FCGX_Request *fr, mm_request *req)
  * makes the close a reset. With nothing left unread there is no reset to fear: a request
  * whose input has been read to its end is then detached, and its connection simply
  * closed, so the process does not sit waiting for nginx (and spends three system calls
- * less). Reads what remains of the input (a GET's empty record, a body not read because
- * it was refused), up to a bound; true when everything was read. */
+ * less). Reads what remains of the input (a GET's empty record, a body no route reads or
+ * one refused), up to a bound; true when everything was read. */
 #define DRAIN_MAX ((size_t)256 * 1024)
 
 static bool stdin_drained(FCGX_Request *fr)
@@ -152,7 +140,7 @@ static bool stdin_drained(FCGX_Request *fr)
 
 static void serve_one(FCGX_Request *fr, mm_app *app, mm_arena *arena)
 {
-    double t0 = now_ms();
+    int64_t t0 = mm_clock_us();
     mm_request req = {.arena = arena};
     mm_response res;
     memset(&res, 0, sizeof(res));
@@ -172,21 +160,29 @@ static void serve_one(FCGX_Request *fr, mm_app *app, mm_arena *arena)
     if (rid != NULL && rid[0] != '\0' && strlen(rid) <= 64)
         req.request_id = loggable(arena, rid, strlen(rid));
 
+    /* The body stays in the stream: a route that reads one has the dispatcher read it,
+     * and what no one read is drained after the answer (stdin_drained). */
     mm_request_kind kind = {.endpoint = MM_EP_OTHER};
-    int body_status = read_body(fr, &req);
-    if (body_status == 413)
+    size_t announced;
+    if (parse_length(FCGX_GetParam("CONTENT_LENGTH", fr->envp), &announced) != 0) {
+        mm_response_error(&res, arena, 400, "Invalid request body.");
+    } else if (announced > MM_MAX_BODY) {
         mm_response_error(&res, arena, 413, "Request body too large.");
-    else if (body_status != 0)
-        mm_response_error(&res, arena, body_status, "Invalid request body.");
-    else
+    } else {
+        req.content_length = announced;
+        req.read_body = read_stdin;
+        req.body_source = fr->in;
         mm_app_handle(app, &req, &res, &kind);
+    }
     write_response(fr, app, &req, &res);
-    double ms = now_ms() - t0;
-    mm_app_count(app, &kind, res.status, (int64_t)(ms * 1000.0));
+    int64_t us = mm_clock_us() - t0;
+    double ms = (double)us / 1000.0;
+    mm_app_count(app, &kind, res.status, us);
 
-    mm_log_info("msg=request method=%s path=\"%s\" status=%d ms=%.2f rid=%s%s%s",
+    /* arena: the bytes the request took from its arena, its memory besides the libraries' */
+    mm_log_info("msg=request method=%s path=\"%s\" status=%d ms=%.2f arena=%zu rid=%s%s%s",
                 loggable(arena, req.method, strlen(req.method)),
-                loggable(arena, req.path, req.path_len), res.status, ms,
+                loggable(arena, req.path, req.path_len), res.status, ms, mm_arena_used(arena),
                 req.request_id ? req.request_id : "-", res.log_fields ? " " : "",
                 res.log_fields ? res.log_fields : "");
 }
@@ -234,9 +230,9 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_term; /* no SA_RESTART: accept() returns so we can leave */
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
+    sa.sa_handler = on_stop; /* no SA_RESTART: accept() returns so we can leave */
+    for (size_t i = 0; i < MM_ARRAY_LEN(stop_signals); i++)
+        sigaction(stop_signals[i], &sa, NULL);
 
     if (FCGX_Init() != 0) {
         mm_log_error("msg=\"FCGX_Init failed\"");
@@ -244,7 +240,7 @@ int main(int argc, char **argv)
         return 1;
     }
     FCGX_Request fr;
-    FCGX_InitRequest(&fr, 0, 0);
+    FCGX_InitRequest(&fr, LISTEN_FD, FCGI_FAIL_ACCEPT_ON_INTR);
     mm_arena *arena = mm_arena_new(0);
     if (arena == NULL) {
         mm_log_error("msg=\"out of memory\"");

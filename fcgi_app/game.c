@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "text.h"
+
 /* Same bounds as the configuration's; repeated here so the model does not
  * depend on the config module. */
 #define NUM_PLAYERS_MIN 2
@@ -150,62 +152,6 @@ bool mm_game_parse_time(const char *s, size_t len, int64_t *us)
     return true;
 }
 
-/* ---- UTF-8 ------------------------------------------------------------- */
-
-/* Length of the well-formed UTF-8 sequence starting at p (2..4), or 0 for
- * an invalid one (overlong, surrogate, above U+10FFFF, truncated). Bytes are
- * checked in order and the terminating NUL is never a continuation byte, so
- * this never reads past the end of the string. */
-static size_t utf8_seq_len(const unsigned char *p)
-{
-    unsigned char c = p[0];
-    unsigned char lo = 0x80, hi = 0xBF;
-    size_t len;
-    if (c >= 0xC2 && c <= 0xDF) {
-        len = 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        len = 3;
-        if (c == 0xE0)
-            lo = 0xA0;
-        else if (c == 0xED)
-            hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        len = 4;
-        if (c == 0xF0)
-            lo = 0x90;
-        else if (c == 0xF4)
-            hi = 0x8F;
-    } else {
-        return 0;
-    }
-    if (p[1] < lo || p[1] > hi)
-        return 0;
-    for (size_t i = 2; i < len; i++) {
-        if (p[i] < 0x80 || p[i] > 0xBF)
-            return 0;
-    }
-    return len;
-}
-
-/* Whether str (NUL-terminated at n) is well-formed UTF-8. json-c's own check
- * lets overlong forms through; the encoder would rewrite those, so a decoded
- * string would not survive a round trip unchanged. */
-static bool utf8_valid(const char *str, size_t n)
-{
-    const unsigned char *s = (const unsigned char *)str;
-    for (size_t i = 0; i < n;) {
-        if (s[i] < 0x80) {
-            i++;
-            continue;
-        }
-        size_t k = utf8_seq_len(s + i);
-        if (k == 0)
-            return false;
-        i += k;
-    }
-    return true;
-}
-
 /* ---- decoding ---------------------------------------------------------- */
 
 static const struct {
@@ -229,7 +175,9 @@ static mm_status copy_string(mm_arena *a, json_object *v, const char **out)
         return MM_ERR_INVALID;
     const char *s = json_object_get_string(v);
     size_t n = (size_t)json_object_get_string_len(v);
-    if (memchr(s, '\0', n) != NULL || !utf8_valid(s, n))
+    /* json-c's own UTF-8 check lets overlong forms through; the encoder would rewrite
+     * those, so a decoded string would not survive a round trip unchanged */
+    if (memchr(s, '\0', n) != NULL || !mm_utf8_valid(s, n))
         return MM_ERR_INVALID;
     char *d = mm_arena_strndup(a, s, n);
     if (d == NULL)
@@ -427,45 +375,16 @@ static void put_int(writer *w, int v)
     put(w, tmp + i, sizeof(tmp) - i);
 }
 
-/* A JSON string literal. Runs of plain bytes are copied in one go; quote,
- * backslash and control characters are escaped; valid UTF-8 passes through.
- * Invalid UTF-8 (possible in a user name from elsewhere) becomes U+FFFD so
- * the output is always valid JSON. */
+/* A JSON string literal (text.h: always valid JSON, ill-formed UTF-8 as U+FFFD). */
 static void put_json_string(writer *w, const char *str)
 {
-    static const char hex[] = "0123456789abcdef";
-    const unsigned char *s = (const unsigned char *)str;
     put(w, "\"", 1);
-    size_t i = 0, run = 0;
-    for (;;) {
-        unsigned char c = s[i];
-        if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
-            i++;
-            continue;
-        }
-        put(w, (const char *)s + run, i - run);
-        if (c == '\0')
-            break;
-        if (c == '"' || c == '\\') {
-            char esc[2] = {'\\', (char)c};
-            put(w, esc, 2);
-            i++;
-        } else if (c < 0x20) {
-            char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 0xf]};
-            put(w, esc, 6);
-            i++;
-        } else {
-            size_t n = utf8_seq_len(s + i);
-            if (n == 0) {
-                put(w, "\\ufffd", 6);
-                i++;
-            } else {
-                put(w, (const char *)s + i, n);
-                i += n;
-            }
-        }
-        run = i;
-    }
+    size_t room = w->overflow ? 0 : w->max - w->len;
+    size_t n = mm_json_escape(w->buf != NULL ? w->buf + w->len : NULL, room, str, strlen(str));
+    if (n > room)
+        w->overflow = true;
+    else
+        w->len += n;
     put(w, "\"", 1);
 }
 
@@ -618,17 +537,6 @@ char *mm_game_add_target(mm_arena *a, const char *doc, size_t len, const char *t
 bool mm_game_is_full(const mm_game *g)
 {
     return g->num_players <= 0 || g->nplayers >= (size_t)g->num_players;
-}
-
-bool mm_game_has_player(const mm_game *g, const char *user_id)
-{
-    if (user_id == NULL)
-        return false;
-    for (size_t i = 0; i < g->nplayers; i++) {
-        if (strcmp(g->players[i], user_id) == 0)
-            return true;
-    }
-    return false;
 }
 
 /* Overflow-safe: an absurd expiry from the configuration means "never"

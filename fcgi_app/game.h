@@ -60,7 +60,6 @@ char *mm_game_add_target(mm_arena *a, const char *doc, size_t len, const char *t
                          size_t *out_len);
 
 bool mm_game_is_full(const mm_game *g);
-bool mm_game_has_player(const mm_game *g, const char *user_id);
 /* True when last_updated + expiry_seconds[state] < now. */
 bool mm_game_expired(const mm_game *g, const long expiry_seconds[MM_STATE_COUNT], int64_t now_us);
 

@@ -23,9 +23,3 @@ bool mm_game_state_parse(const char *name, size_t len, mm_game_state *out)
     }
     return false;
 }
-
-bool mm_game_state_can_advance(mm_game_state from, mm_game_state to)
-{
-    return (unsigned)from < MM_STATE_COUNT && (unsigned)to < MM_STATE_COUNT &&
-           (unsigned)to == (unsigned)from + 1;
-}

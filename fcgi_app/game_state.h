@@ -1,5 +1,6 @@
-/* The game's state machine: the five states, their names on the wire, and
- * the only transitions allowed (each state to the next one). */
+/* The game's five states and their names on the wire. The only transitions
+ * allowed (each state to the next one) are checked where they are made, inside
+ * the store's atomic step (redis/lua/advance.lua). */
 #ifndef MM_GAME_STATE_H
 #define MM_GAME_STATE_H
 
@@ -19,7 +20,5 @@ typedef enum {
 const char *mm_game_state_name(mm_game_state s);
 /* Returns true and sets *out when name (len bytes) is a state's name. */
 bool mm_game_state_parse(const char *name, size_t len, mm_game_state *out);
-/* True only when to is the state right after from. */
-bool mm_game_state_can_advance(mm_game_state from, mm_game_state to);
 
 #endif

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "log.h"
 #include "mm.h"
 
@@ -247,24 +248,13 @@ long mm_gs_client_connects(const mm_gs_client *c)
 
 static long now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long)ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+    return (long)(mm_clock_us() / 1000);
 }
 
-/* Copies s for a quoted log value: '"' becomes '\'', backslashes and control bytes '?'. */
+/* A copy of s fit for a quoted log value. */
 static void log_field(char *dst, size_t cap, const char *s)
 {
-    size_t n = 0;
-    for (; s != NULL && *s != '\0' && n + 1 < cap; s++) {
-        char ch = *s;
-        if (ch == '"')
-            ch = '\'';
-        else if ((unsigned char)ch < 0x20 || ch == 0x7f || ch == '\\')
-            ch = '?';
-        dst[n++] = ch;
-    }
-    dst[n] = '\0';
+    mm_log_clean(dst, cap, s != NULL ? s : "", s != NULL ? strlen(s) : 0, true);
 }
 
 static void log_call(const char *op, const char *url, long status, mm_gs_result r, long ms,

@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "text.h"
+
 #define JWT_JSON_DEPTH 16
 #define JWT_SIG_LEN 32     /* HMAC-SHA256 */
 #define JWT_SIG_B64_LEN 43 /* 32 bytes in unpadded base64url */
@@ -131,52 +133,6 @@ static json_object *parse_json(const unsigned char *buf, size_t n)
     return obj;
 }
 
-/* Well-formed UTF-8 (no overlong forms, no surrogates, nothing above U+10FFFF) without
- * control characters, so a claim is safe to log and to pass on to game servers. */
-static bool text_ok(const unsigned char *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        unsigned char c = s[i];
-        if (c < 0x80) {
-            if (c < 0x20 || c == 0x7f)
-                return false;
-            i++;
-            continue;
-        }
-        size_t extra;
-        uint32_t cp;
-        uint32_t min;
-        if (c >= 0xc2 && c <= 0xdf) {
-            extra = 1;
-            cp = c & 0x1f;
-            min = 0x80;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            extra = 2;
-            cp = c & 0x0f;
-            min = 0x800;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            extra = 3;
-            cp = c & 0x07;
-            min = 0x10000;
-        } else {
-            return false;
-        }
-        if (n - i <= extra)
-            return false;
-        for (size_t k = 1; k <= extra; k++) {
-            unsigned char cc = s[i + k];
-            if ((cc & 0xc0) != 0x80)
-                return false;
-            cp = cp << 6 | (cc & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return false;
-        i += extra + 1;
-    }
-    return true;
-}
-
 /* A non-empty string claim of at most max bytes, copied into the arena. */
 static mm_jwt_result string_claim(mm_arena *a, json_object *v, size_t max, const char **out)
 {
@@ -186,7 +142,9 @@ static mm_jwt_result string_claim(mm_arena *a, json_object *v, size_t max, const
     if (len <= 0 || (size_t)len > max)
         return MM_JWT_BAD_CLAIMS;
     const char *s = json_object_get_string(v);
-    if (!text_ok((const unsigned char *)s, (size_t)len))
+    /* well-formed UTF-8 without control characters: safe to log and to pass on to game
+     * servers */
+    if (mm_text_has_control(s, (size_t)len) || !mm_utf8_valid(s, (size_t)len))
         return MM_JWT_BAD_CLAIMS;
     char *copy = mm_arena_strndup(a, s, (size_t)len);
     if (copy == NULL)

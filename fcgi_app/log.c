@@ -40,11 +40,6 @@ int mm_log_open(const char *path)
     return 0;
 }
 
-int mm_log_enabled(mm_log_level level)
-{
-    return level <= log_level;
-}
-
 int mm_log_level_parse(const char *s, mm_log_level *out)
 {
     for (size_t i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++) {
@@ -54,6 +49,20 @@ int mm_log_level_parse(const char *s, mm_log_level *out)
         }
     }
     return -1;
+}
+
+size_t mm_log_clean(char *dst, size_t cap, const char *s, size_t len, bool quoted)
+{
+    size_t n = len < cap - 1 ? len : cap - 1;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        bool plain = c > 0x20 && c < 0x7f && c != '"' && c != '\\';
+        dst[i] = s[i];
+        if (!plain && !(c == ' ' && quoted))
+            dst[i] = '?';
+    }
+    dst[n] = '\0';
+    return n;
 }
 
 /* The line prefix up to the whole second ("ts=2026-11-23T18:04:05") and the pid change at

@@ -4,6 +4,9 @@
 #ifndef MM_LOG_H
 #define MM_LOG_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 typedef enum { MM_LOG_ERROR = 0, MM_LOG_WARN, MM_LOG_INFO, MM_LOG_DEBUG } mm_log_level;
 
 void mm_log_init(const char *prog, mm_log_level level);
@@ -11,9 +14,15 @@ void mm_log_set_level(mm_log_level level);
 /* Sends the log (stderr) to path, appending; returns 0 or -1 with errno.
  * For process managers that start us with stderr closed. */
 int mm_log_open(const char *path);
-int mm_log_enabled(mm_log_level level);
 /* Parses "error", "warn", "info" or "debug"; returns 0 on success. */
 int mm_log_level_parse(const char *s, mm_log_level *out);
+
+/* Copies s (len bytes) into dst for a log line, at most cap - 1 bytes and a NUL (cap at
+ * least 1): each byte that is not printable ASCII, each quote and each backslash becomes
+ * '?', so text from outside can neither end a quoted value nor start a line of its own.
+ * Spaces stay in a value written between quotes (quoted), else become '?' too. Returns
+ * the length of the copy. */
+size_t mm_log_clean(char *dst, size_t cap, const char *s, size_t len, bool quoted);
 
 /* fmt produces the part after the fixed prefix: typically
  * "msg=\"...\" key=value ...". */

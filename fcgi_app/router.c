@@ -3,8 +3,10 @@
 #include <string.h>
 
 /* Matches one pattern against a path segment by segment. A placeholder takes
- * one whole segment, which may be empty (the dispatcher turns an empty id
- * into the id's own error rather than a bare 404). */
+ * one whole segment. An empty product segment still matches, and the
+ * dispatcher answers it as an invalid product (SPEC 2, check 1); an empty
+ * game id names no game, so "join_game/" is as unknown a path as any other,
+ * whatever the method (SPEC 10). */
 static bool pattern_match(const char *pattern, const char *path, size_t path_len,
                           mm_route_params *params)
 {
@@ -25,6 +27,8 @@ static bool pattern_match(const char *pattern, const char *path, size_t path_len
             params->product_id = s;
             params->product_id_len = slen;
         } else if (plen == 9 && memcmp(p, "{game_id}", 9) == 0) {
+            if (slen == 0)
+                return false;
             params->game_id = s;
             params->game_id_len = slen;
         } else if (plen != slen || memcmp(p, s, slen) != 0) {

@@ -1,12 +1,14 @@
 /* Routing: a table of routes (method, path pattern, handler, flags) and the
  * pure matcher that maps a method and path to one of them. Patterns are
  * literal segments and the placeholders {product_id} and {game_id}; ids are
- * matched as whole segments and validated by the dispatcher, not here. */
+ * matched as whole segments (a game id never empty) and validated by the
+ * dispatcher, not here. */
 #ifndef MM_ROUTER_H
 #define MM_ROUTER_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "config.h"
 #include "http.h"
@@ -22,6 +24,8 @@ typedef struct {
     /* set by the dispatcher before the handler runs */
     const mm_product *product; /* the registered product, when the path names one */
     const mm_jwt_claims *user; /* the verified caller, on routes that need auth */
+    const char *body;          /* the request body (NUL-terminated), on routes that read it */
+    size_t body_len;
 } mm_route_params;
 
 typedef void (*mm_handler)(struct mm_app *app, const mm_request *req, const mm_route_params *params,
@@ -32,6 +36,10 @@ typedef struct {
     const char *pattern; /* "/game_lobby/{product_id}/join_game/{game_id}" */
     mm_handler handler;
     bool needs_auth;
+    /* The most bytes of request body the handler reads: the dispatcher reads a body of
+     * up to that size into the request's arena before the handler runs. 0: the body is
+     * not read (nor held in memory) at all. */
+    uint32_t body_max;
     int endpoint; /* the caller's label for the route (metrics) */
 } mm_route;
 

@@ -299,14 +299,8 @@ static const char *job_of(const mm_store_via *via)
 }
 
 mm_store_result mm_store_advance(mm_store *s, mm_arena *a, const char *product_id,
-                                 const char *game_id, mm_game_state to, mm_stored *out)
-{
-    return mm_store_advance_via(s, a, product_id, game_id, to, NULL, out);
-}
-
-mm_store_result mm_store_advance_via(mm_store *s, mm_arena *a, const char *product_id,
-                                     const char *game_id, mm_game_state to, const mm_store_via *via,
-                                     mm_stored *out)
+                                 const char *game_id, mm_game_state to, const mm_store_via *via,
+                                 mm_stored *out)
 {
     clear(out);
     game_keys k;
@@ -396,14 +390,7 @@ mm_store_result mm_store_undo_seat(mm_store *s, mm_arena *a, const char *product
 
 mm_store_result mm_store_reset(mm_store *s, mm_arena *a, const char *product_id,
                                const char *game_id, const char *user_id, const char *expect_doc,
-                               mm_stored *out, const char **removed)
-{
-    return mm_store_reset_via(s, a, product_id, game_id, user_id, expect_doc, NULL, out, removed);
-}
-
-mm_store_result mm_store_reset_via(mm_store *s, mm_arena *a, const char *product_id,
-                                   const char *game_id, const char *user_id, const char *expect_doc,
-                                   const mm_store_via *via, mm_stored *out, const char **removed)
+                               const mm_store_via *via, mm_stored *out, const char **removed)
 {
     clear(out);
     if (removed != NULL)

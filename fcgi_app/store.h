@@ -55,10 +55,8 @@ mm_store_result mm_store_create(mm_store *s, mm_arena *a, const mm_game *g);
 /* Moves a game to the next state; to creator_joined it also moves pending -> lobby
  * (publish), past it the game is in the active set. */
 mm_store_result mm_store_advance(mm_store *s, mm_arena *a, const char *product_id,
-                                 const char *game_id, mm_game_state to, mm_stored *out);
-mm_store_result mm_store_advance_via(mm_store *s, mm_arena *a, const char *product_id,
-                                     const char *game_id, mm_game_state to, const mm_store_via *via,
-                                     mm_stored *out);
+                                 const char *game_id, mm_game_state to, const mm_store_via *via,
+                                 mm_stored *out);
 /* A seat taken by mm_store_take_seat. doc is the stored document as the script
  * answered it (after the change on MM_STORE_OK; as found on WRONG_STATE,
  * ALREADY_JOINED and FULL; NULL otherwise). The other fields are set on
@@ -89,10 +87,7 @@ mm_store_result mm_store_undo_seat(mm_store *s, mm_arena *a, const char *product
  * is not NULL, acts only if the stored document is exactly that. *removed gets the id. */
 mm_store_result mm_store_reset(mm_store *s, mm_arena *a, const char *product_id,
                                const char *game_id, const char *user_id, const char *expect_doc,
-                               mm_stored *out, const char **removed);
-mm_store_result mm_store_reset_via(mm_store *s, mm_arena *a, const char *product_id,
-                                   const char *game_id, const char *user_id, const char *expect_doc,
-                                   const mm_store_via *via, mm_stored *out, const char **removed);
+                               const mm_store_via *via, mm_stored *out, const char **removed);
 /* Deletes the game: hash field, all three sets, wlock (MM_STORE_NOT_FOUND when the document
  * was already gone; its set entries are cleaned all the same). */
 mm_store_result mm_store_delete(mm_store *s, const char *product_id, const char *game_id);

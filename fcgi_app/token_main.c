@@ -14,6 +14,7 @@
 
 #include "arena.h"
 #include "jwt.h"
+#include "text.h"
 
 #define CONFIG_MAX ((size_t)1024 * 1024)
 #define TTL_DEFAULT 3600
@@ -182,12 +183,7 @@ out:
 static int claim_ok(const char *s, size_t max)
 {
     size_t n = strlen(s);
-    if (n == 0 || n > max)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-            return 0;
-    return 1;
+    return n > 0 && n <= max && !mm_text_has_control(s, n) && mm_utf8_valid(s, n);
 }
 
 int main(int argc, char **argv)
@@ -230,7 +226,7 @@ int main(int argc, char **argv)
     if (!claim_ok(user_id, MM_JWT_USER_ID_MAX) || !claim_ok(username, MM_JWT_USERNAME_MAX)) {
         fprintf(stderr,
                 "matchmaker-token: --user-id (max %d bytes) and --username (max %d"
-                " bytes) must be non-empty, without control characters\n",
+                " bytes) must be non-empty UTF-8 text, without control characters\n",
                 MM_JWT_USER_ID_MAX, MM_JWT_USERNAME_MAX);
         return TOKEN_USAGE;
     }

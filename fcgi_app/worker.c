@@ -3,8 +3,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "clock.h"
 #include "log.h"
 
 #define BATCH 64           /* entries per read or claim, */
@@ -31,9 +31,7 @@ struct mm_worker {
 
 static int64_t now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return mm_clock_us() / 1000;
 }
 
 /* The next read starts with this consumer's pending entries, from the oldest. */
@@ -134,11 +132,10 @@ mm_store_result mm_worker_apply(mm_store *store, mm_arena *a, const mm_event *ev
     mm_store_via via = {.event_id = entry_id};
     switch (ev->type) {
     case MM_EVENT_STATE_CHANGE:
-        return mm_store_advance_via(store, a, ev->product_id, ev->game_id, ev->new_state, &via,
-                                    &after);
+        return mm_store_advance(store, a, ev->product_id, ev->game_id, ev->new_state, &via, &after);
     case MM_EVENT_PLAYER_DISCONNECT:
-        return mm_store_reset_via(store, a, ev->product_id, ev->game_id, ev->player_id, NULL, &via,
-                                  &after, NULL);
+        return mm_store_reset(store, a, ev->product_id, ev->game_id, ev->player_id, NULL, &via,
+                              &after, NULL);
     case MM_EVENT_GAME_REMOVED:
         return mm_store_delete_via(store, ev->product_id, ev->game_id, NULL, 0, &via);
     case MM_EVENT_OTHER: break;

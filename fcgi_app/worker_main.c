@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "config.h"
 #include "curation.h"
 #include "cleanup.h"
@@ -54,9 +55,7 @@ static int valid_name(const char *s)
 
 static int64_t now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return mm_clock_us() / 1000;
 }
 
 /* Sleeps ms unless a signal arrives first. */

@@ -120,14 +120,18 @@ gs=http://127.0.0.1:$gs_port
 # Products: exrps (2 players) and exrps3 (3 players) hold the browsable lobby
 # of 1,000 games; exduel (2 players) holds the games join_game fills, so the
 # listed lobby keeps its size whatever the join scenarios consume. Expiry is
-# a day so the worker's curation keeps every seeded game during the run.
-cat >"$run/bench.json" <<JSON
+# a day so the worker's curation keeps every seeded game during the run. The
+# worker's metrics are not read: off, so no port is taken for them.
+# It holds the secret: mode 0600 (SPEC 11); as root, the pool and the worker run
+# as nobody (stack.sh), so it is theirs (root reads it anyway).
+(umask 077 && cat >"$run/bench.json") <<JSON
 {
   "redis_url": "unix://$run/redis.sock?db=0",
   "event_stream_url": "unix://$run/redis.sock?db=1",
   "secret_key": "bench-secret",
   "log_level": "info",
   "bench_noop_route": true,
+  "worker_metrics_port": 0,
   "expiry_seconds": {"created": 86400, "creator_joined": 86400,
                      "all_players_joined": 86400, "in_progress": 86400, "ended": 86400},
   "products": [
@@ -140,7 +144,7 @@ cat >"$run/bench.json" <<JSON
   ]
 }
 JSON
-chmod 644 "$run/bench.json"
+if [ "$(id -u)" = 0 ]; then chown nobody: "$run/bench.json"; fi
 sed -e "s|@CACHED_LISTEN@|127.0.0.1:$cached_port|g" "$src/scripts/bench/nginx-bench.conf.in" \
     >"$run/nginx-bench.conf.in"
 export MATCHMAKER_CONFIG=$run/bench.json MM_NGINX_TEMPLATE=$run/nginx-bench.conf.in
@@ -158,6 +162,13 @@ seed() {
     when=$(date -u '+%d-%b-%Y (%H:%M:%S.000000)')
     rcli --eval "$src/scripts/bench/seed.lua" "__games:$1" "__lobby_games:$1" , \
         "$1" "$gs" "$2" "$3" 0 "$4" "$(($(date +%s) * 1000))" "$when" >/dev/null
+}
+
+# The benchmark never takes a port of the local stack (scripts/run.sh: nginx
+# 5050, the worker's metrics 5051, the game server 5052): both may run at once.
+check_ports() {
+    local taken
+    taken=$("$stack" dev-ports) || die "the benchmark's stack takes the local stack's port(s) $taken"
 }
 
 # the matchmaker-fcgi processes (under multiwatch, fcgi.pid is the supervisor)
@@ -248,14 +259,11 @@ check_cache() {
     expect_cache "after 2 s" "200 EXPIRED" "$cached$p?count=3&page=7"
 }
 
-# libfcgi's accept() carries on after SIGTERM; the process leaves (and
-# callgrind writes its counts) after answering the request in hand, so
-# stop_callgrind sends one more GET. Both runs of a route get it: it cancels out.
+# SIGTERM ends the idle process under valgrind, and callgrind writes its counts.
 cg_pid=""
 stop_callgrind() {
     [ -n "$cg_pid" ] || return 0
     kill -TERM "$cg_pid" 2>/dev/null || true
-    curl -s -o /dev/null --max-time 30 "$base/health" || true
     for _ in $(seq 300); do
         kill -0 "$cg_pid" 2>/dev/null || break
         sleep 0.1
@@ -307,6 +315,7 @@ for procs in $procs_list; do
     echo "bench: pool of $procs FastCGI processes (load $(loadavg))" >&2
     MM_FCGI_PROCS=$procs timeout 60 "$stack" start >/dev/null ||
         die "the stack did not start"
+    check_ports
     declare -A rss0=()
     declare -A anon0=()
     for p in $(fcgi_pids); do rss0[$p]=$(rss_kib "$p") anon0[$p]=$(anon_kib "$p"); done
@@ -376,6 +385,7 @@ done
 if [ "$cg_requests" -gt 0 ]; then
     echo "bench: callgrind, one process, $cg_requests and $((2 * cg_requests)) requests" >&2
     MM_FCGI_PROCS=1 timeout 60 "$stack" start >/dev/null || die "the stack did not start"
+    check_ports
     seed exrps 2 1 500
     seed exrps3 3 2 500
     kill -TERM $(cat "$run/fcgi.pid") $(fcgi_pids) 2>/dev/null || true

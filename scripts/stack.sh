@@ -5,13 +5,19 @@
 # tests (tests/integration/with_stack.sh), with different settings.
 #
 #   stack.sh start | stop | status | redis-stop | redis-start | gs-stop | gs-start
-#            | pool-pids
+#            | pool-pids | listen-ports | dev-ports | check [--redis-only]
 #
 # The FastCGI pool: spawn-fcgi opens the socket; with multiwatch installed it
 # runs multiwatch on it, which forks MM_FCGI_PROCS children and forks a new one
 # whenever one dies (fcgi.pid then holds multiwatch's pid). Without multiwatch,
 # spawn-fcgi forks the children itself and nothing replaces a dead one.
 # "pool-pids" prints the pids of the running matchmaker-fcgi processes.
+# "listen-ports" prints the TCP ports the stack's processes listen on;
+# "dev-ports" those of them, and those the worker could not have, that belong
+# to the local stack of scripts/run.sh (5050-5052), and then fails: the tests
+# and the benchmark call it, since they must run beside that stack.
+# "check" says in one line which program the stack needs is missing (exit 1),
+# or nothing (exit 0); with --redis-only, of those Redis alone needs.
 #
 # Settings (environment):
 #   MM_RUN_DIR       run directory: logs, pid files, sockets, generated config
@@ -28,7 +34,7 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 src=$(cd "$here/.." && pwd)
 build=${MM_BUILD_DIR:-$src}
-run=${MM_RUN_DIR:?MM_RUN_DIR must name the run directory}
+run=${MM_RUN_DIR:-}
 listen=${MM_LISTEN:-127.0.0.1:5050}
 redis_port=${MM_REDIS_PORT:-0}
 gs_port=${MM_GS_PORT:-5052}
@@ -41,6 +47,24 @@ multiwatch=${MM_MULTIWATCH-$(command -v multiwatch || true)}
 die() { echo "stack: $*" >&2; exit 1; }
 pid_of() { [ -s "$run/$1.pid" ] && cat "$run/$1.pid" 2>/dev/null; }
 alive() { local p; p=$(pid_of "$1") && kill -0 $p 2>/dev/null; }
+
+# need NAME PATH HOW: fine when PATH is an executable file, else one line
+# saying it is missing and HOW to name another.
+need() {
+    [ -n "$2" ] && [ -f "$2" ] && [ -x "$2" ] && return 0
+    echo "$1 not found at ${2:-(no path)}: install it, or $3"
+    return 1
+}
+
+# The programs a start needs ($1 = --redis-only: those Redis needs).
+check_programs() {
+    need redis-server "$redis_server" "set MM_REDIS_SERVER" &&
+        need redis-cli "$(command -v redis-cli || true)" "put it on PATH" || return 1
+    [ "${1:-}" = --redis-only ] && return 0
+    need nginx "$nginx_bin" "set MM_NGINX_BIN" &&
+        need spawn-fcgi "$spawn_fcgi" "set MM_SPAWN_FCGI" &&
+        { [ -z "$multiwatch" ] || need multiwatch "$multiwatch" "set MM_MULTIWATCH ('' for none)"; }
+}
 
 # Waits up to $2 tenths of a second for command $1 to succeed.
 wait_for() {
@@ -94,6 +118,38 @@ pool_pids() {
     return 0
 }
 
+# The TCP ports the stack's processes listen on, one a line: the listening
+# sockets of /proc/net/tcp{,6} that one of their descriptors holds.
+listen_ports() {
+    local pids name p inodes hex
+    pids=$(pool_pids | tr '\n' ' ')
+    for name in redis gameserver worker; do
+        if p=$(pid_of $name); then pids="$pids $p"; fi
+    done
+    [ -s "$run/fcgi.pid" ] && pids="$pids $(cat "$run/fcgi.pid")"
+    if p=$(pid_of nginx); then pids="$pids $p $(pgrep -P "$p" || true)"; fi
+    inodes=$(for p in $pids; do ls -l "/proc/$p/fd" 2>/dev/null; done |
+        sed -n 's/.* socket:\[\([0-9]*\)\]$/\1/p' | sort -u | tr '\n' ' ')
+    [ -n "$inodes" ] || return 0
+    for hex in $(awk -v inodes=" $inodes" 'FNR > 1 && $4 == "0A" && index(inodes, " " $10 " ") {
+            sub(/.*:/, "", $2); print $2 }' /proc/net/tcp /proc/net/tcp6 2>/dev/null); do
+        echo $((16#$hex))
+    done | sort -un
+}
+
+dev_ports() {
+    local taken
+    taken=$({
+        listen_ports
+        if [ -f "$run/worker.log" ]; then
+            sed -n 's/.*cannot listen on [^ ]* port \([0-9]*\):.*/\1/p' "$run/worker.log"
+        fi
+    } | { grep -x '505[0-2]' || true; } | sort -u | tr '\n' ' ')
+    [ -z "$taken" ] && return 0
+    echo "$taken"
+    return 1
+}
+
 # The game server on its recorded port ($gs_port the first time).
 start_gameserver() {
     local port=$gs_port
@@ -108,10 +164,14 @@ start_gameserver() {
     mv "$run/gameserver.port.new" "$run/gameserver.port"
 }
 
+# write_config FILE [USER]: the stack's configuration. It holds the secret:
+# mode 0600 from its first byte (written aside, then renamed), owned by USER
+# (the programs' user, when it is not ours).
 write_config() {
     local gs="http://127.0.0.1:$(cat "$run/gameserver.port")"
     local redis_url="unix://$run/redis.sock"
-    cat >"$run/matchmaker.json" <<JSON
+    rm -f "$1.new"
+    (umask 077 && cat >"$1.new") <<JSON
 {
   "redis_url": "$redis_url?db=0",
   "event_stream_url": "$redis_url?db=1",
@@ -132,6 +192,8 @@ write_config() {
   ]
 }
 JSON
+    if [ -n "${2:-}" ]; then chown "$2:" "$1.new"; fi
+    mv -f "$1.new" "$1"
 }
 
 nginx_conf() {
@@ -143,6 +205,8 @@ nginx_conf() {
 }
 
 start() {
+    local missing
+    missing=$(check_programs) || die "$missing"
     mkdir -p "$run"
     chmod 755 "$run"
     alive redis && die "a stack is already running in $run (stop it first)"
@@ -151,20 +215,27 @@ start() {
     rm -f "$run/gameserver.port"
     start_gameserver
 
+    # As root, the pool and the worker run as nobody when nobody can reach the
+    # programs (not so for a checkout under /root, say) and the config: the
+    # generated one is given to nobody, a config of the caller must be readable.
+    local as_nobody=0 nobody_can=(setpriv --reuid=nobody --regid=nogroup --clear-groups test)
+    if [ "$(id -u)" = 0 ] && "${nobody_can[@]}" -x "$build/fcgi_app/matchmaker-fcgi" 2>/dev/null
+    then
+        as_nobody=1
+    fi
     local conf=${MATCHMAKER_CONFIG:-}
     if [ -z "$conf" ]; then
-        write_config
         conf=$run/matchmaker.json
+        write_config "$conf" "$([ $as_nobody = 1 ] && echo nobody)"
+    elif [ $as_nobody = 1 ] && ! "${nobody_can[@]}" -r "$conf" 2>/dev/null; then
+        as_nobody=0
     fi
     "$build/fcgi_app/matchmaker-fcgi" -c "$conf" -t >/dev/null || die "bad configuration: $conf"
 
-    # As root, the pool and the worker run as nobody when nobody can reach the
-    # programs and the config (not so for a checkout under /root, say).
     local owner=() drop=()
     if [ "$(id -u)" = 0 ]; then
         owner=(-U nobody -G nogroup -M 0660)
-        if setpriv --reuid=nobody --regid=nogroup --clear-groups \
-            test -x "$build/fcgi_app/matchmaker-fcgi" -a -r "$conf" 2>/dev/null; then
+        if [ $as_nobody = 1 ]; then
             owner+=(-u nobody -g nogroup)
             drop=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
             touch "$run/fcgi.log" "$run/worker.log" "$run/metrics"
@@ -182,10 +253,12 @@ start() {
     export GNUTLS_NO_IMPLICIT_INIT=1
     local app=("$build/fcgi_app/matchmaker-fcgi" -c "$conf" -l "$run/fcgi.log")
     if [ -n "$multiwatch" ]; then
-        # -n: spawn-fcgi execs multiwatch in place, so $! is multiwatch;
-        # multiwatch passes SIGTERM on to the children and then exits.
+        # -n: spawn-fcgi execs multiwatch in place, so $! is multiwatch. On
+        # SIGTERM multiwatch sends its children its default signal, USR1 (a
+        # graceful stop for matchmaker-fcgi), waits for them and exits. No -s:
+        # Debian's multiwatch 1.0.0 sends the wrong signal for it (QUIT for TERM).
         "$spawn_fcgi" -n -s "$run/fcgi.sock" "${owner[@]}" \
-            -- "$multiwatch" -f "$procs" -s TERM -- "${app[@]}" >>"$run/fcgi.log" 2>&1 &
+            -- "$multiwatch" -f "$procs" -- "${app[@]}" >>"$run/fcgi.log" 2>&1 &
         echo $! >"$run/fcgi.pid"
         touch "$run/fcgi.supervised"
         wait_for "[ \$(pool_pids | wc -l) -ge $procs ]" 50 ||
@@ -208,6 +281,9 @@ start() {
     "$nginx_bin" -p "$run" -c "$run/nginx.conf" -e "$run/nginx-error.log" ||
         die "nginx did not start (see $run/nginx-error.log); is $listen taken?"
     wait_for "test -s '$run/nginx.pid'" 50 || die "nginx did not start"
+    # the worker is up (its metrics served, when they are) once it says so
+    wait_for "grep -q ' pid=$(pid_of worker) msg=started ' '$run/worker.log'" 50 ||
+        die "the worker did not start (see $run/worker.log)"
 }
 
 stop() {
@@ -251,6 +327,7 @@ status() {
     return $rc
 }
 
+[ "${1:-}" = check ] || [ -n "$run" ] || die "MM_RUN_DIR must name the run directory"
 case "${1:-}" in
 start) start ;;
 stop) stop ;;
@@ -260,8 +337,12 @@ redis-start) start_redis ;;
 gs-stop) stop_pidfile gameserver ;; # keeps gameserver.port: gs-start reuses it
 gs-start) start_gameserver ;;
 pool-pids) pool_pids ;;
+listen-ports) listen_ports ;;
+dev-ports) dev_ports ;;
+check) check_programs "${2:-}" ;;
 *)
-    echo "usage: stack.sh start|stop|status|redis-stop|redis-start|gs-stop|gs-start|pool-pids" >&2
+    echo "usage: stack.sh start|stop|status|redis-stop|redis-start|gs-stop|gs-start|pool-pids" \
+        "| listen-ports | dev-ports | check [--redis-only]" >&2
     exit 2
     ;;
 esac

@@ -29,6 +29,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_CHECK(cfg.nproducts >= 1 && cfg.nproducts <= MM_CONFIG_MAX_PRODUCTS);
     FUZZ_CHECK(cfg.secret_key != NULL && cfg.secret_key[0] != '\0');
     FUZZ_CHECK(cfg.lobby_default_page_size <= cfg.lobby_max_page_size);
+    FUZZ_CHECK(strlen(cfg.cors_allow_origin) <= MM_CORS_ORIGIN_MAX);
     for (size_t i = 0; i < cfg.nproducts; i++) {
         const mm_product *p = &cfg.products[i];
         FUZZ_CHECK(mm_config_product(&cfg, p->product_id, strlen(p->product_id)) == p);

@@ -8,10 +8,19 @@
 #include "fuzz.h"
 #include "game.h"
 
+/* The decoder accepts only a game whose creator is among its players. */
+static bool creator_plays(const mm_game *g)
+{
+    for (size_t i = 0; i < g->nplayers; i++)
+        if (strcmp(g->players[i], g->creator_id) == 0)
+            return true;
+    return false;
+}
+
 static void round_trip(mm_arena *a, const mm_game *g)
 {
     FUZZ_CHECK(g->nplayers >= 1 && g->nplayers <= (size_t)g->num_players);
-    FUZZ_CHECK(mm_game_has_player(g, g->creator_id));
+    FUZZ_CHECK(creator_plays(g));
     size_t len = 0;
     const char *doc = mm_game_encode(a, g, MM_GAME_FULL, NULL, &len);
     if (doc == NULL)

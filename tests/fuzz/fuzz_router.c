@@ -17,11 +17,11 @@ static void no_handler(struct mm_app *app, const mm_request *req, const mm_route
 
 /* The same patterns as the table in app.c (which is static to the FastCGI program). */
 static const mm_route routes[] = {
-    {"GET", "/health", no_handler, false, 0},
-    {"GET", "/metrics", no_handler, false, 0},
-    {"POST", "/game_lobby/{product_id}/create_game", no_handler, true, 0},
-    {"POST", "/game_lobby/{product_id}/join_game/{game_id}", no_handler, true, 0},
-    {"GET", "/game_lobby/{product_id}/open_games", no_handler, false, 0},
+    {"GET", "/health", no_handler, false, 0, 0},
+    {"GET", "/metrics", no_handler, false, 0, 0},
+    {"POST", "/game_lobby/{product_id}/create_game", no_handler, true, 0, 0},
+    {"POST", "/game_lobby/{product_id}/join_game/{game_id}", no_handler, true, 0, 0},
+    {"GET", "/game_lobby/{product_id}/open_games", no_handler, false, 0, 0},
 };
 
 /* An id the matcher returns lies inside the path. */
@@ -67,6 +67,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK((params.game_id != NULL) == (strstr(route->pattern, "{game_id}") != NULL));
         check_span(params.product_id, params.product_id_len, path, path_len);
         check_span(params.game_id, params.game_id_len, path, path_len);
+        FUZZ_CHECK(params.game_id == NULL || params.game_id_len > 0);
     } else if (r == MM_ROUTE_METHOD_NOT_ALLOWED) {
         FUZZ_CHECK(strstr(allow, "OPTIONS") != NULL);
     } else {

@@ -30,7 +30,9 @@
 #include <hiredis/hiredis.h>
 #include <json-c/json.h>
 
+#include "log.h"
 #include "redis_url.h"
+#include "text.h"
 
 #define GS_PROG "mm-test-gameserver"
 #define GS_HEADER_MAX (16 * 1024)
@@ -84,10 +86,8 @@ static void gs_log(const char *level, const char *fmt, ...)
     if (n < 0 || (size_t)n >= sizeof(line))
         return;
     size_t len = (size_t)n;
-    for (const char *p = msg; *p != '\0' && len < sizeof(line) - 2; p++) {
-        unsigned char ch = (unsigned char)*p;
-        line[len++] = (ch < 0x20 || ch >= 0x7f || ch == '"' || ch == '\\') ? '?' : (char)ch;
-    }
+    /* room for the closing quote and the newline */
+    len += mm_log_clean(line + len, sizeof(line) - len - 1, msg, strlen(msg), true);
     line[len++] = '"';
     line[len++] = '\n';
     ssize_t w = write(log_fd, line, len);
@@ -146,37 +146,6 @@ static int sleep_ms(long ms)
 }
 
 /* ---- small JSON output helpers ---------------------------------------------------------- */
-
-/* Escapes src as the inside of a JSON string into dst (always terminated), never splitting an
- * escape. Non-ASCII bytes become '?': the sources are error texts, not user data. */
-static size_t json_escape(char *dst, size_t cap, const char *src)
-{
-    static const char hex[] = "0123456789abcdef";
-    size_t n = 0;
-    if (cap == 0)
-        return 0;
-    for (const unsigned char *p = (const unsigned char *)src; *p != '\0'; p++) {
-        char esc[7];
-        size_t k = 0;
-        if (*p == '"' || *p == '\\') {
-            esc[k++] = '\\';
-            esc[k++] = (char)*p;
-        } else if (*p < 0x20) {
-            memcpy(esc, "\\u00", 4);
-            k = 4;
-            esc[k++] = hex[*p >> 4];
-            esc[k++] = hex[*p & 0xf];
-        } else {
-            esc[k++] = *p >= 0x7f ? '?' : (char)*p;
-        }
-        if (n + k >= cap)
-            break;
-        memcpy(dst + n, esc, k);
-        n += k;
-    }
-    dst[n] = '\0';
-    return n;
-}
 
 /* A growable byte buffer with a hard maximum. */
 typedef struct {
@@ -441,15 +410,27 @@ static void res_static(gs_response *res, int status, const char *body)
     res->len = strlen(body);
 }
 
-/* {"error":"<msg>"} in the response's own small buffer. */
+/* {"<key>":"<text>"} in the response's own small buffer; a text too long for it is cut
+ * (where it is cut, ill-formed UTF-8 becomes U+FFFD: the body stays valid JSON). */
+static void res_json_text(gs_response *res, int status, const char *key, const char *text)
+{
+    char *b = res->small;
+    size_t cap = sizeof(res->small);
+    int head = snprintf(b, cap, "{\"%s\":\"", key);
+    size_t len = strlen(text);
+    size_t room = cap - (size_t)head - 2; /* "} */
+    if (mm_json_escape(NULL, 0, text, len) > room)
+        len = room / 6; /* no byte escapes to more than 6 */
+    size_t n = (size_t)head + mm_json_escape(b + head, room, text, len);
+    memcpy(b + n, "\"}", 2);
+    res->status = status;
+    res->body = b;
+    res->len = n + 2;
+}
+
 static void res_error(gs_response *res, int status, const char *msg)
 {
-    char esc[GS_SMALL_BODY - 16];
-    json_escape(esc, sizeof(esc), msg);
-    int n = snprintf(res->small, sizeof(res->small), "{\"error\":\"%s\"}", esc);
-    res->status = status;
-    res->body = res->small;
-    res->len = n > 0 && (size_t)n < sizeof(res->small) ? (size_t)n : 0;
+    res_json_text(res, status, "error", msg);
 }
 
 static const char *reason_phrase(int status)
@@ -1217,12 +1198,7 @@ static void handle_emit(const gs_ctx *x, gs_response *res)
         res_error(res, 503, err);
         goto out;
     }
-    char esc[sizeof(id) * 6];
-    json_escape(esc, sizeof(esc), id);
-    int n = snprintf(res->small, sizeof(res->small), "{\"id\":\"%s\"}", esc);
-    res->status = 200;
-    res->body = res->small;
-    res->len = n > 0 && (size_t)n < sizeof(res->small) ? (size_t)n : 0;
+    res_json_text(res, 200, "id", id);
 out:
     json_object_put(body);
 }

@@ -126,6 +126,46 @@ static void access_log_line_carries_the_request_id(void **state)
                                  "status=200 ms="));
 }
 
+/* The arena= field of the request's log line (the answer's X-Request-Id finds it). */
+static size_t arena_bytes_of(const itest_response *r)
+{
+    char rid[128], want[192], line[4096];
+    assert_int_equal(itest_header(r, "X-Request-Id", rid, sizeof(rid)), 0);
+    snprintf(want, sizeof(want), " rid=%s", rid);
+    if (itest_log_line(want, line, sizeof(line)) != 0)
+        fail_msg("no log line with%s", want);
+    const char *a = strstr(line, " arena=");
+    assert_non_null(a);
+    return (size_t)strtoul(a + 7, NULL, 10);
+}
+
+/* No route reads a request body yet: one sent anyway (up to the 64 KiB allowed) is
+ * drained, not copied into the request's memory, whatever the answer. */
+static void a_body_no_route_reads_takes_no_memory(void **state)
+{
+    static char body[60 * 1024];
+    memset(body, '{', sizeof(body));
+    static const struct {
+        const char *method, *path;
+        long status;
+    } cases[] = {
+        {"POST", "/game_lobby/exrps/create_game", 401},
+        {"GET", "/game_lobby/exrps/open_games", 200},
+        {"POST", "/health", 405},
+        {"POST", "/game_lobby/exrps/nope", 404},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        itest_response r;
+        itest_request(cases[i].method, cases[i].path, NULL, body, sizeof(body), &r);
+        assert_int_equal(r.status, cases[i].status);
+        size_t used = arena_bytes_of(&r);
+        if (used >= 16 * 1024)
+            fail_msg("%s %s: the request took %zu bytes of memory", cases[i].method, cases[i].path,
+                     used);
+        itest_response_free(&r);
+    }
+}
+
 /* ---- a FastCGI client of our own, to hold connections open the way nginx would not ---- */
 
 static void put_record(unsigned char *buf, size_t *at, int type, const void *body, size_t len)
@@ -244,6 +284,7 @@ int main(void)
         cmocka_unit_test(wrong_method_on_health_is_405_with_allow),
         cmocka_unit_test(preflight_on_lobby_path_is_204),
         cmocka_unit_test(body_over_64k_is_413_json),
+        cmocka_unit_test(a_body_no_route_reads_takes_no_memory),
         cmocka_unit_test(health_503_while_redis_is_down_then_200),
     };
     return cmocka_run_group_tests_name("integration: health and routing", tests, NULL, NULL);

@@ -119,7 +119,7 @@ static const char *create(const char *product, const char *user_id, const char *
 static void publish(const char *product, const char *id)
 {
     mm_stored s;
-    assert_int_equal(mm_store_advance(store, arena, product, id, MM_STATE_CREATOR_JOINED, &s),
+    assert_int_equal(mm_store_advance(store, arena, product, id, MM_STATE_CREATOR_JOINED, NULL, &s),
                      MM_STORE_OK);
 }
 

@@ -254,8 +254,9 @@ static void joins_and_game_server_refusals_are_counted(void **state)
     json_object_put(j);
     itest_response_free(&r);
     mm_stored s;
-    assert_int_equal(mm_store_advance(store, arena, "exrps", game_id, MM_STATE_CREATOR_JOINED, &s),
-                     MM_STORE_OK);
+    assert_int_equal(
+        mm_store_advance(store, arena, "exrps", game_id, MM_STATE_CREATOR_JOINED, NULL, &s),
+        MM_STORE_OK);
     char path[256];
     snprintf(path, sizeof(path), "/game_lobby/exrps/join_game/%s", game_id);
     itest_gs_fail("join_game", "status", "\"status\": 500");

@@ -125,7 +125,7 @@ static void create_published(const char *id, int num_players)
     mm_game g = make_game(id, num_players);
     assert_int_equal(mm_store_create(store, arena, &g), MM_STORE_OK);
     mm_stored s;
-    assert_int_equal(mm_store_advance(store, arena, P, id, MM_STATE_CREATOR_JOINED, &s),
+    assert_int_equal(mm_store_advance(store, arena, P, id, MM_STATE_CREATOR_JOINED, NULL, &s),
                      MM_STORE_OK);
 }
 
@@ -174,7 +174,7 @@ static void advance_publishes_then_walks_the_states(void **state)
     mm_stored s;
     /* skipping a state is refused and changes nothing */
     char *before = hget("__games:" P, "g1");
-    assert_int_equal(mm_store_advance(store, arena, P, "g1", MM_STATE_IN_PROGRESS, &s),
+    assert_int_equal(mm_store_advance(store, arena, P, "g1", MM_STATE_IN_PROGRESS, NULL, &s),
                      MM_STORE_WRONG_STATE);
     assert_int_equal(s.game.state, MM_STATE_CREATED);
     char *after = hget("__games:" P, "g1");
@@ -182,29 +182,30 @@ static void advance_publishes_then_walks_the_states(void **state)
     free(before);
     free(after);
 
-    assert_int_equal(mm_store_advance(store, arena, P, "g1", MM_STATE_CREATOR_JOINED, &s),
+    assert_int_equal(mm_store_advance(store, arena, P, "g1", MM_STATE_CREATOR_JOINED, NULL, &s),
                      MM_STORE_OK);
     assert_int_equal(s.game.state, MM_STATE_CREATOR_JOINED);
     assert_true(s.game.last_updated_us >= g.last_updated_us);
     assert_int_equal(sets_of("g1"), 2);
     assert_canonical("g1");
     /* publishing twice is a wrong state */
-    assert_int_equal(mm_store_advance(store, arena, P, "g1", MM_STATE_CREATOR_JOINED, &s),
+    assert_int_equal(mm_store_advance(store, arena, P, "g1", MM_STATE_CREATOR_JOINED, NULL, &s),
                      MM_STORE_WRONG_STATE);
-    assert_int_equal(mm_store_advance(store, arena, P, "g1", MM_STATE_ALL_PLAYERS_JOINED, &s),
+    assert_int_equal(mm_store_advance(store, arena, P, "g1", MM_STATE_ALL_PLAYERS_JOINED, NULL, &s),
                      MM_STORE_OK);
     assert_int_equal(sets_of("g1"), 4);
     long long entered = zscore("__active_games:" P, "g1");
     usleep(5000);
-    assert_int_equal(mm_store_advance(store, arena, P, "g1", MM_STATE_IN_PROGRESS, &s),
+    assert_int_equal(mm_store_advance(store, arena, P, "g1", MM_STATE_IN_PROGRESS, NULL, &s),
                      MM_STORE_OK);
-    assert_int_equal(mm_store_advance(store, arena, P, "g1", MM_STATE_ENDED, &s), MM_STORE_OK);
+    assert_int_equal(mm_store_advance(store, arena, P, "g1", MM_STATE_ENDED, NULL, &s),
+                     MM_STORE_OK);
     assert_int_equal(s.game.state, MM_STATE_ENDED);
     assert_int_equal(sets_of("g1"), 4);
     assert_int_equal(zscore("__active_games:" P, "g1"), entered); /* time it entered */
-    assert_int_equal(mm_store_advance(store, arena, P, "g1", MM_STATE_ENDED, &s),
+    assert_int_equal(mm_store_advance(store, arena, P, "g1", MM_STATE_ENDED, NULL, &s),
                      MM_STORE_WRONG_STATE);
-    assert_int_equal(mm_store_advance(store, arena, P, "nope", MM_STATE_ENDED, &s),
+    assert_int_equal(mm_store_advance(store, arena, P, "nope", MM_STATE_ENDED, NULL, &s),
                      MM_STORE_NOT_FOUND);
 }
 
@@ -217,7 +218,7 @@ static void reserve_checks_in_spec_order(void **state)
     /* not published yet */
     assert_int_equal(mm_store_reserve_seat(store, arena, P, "g1", "u2", &s), MM_STORE_WRONG_STATE);
     assert_int_equal(s.game.state, MM_STATE_CREATED);
-    assert_int_equal(mm_store_advance(store, arena, P, "g1", MM_STATE_CREATOR_JOINED, &s),
+    assert_int_equal(mm_store_advance(store, arena, P, "g1", MM_STATE_CREATOR_JOINED, NULL, &s),
                      MM_STORE_OK);
     /* the creator cannot take a second seat */
     assert_int_equal(mm_store_reserve_seat(store, arena, P, "g1", "u1", &s),
@@ -259,7 +260,7 @@ static void scripts_keep_escapes_exact(void **state)
     mm_stored s;
     assert_int_equal(mm_store_create(store, arena, &g), MM_STORE_OK);
     assert_canonical("g1");
-    assert_int_equal(mm_store_advance(store, arena, P, "g1", MM_STATE_CREATOR_JOINED, &s),
+    assert_int_equal(mm_store_advance(store, arena, P, "g1", MM_STATE_CREATOR_JOINED, NULL, &s),
                      MM_STORE_OK);
     assert_canonical("g1");
     assert_string_equal(s.game.creator_name, g.creator_name);
@@ -367,12 +368,13 @@ static void reset_drops_a_player_and_relists(void **state)
     create_published("g3", 3);
     assert_int_equal(mm_store_reserve_seat(store, arena, P, "g3", "u2", &s), MM_STORE_OK);
     assert_int_equal(mm_store_reserve_seat(store, arena, P, "g3", "u3", &s), MM_STORE_OK);
-    assert_int_equal(mm_store_advance(store, arena, P, "g3", MM_STATE_ALL_PLAYERS_JOINED, &s),
+    assert_int_equal(mm_store_advance(store, arena, P, "g3", MM_STATE_ALL_PLAYERS_JOINED, NULL, &s),
                      MM_STORE_OK);
-    assert_int_equal(mm_store_advance(store, arena, P, "g3", MM_STATE_IN_PROGRESS, &s),
+    assert_int_equal(mm_store_advance(store, arena, P, "g3", MM_STATE_IN_PROGRESS, NULL, &s),
                      MM_STORE_OK);
     /* a named player (the middle one) */
-    assert_int_equal(mm_store_reset(store, arena, P, "g3", "u2", NULL, &s, &removed), MM_STORE_OK);
+    assert_int_equal(mm_store_reset(store, arena, P, "g3", "u2", NULL, NULL, &s, &removed),
+                     MM_STORE_OK);
     assert_string_equal(removed, "u2");
     assert_int_equal(s.game.state, MM_STATE_CREATOR_JOINED);
     assert_int_equal(s.game.nplayers, 2);
@@ -380,27 +382,29 @@ static void reset_drops_a_player_and_relists(void **state)
     assert_int_equal(sets_of("g3"), 2);
     assert_canonical("g3");
     /* the creator and strangers are not removed */
-    assert_int_equal(mm_store_reset(store, arena, P, "g3", "u1", NULL, &s, &removed),
+    assert_int_equal(mm_store_reset(store, arena, P, "g3", "u1", NULL, NULL, &s, &removed),
                      MM_STORE_NOT_PLAYER);
-    assert_int_equal(mm_store_reset(store, arena, P, "g3", "u9", NULL, &s, &removed),
+    assert_int_equal(mm_store_reset(store, arena, P, "g3", "u9", NULL, NULL, &s, &removed),
                      MM_STORE_NOT_PLAYER);
     /* the last one, only if the document is unchanged */
-    assert_int_equal(mm_store_reset(store, arena, P, "g3", NULL, "{\"stale\": 1}", &s, &removed),
-                     MM_STORE_CHANGED);
+    assert_int_equal(
+        mm_store_reset(store, arena, P, "g3", NULL, "{\"stale\": 1}", NULL, &s, &removed),
+        MM_STORE_CHANGED);
     char *doc = hget("__games:" P, "g3");
-    assert_int_equal(mm_store_reset(store, arena, P, "g3", NULL, doc, &s, &removed), MM_STORE_OK);
+    assert_int_equal(mm_store_reset(store, arena, P, "g3", NULL, doc, NULL, &s, &removed),
+                     MM_STORE_OK);
     free(doc);
     assert_string_equal(removed, "u3");
     assert_int_equal(s.game.nplayers, 1);
     /* only the creator left */
-    assert_int_equal(mm_store_reset(store, arena, P, "g3", NULL, NULL, &s, &removed),
+    assert_int_equal(mm_store_reset(store, arena, P, "g3", NULL, NULL, NULL, &s, &removed),
                      MM_STORE_NOT_PLAYER);
     /* not from created or ended */
     mm_game g = make_game("g4", 2);
     assert_int_equal(mm_store_create(store, arena, &g), MM_STORE_OK);
-    assert_int_equal(mm_store_reset(store, arena, P, "g4", NULL, NULL, &s, &removed),
+    assert_int_equal(mm_store_reset(store, arena, P, "g4", NULL, NULL, NULL, &s, &removed),
                      MM_STORE_WRONG_STATE);
-    assert_int_equal(mm_store_reset(store, arena, P, "zz", NULL, NULL, &s, &removed),
+    assert_int_equal(mm_store_reset(store, arena, P, "zz", NULL, NULL, NULL, &s, &removed),
                      MM_STORE_NOT_FOUND);
 }
 
@@ -435,7 +439,7 @@ static void get_and_corrupt_documents(void **state)
     freeReplyObject(redisCommand(raw, "ZADD __lobby_games:" P " 1 bad"));
     assert_int_equal(mm_store_get(store, arena, P, "bad", &s), MM_STORE_CORRUPT);
     assert_int_equal(mm_store_reserve_seat(store, arena, P, "bad", "u2", &s), MM_STORE_CORRUPT);
-    assert_int_equal(mm_store_advance(store, arena, P, "bad", MM_STATE_ENDED, &s),
+    assert_int_equal(mm_store_advance(store, arena, P, "bad", MM_STATE_ENDED, NULL, &s),
                      MM_STORE_CORRUPT);
     char *doc = hget("__games:" P, "bad");
     assert_string_equal(doc, "{not-json"); /* untouched */
@@ -628,7 +632,7 @@ static void scripts_keep_settings_byte_for_byte(void **state)
     mm_stored s;
     const char *removed;
     assert_int_equal(mm_store_create(store, arena, &g), MM_STORE_OK);
-    assert_int_equal(mm_store_advance(store, arena, P, "g1", MM_STATE_CREATOR_JOINED, &s),
+    assert_int_equal(mm_store_advance(store, arena, P, "g1", MM_STATE_CREATOR_JOINED, NULL, &s),
                      MM_STORE_OK);
     assert_settings_text(s.doc, settings);
     assert_int_equal(mm_store_reserve_seat(store, arena, P, "g1", "u2", &s), MM_STORE_OK);
@@ -636,7 +640,8 @@ static void scripts_keep_settings_byte_for_byte(void **state)
     assert_int_equal(mm_store_reserve_seat(store, arena, P, "g1", "u3", &s), MM_STORE_OK);
     assert_int_equal(mm_store_undo_seat(store, arena, P, "g1", "u3", &s), MM_STORE_OK);
     assert_settings_text(s.doc, settings);
-    assert_int_equal(mm_store_reset(store, arena, P, "g1", "u2", NULL, &s, &removed), MM_STORE_OK);
+    assert_int_equal(mm_store_reset(store, arena, P, "g1", "u2", NULL, NULL, &s, &removed),
+                     MM_STORE_OK);
     char *doc = hget("__games:" P, "g1");
     assert_settings_text(doc, settings);
     free(doc);
@@ -656,7 +661,7 @@ static void scripts_keep_unknown_fields_byte_for_byte(void **state)
     freeReplyObject(redisCommand(raw, "HSET __games:" P " g1 %s", doc));
     freeReplyObject(redisCommand(raw, "ZADD __pending_games:" P " 1 g1"));
     mm_stored s;
-    mm_store_advance(store, arena, P, "g1", MM_STATE_CREATOR_JOINED, &s);
+    mm_store_advance(store, arena, P, "g1", MM_STATE_CREATOR_JOINED, NULL, &s);
     char *after = hget("__games:" P, "g1");
     assert_non_null(strstr(after, "\"state\": \"creator_joined\", \"zeta\": [1, {}, []], "
                                   "\"alpha\": 1e999, \"mid\": {\"x\" : \"y\"}}"));
@@ -671,7 +676,7 @@ static void undo_only_while_the_game_is_as_the_seat_left_it(void **state)
     mm_stored s;
     create_published("g1", 2);
     assert_int_equal(mm_store_reserve_seat(store, arena, P, "g1", "u2", &s), MM_STORE_OK);
-    assert_int_equal(mm_store_advance(store, arena, P, "g1", MM_STATE_ALL_PLAYERS_JOINED, &s),
+    assert_int_equal(mm_store_advance(store, arena, P, "g1", MM_STATE_ALL_PLAYERS_JOINED, NULL, &s),
                      MM_STORE_OK);
     char *before = hget("__games:" P, "g1");
     assert_int_equal(mm_store_undo_seat(store, arena, P, "g1", "u2", &s), MM_STORE_CHANGED);

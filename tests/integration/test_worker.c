@@ -230,6 +230,18 @@ static int in_set(const char *set, const char *id)
     return in;
 }
 
+/* One whole curation pass, from the start, with no time limit. */
+static mm_status curate_pass(const mm_config *cfg, mm_curation_cursor *cursor, int64_t now_us,
+                             mm_curation_stats *st)
+{
+    bool done;
+    cursor->product = 0;
+    cursor->set = 0;
+    mm_status r = mm_curate_step(store, cfg, cursor, now_us, NULL, 0, st, &done);
+    assert_true(r != MM_OK || done);
+    return r;
+}
+
 /* ---- tests ---- */
 
 static void each_event_type_has_its_effect(void **state)
@@ -376,8 +388,9 @@ static void worker_killed_mid_batch_loses_nothing(void **state)
         snprintf(gid, sizeof(gid), "m%d", i);
         make_game(gid, 2);
         if (i % 2 == 1) { /* odd: full and active; their guest will leave */
-            assert_int_equal(mm_store_advance(store, arena, P, gid, MM_STATE_CREATOR_JOINED, &s),
-                             MM_STORE_OK);
+            assert_int_equal(
+                mm_store_advance(store, arena, P, gid, MM_STATE_CREATOR_JOINED, NULL, &s),
+                MM_STORE_OK);
             assert_int_equal(mm_store_reserve_seat(store, arena, P, gid, "u2", &s), MM_STORE_OK);
         }
     }
@@ -460,16 +473,17 @@ static void curation_expires_resets_and_keeps(void **state)
     mm_stored s;
     make_game("pend", 2); /* created: expires after 1 s */
     make_game("full", 2); /* full, joiner never connects */
-    assert_int_equal(mm_store_advance(store, arena, P, "full", MM_STATE_CREATOR_JOINED, &s),
+    assert_int_equal(mm_store_advance(store, arena, P, "full", MM_STATE_CREATOR_JOINED, NULL, &s),
                      MM_STORE_OK);
     assert_int_equal(mm_store_reserve_seat(store, arena, P, "full", "u2", &s), MM_STORE_OK);
     make_game("live", 2); /* in progress: 1200 s to go */
-    assert_int_equal(mm_store_advance(store, arena, P, "live", MM_STATE_CREATOR_JOINED, &s),
+    assert_int_equal(mm_store_advance(store, arena, P, "live", MM_STATE_CREATOR_JOINED, NULL, &s),
                      MM_STORE_OK);
     assert_int_equal(mm_store_reserve_seat(store, arena, P, "live", "u3", &s), MM_STORE_OK);
-    assert_int_equal(mm_store_advance(store, arena, P, "live", MM_STATE_ALL_PLAYERS_JOINED, &s),
-                     MM_STORE_OK);
-    assert_int_equal(mm_store_advance(store, arena, P, "live", MM_STATE_IN_PROGRESS, &s),
+    assert_int_equal(
+        mm_store_advance(store, arena, P, "live", MM_STATE_ALL_PLAYERS_JOINED, NULL, &s),
+        MM_STORE_OK);
+    assert_int_equal(mm_store_advance(store, arena, P, "live", MM_STATE_IN_PROGRESS, NULL, &s),
                      MM_STORE_OK);
     start_worker(expiring, "curation.log");
     WAIT_UNTIL(state_of("pend") == MM_STATE_COUNT);
@@ -503,7 +517,7 @@ static void curation_leaves_a_game_changed_since_read(void **state)
     cfg.expiry_seconds[MM_STATE_CREATOR_JOINED] = 1;
     mm_stored s;
     make_game("ch", 3);
-    assert_int_equal(mm_store_advance(store, arena, P, "ch", MM_STATE_CREATOR_JOINED, &s),
+    assert_int_equal(mm_store_advance(store, arena, P, "ch", MM_STATE_CREATOR_JOINED, NULL, &s),
                      MM_STORE_OK);
     int64_t later = mm_store_now_us() + 5 * 1000000; /* as if read 5 s from now */
     mm_candidate *c;
@@ -583,15 +597,17 @@ static void curation_reaches_past_a_batch_of_live_games(void **state)
     static const char *const ids[] = {"live1", "live2", "live3", "over"};
     for (int i = 0; i < 4; i++) {
         make_game(ids[i], 2);
-        assert_int_equal(mm_store_advance(store, arena, P, ids[i], MM_STATE_CREATOR_JOINED, &s),
-                         MM_STORE_OK);
+        assert_int_equal(
+            mm_store_advance(store, arena, P, ids[i], MM_STATE_CREATOR_JOINED, NULL, &s),
+            MM_STORE_OK);
         assert_int_equal(mm_store_reserve_seat(store, arena, P, ids[i], "u2", &s), MM_STORE_OK);
-        assert_int_equal(mm_store_advance(store, arena, P, ids[i], MM_STATE_ALL_PLAYERS_JOINED, &s),
-                         MM_STORE_OK);
-        assert_int_equal(mm_store_advance(store, arena, P, ids[i], MM_STATE_IN_PROGRESS, &s),
+        assert_int_equal(
+            mm_store_advance(store, arena, P, ids[i], MM_STATE_ALL_PLAYERS_JOINED, NULL, &s),
+            MM_STORE_OK);
+        assert_int_equal(mm_store_advance(store, arena, P, ids[i], MM_STATE_IN_PROGRESS, NULL, &s),
                          MM_STORE_OK);
         if (i == 3)
-            assert_int_equal(mm_store_advance(store, arena, P, ids[i], MM_STATE_ENDED, &s),
+            assert_int_equal(mm_store_advance(store, arena, P, ids[i], MM_STATE_ENDED, NULL, &s),
                              MM_STORE_OK);
         usleep(2000); /* distinct scores: the live games are the oldest */
     }
@@ -599,17 +615,17 @@ static void curation_reaches_past_a_batch_of_live_games(void **state)
     int64_t later = mm_store_now_us() + 400 * 1000000LL;
     mm_curation_cursor *cursor = calloc(1, sizeof(*cursor));
     mm_curation_stats st = {0};
-    assert_int_equal(mm_curate_pass(store, &cfg, cursor, later, &st), MM_OK);
+    assert_int_equal(curate_pass(&cfg, cursor, later, &st), MM_OK);
     assert_int_equal(st.deleted, 0); /* the first page held two live games */
     assert_int_equal(state_of("over"), MM_STATE_ENDED);
-    assert_int_equal(mm_curate_pass(store, &cfg, cursor, later, &st), MM_OK);
+    assert_int_equal(curate_pass(&cfg, cursor, later, &st), MM_OK);
     assert_int_equal(st.deleted, 1);
     assert_int_equal(state_of("over"), MM_STATE_COUNT);
     assert_int_equal(queued("remove_game", "\"over\""), 1);
     for (int i = 0; i < 3; i++)
         assert_int_equal(state_of(ids[i]), MM_STATE_IN_PROGRESS);
     /* past the end: the short page sends the scan back to the start */
-    assert_int_equal(mm_curate_pass(store, &cfg, cursor, later, &st), MM_OK);
+    assert_int_equal(curate_pass(&cfg, cursor, later, &st), MM_OK);
     assert_int_equal(st.deleted, 1);
     assert_int_equal(cursor->offset[0][MM_SET_ACTIVE], 0);
     free(cursor);
@@ -731,7 +747,7 @@ static void curation_goes_on_past_a_document_it_cannot_change(void **state)
     int64_t later = mm_store_now_us() + 3600 * 1000000LL;
     mm_curation_cursor *cursor = calloc(1, sizeof(*cursor));
     mm_curation_stats st = {0};
-    assert_int_equal(mm_curate_pass(store, &cfg, cursor, later, &st), MM_OK);
+    assert_int_equal(curate_pass(&cfg, cursor, later, &st), MM_OK);
     assert_int_equal(state_of("full"), MM_STATE_COUNT);
     assert_int_equal(state_of("after"), MM_STATE_COUNT);
     assert_int_equal(st.cleaned, 1);
@@ -791,7 +807,7 @@ static void a_claimed_older_event_does_not_undo_a_newer_one(void **state)
 {
     mm_stored s;
     make_game("g", 2);
-    assert_int_equal(mm_store_advance(store, arena, P, "g", MM_STATE_CREATOR_JOINED, &s),
+    assert_int_equal(mm_store_advance(store, arena, P, "g", MM_STATE_CREATOR_JOINED, NULL, &s),
                      MM_STORE_OK);
     assert_int_equal(mm_store_reserve_seat(store, arena, P, "g", "u2", &s), MM_STORE_OK);
     freeReplyObject(redisCommand(events, "XGROUP CREATE game_event_stream matchmaker $ MKSTREAM"));

@@ -2,10 +2,21 @@
 # Runs one integration test program against a private stack: its own run
 # directory, Redis on a unix socket, the test game server on a free port and
 # nginx on a unix socket, so parallel runs never collide. The stack is torn
-# down however the test ends.
+# down however the test ends. A test whose stack needs a program this machine
+# lacks (redis-server, redis-cli, nginx, spawn-fcgi) is skipped: one line
+# naming it, exit status 77 (automake's "skipped").
 #   with_stack.sh [--redis-only] TEST_PROGRAM [ARGS...]
 set -euo pipefail
 : "${top_srcdir:?}" "${top_builddir:?}"
+stack=$top_srcdir/scripts/stack.sh
+only_redis=0
+if [ "${1:-}" = --redis-only ]; then only_redis=1; shift; fi
+needs=""
+[ $only_redis = 1 ] && needs=--redis-only
+if ! missing=$("$stack" check $needs); then
+    echo "SKIP: $missing"
+    exit 77
+fi
 run=$(mktemp -d "${TMPDIR:-/tmp}/mm-itest.XXXXXX")
 chmod 755 "$run"
 export MM_RUN_DIR=$run MM_BUILD_DIR=$top_builddir MM_LISTEN="unix:$run/nginx.sock"
@@ -13,7 +24,6 @@ export MM_REDIS_PORT=0 MM_GS_PORT=0 MM_FCGI_PROCS=${MM_FCGI_PROCS:-3}
 # workers started by the tests choose their own metrics port
 export MM_WORKER_METRICS_PORT=${MM_WORKER_METRICS_PORT:-0}
 export MM_SECRET_KEY=itest-secret MM_GS_TIMEOUT_MS=1000
-stack=$top_srcdir/scripts/stack.sh
 
 cleanup() {
     local rc=$?
@@ -34,12 +44,15 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-only_redis=0
-if [ "${1:-}" = --redis-only ]; then only_redis=1; shift; fi
 if [ $only_redis = 1 ]; then
     timeout 60 "$stack" redis-start
 else
     timeout 60 "$stack" start
+fi
+# Tests never take a port of the local stack (scripts/run.sh: 5050-5052).
+if ! taken=$("$stack" dev-ports); then
+    echo "the test's stack takes the local stack's port(s) $taken" >&2
+    exit 1
 fi
 export MM_TEST_NGINX_SOCK=$run/nginx.sock MM_TEST_STACK=$stack
 export MM_TEST_REDIS_SOCK=$run/redis.sock MM_TEST_CONFIG=$run/matchmaker.json

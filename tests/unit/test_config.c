@@ -236,6 +236,29 @@ static void bytes_after_a_nul_are_refused(void **state)
     assert_non_null(strstr(err, "trailing"));
 }
 
+/* The origin is written into every response head: 256 bytes at most. */
+static void cors_allow_origin_is_capped(void **state)
+{
+    for (size_t len = MM_CORS_ORIGIN_MAX - 1; len <= MM_CORS_ORIGIN_MAX + 1; len++) {
+        char origin[MM_CORS_ORIGIN_MAX + 2];
+        memset(origin, 'o', len);
+        origin[len] = '\0';
+        char doc[1024];
+        snprintf(doc, sizeof(doc), "{\"cors_allow_origin\":\"%s\",\"products\":[" P1 "]}", origin);
+        mm_config c;
+        char err[256] = "";
+        mm_status st = parse(doc, &c, err, sizeof(err));
+        if (len <= MM_CORS_ORIGIN_MAX) {
+            assert_int_equal(st, MM_OK);
+            assert_string_equal(c.cors_allow_origin, origin);
+            mm_config_free(&c);
+        } else {
+            assert_int_equal(st, MM_ERR_INVALID);
+            assert_non_null(strstr(err, "\"cors_allow_origin\" is longer than 256 bytes"));
+        }
+    }
+}
+
 static char *write_temp(const char *content)
 {
     static char path[64];
@@ -315,6 +338,7 @@ int main(void)
         cmocka_unit_test(every_refusal_names_the_problem),
         cmocka_unit_test(deep_nesting_is_refused_without_crash),
         cmocka_unit_test(bytes_after_a_nul_are_refused),
+        cmocka_unit_test(cors_allow_origin_is_capped),
         cmocka_unit_test(load_reads_file_and_env_overrides),
         cmocka_unit_test(load_refuses_missing_file_and_no_path),
     };

@@ -3,6 +3,7 @@
 #include <regex.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -135,12 +136,45 @@ static void test_truncation(void **state)
     free(text);
 }
 
+/* Text from outside, made safe for a log line: quoted, spaces stay; unquoted, they go. */
+static void test_clean(void **state)
+{
+    static const struct {
+        const char *s;
+        size_t len;
+        bool quoted;
+        const char *want;
+    } cases[] = {
+        {"GET", 3, false, "GET"},
+        {"/a b", 4, true, "/a b"},
+        {"/a b", 4, false, "/a?b"},
+        {"x\"y\\z", 5, true, "x?y?z"},
+        {"\r\nlevel=error", 13, true, "??level=error"},
+        {"\x01\x7f\xc3\xa9~", 5, true, "????~"},
+        {"a\0b", 3, true, "a?b"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char out[64];
+        size_t n = mm_log_clean(out, sizeof(out), cases[i].s, cases[i].len, cases[i].quoted);
+        assert_int_equal(n, strlen(cases[i].want));
+        assert_string_equal(out, cases[i].want);
+    }
+    /* at most cap - 1 bytes and the NUL */
+    char small[4] = {'#', '#', '#', '#'};
+    assert_int_equal(mm_log_clean(small, 3, "abcdef", 6, true), 2);
+    assert_string_equal(small, "ab");
+    assert_int_equal(small[3], '#');
+    assert_int_equal(mm_log_clean(small, 1, "abcdef", 6, true), 0);
+    assert_string_equal(small, "");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_format_and_levels),
         cmocka_unit_test(test_pid_after_fork),
         cmocka_unit_test(test_truncation),
+        cmocka_unit_test(test_clean),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

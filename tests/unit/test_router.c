@@ -15,10 +15,10 @@ static void h_b(struct mm_app *app, const mm_request *q, const mm_route_params *
 }
 
 static const mm_route table[] = {
-    {"POST", "/game_lobby/{product_id}/create_game", h_a, true, 0},
-    {"POST", "/game_lobby/{product_id}/join_game/{game_id}", h_b, true, 0},
-    {"GET", "/game_lobby/{product_id}/open_games", h_a, false, 0},
-    {"GET", "/health", h_b, false, 0},
+    {"POST", "/game_lobby/{product_id}/create_game", h_a, true, 0, 0},
+    {"POST", "/game_lobby/{product_id}/join_game/{game_id}", h_b, true, 0, 0},
+    {"GET", "/game_lobby/{product_id}/open_games", h_a, false, 0, 0},
+    {"GET", "/health", h_b, false, 0, 0},
 };
 
 typedef struct {
@@ -40,7 +40,12 @@ static const row rows[] = {
     {"GET", "/game_lobby/exrps/create_game", MM_ROUTE_METHOD_NOT_ALLOWED, 0, NULL, NULL,
      "POST, OPTIONS"},
     {"POST", "/game_lobby/exrps/join_game/abc123", MM_ROUTE_FOUND, 1, "exrps", "abc123", NULL},
-    {"POST", "/game_lobby/exrps/join_game/", MM_ROUTE_FOUND, 1, "exrps", "", NULL},
+    /* an empty game id names no game: the path is as unknown as any other (SPEC 10) */
+    {"POST", "/game_lobby/exrps/join_game/", MM_ROUTE_NOT_FOUND, 0, NULL, NULL, NULL},
+    {"GET", "/game_lobby/exrps/join_game/", MM_ROUTE_NOT_FOUND, 0, NULL, NULL, NULL},
+    {"POST", "/game_lobby//join_game/", MM_ROUTE_NOT_FOUND, 0, NULL, NULL, NULL},
+    {"GET", "/game_lobby/exrps/join_game/x", MM_ROUTE_METHOD_NOT_ALLOWED, 0, NULL, NULL,
+     "POST, OPTIONS"},
     {"POST", "/game_lobby/exrps/join_game", MM_ROUTE_NOT_FOUND, 0, NULL, NULL, NULL},
     {"POST", "/game_lobby/exrps/join_game/a/b", MM_ROUTE_NOT_FOUND, 0, NULL, NULL, NULL},
     {"GET", "/game_lobby/p%2Fq/open_games", MM_ROUTE_FOUND, 2, "p%2Fq", NULL, NULL},
