@@ -1,12 +1,12 @@
 #!/bin/sh
-# Prints a per-file line-coverage table for the sources in $1 (after a
-# 'make check' of a --enable-coverage build), and the total.
+# Prints a per-file line-coverage table for the sources in $1 and its folders
+# (after a 'make check' of a --enable-coverage build), and the total.
 dir=${1:-fcgi_app}
 cd "$dir" || exit 1
 printf '%-28s %8s %8s %7s\n' file lines covered percent
-for gcda in *.gcda; do
+for gcda in *.gcda */*.gcda; do
     [ -f "$gcda" ] || continue
-    gcov -n -o . "$gcda" 2>/dev/null
+    gcov -n -o "$(dirname "$gcda")" "$gcda" 2>/dev/null
 done | awk '
     /^File / { f = $2; gsub(/\x27/, "", f); next }
     /^Lines executed:/ {

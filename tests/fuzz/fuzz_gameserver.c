@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "gameserver.h"
+#include "game_server_client.h"
 
 /* An optional '-' and up to 9 digits; anything else reads as 0 (no answer). */
 static long read_status(const uint8_t *s, size_t len)

@@ -17,11 +17,11 @@ static void no_handler(struct mm_app *app, const mm_request *req, const mm_route
 
 /* The same patterns as the table in app.c (which is static to the FastCGI program). */
 static const mm_route routes[] = {
-    {"GET", "/health", no_handler, false, 0, 0},
-    {"GET", "/metrics", no_handler, false, 0, 0},
-    {"POST", "/game_lobby/{product_id}/create_game", no_handler, true, 0, 0},
-    {"POST", "/game_lobby/{product_id}/join_game/{game_id}", no_handler, true, 0, 0},
-    {"GET", "/game_lobby/{product_id}/open_games", no_handler, false, 0, 0},
+    {"GET", "/health", no_handler, 0, 0, 0},
+    {"GET", "/metrics", no_handler, 0, 0, 0},
+    {"POST", "/game_lobby/{product_id}/create_game", no_handler, MM_ROUTE_AUTH, 0, 0},
+    {"POST", "/game_lobby/{product_id}/join_game/{game_id}", no_handler, MM_ROUTE_AUTH, 0, 0},
+    {"GET", "/game_lobby/{product_id}/open_games", no_handler, 0, 0, 0},
 };
 
 /* An id the matcher returns lies inside the path. */
@@ -57,7 +57,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const mm_route *route = NULL;
     mm_route_params params;
     char allow[MM_ALLOW_MAX];
-    mm_route_result r = mm_router_match(routes, MM_ARRAY_LEN(routes), method, path, path_len,
+    mm_route_result r = mm_router_match(routes, MM_ARRAY_LEN(routes), 0, method, path, path_len,
                                         &route, &params, allow);
     FUZZ_CHECK(memchr(allow, '\0', sizeof(allow)) != NULL);
     if (r == MM_ROUTE_FOUND) {

@@ -23,10 +23,10 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 # output is in $tmp/VERSION/out.
 configure_with() {
     local dir=$tmp/$1
-    mkdir -p "$dir/pc" "$dir/fcgi_app"
+    mkdir -p "$dir/pc" "$dir/fcgi_app/lobby"
     cp "$top_srcdir/configure" "$dir/"
     cp -r "$top_srcdir/build-aux" "$dir/"
-    : >"$dir/fcgi_app/fcgi_main.c"
+    : >"$dir/fcgi_app/lobby/main.c"
     sed "s/^Version:.*/Version: $1/" "$real_pc" >"$dir/pc/libcrypto.pc"
     (cd "$dir" && PKG_CONFIG_PATH="$dir/pc${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}" \
         ./configure -q >out 2>&1)

@@ -21,7 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "gameserver.h"
+#include "game_server_client.h"
 #include "log.h"
 #include "mm.h"
 

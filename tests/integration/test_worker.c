@@ -18,7 +18,7 @@
 #include "curation.h"
 #include "itest.h"
 #include "store.h"
-#include "worker.h"
+#include "consumer.h"
 
 #define P "exrps"
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Every function and constant the programs' headers (fcgi_app/*.h) declare is
+# Every function and constant the programs' headers (fcgi_app/*/*.h) declare is
 # used by a program: named in their sources (fcgi_app/, the test game server)
 # somewhere besides its declaration and definition. What only the tests use
 # is test code in the programs: it goes, or the tests test what the programs
@@ -13,8 +13,8 @@ set -euo pipefail
 allowed=" mm_store_get mm_store_reserve_seat mm_gs_client_connects "
 
 cd "$top_srcdir"
-sources=(fcgi_app/*.c fcgi_app/*.h tests/gameserver/*.c)
-generated=$top_builddir/fcgi_app/store_scripts.c # made at build time
+sources=(fcgi_app/*/*.c fcgi_app/*/*.h tests/gameserver/*.c)
+generated=$top_builddir/fcgi_app/store/store_scripts.c # made at build time
 [ -f "$generated" ] && sources+=("$generated")
 
 # uses NAME: how many times NAME stands as a word in the programs' sources.
@@ -23,12 +23,12 @@ uses() { cat "${sources[@]}" | grep -ow -- "$1" | wc -l; }
 dead=""
 # functions: declared (a name followed by "(") on a line of a header that is
 # not a macro; a declaration and a definition are two mentions
-for name in $(grep -hv '^#' fcgi_app/*.h | grep -o '\bmm_[a-z0-9_]*(' | tr -d '(' | sort -u); do
+for name in $(grep -hv '^#' fcgi_app/*/*.h | grep -o '\bmm_[a-z0-9_]*(' | tr -d '(' | sort -u); do
     case $allowed in *" $name "*) continue ;; esac
     [ "$(uses "$name")" -gt 2 ] || dead="$dead $name"
 done
 # macros, function-like or not: the definition is one mention
-for name in $(sed -n 's/^#define \([A-Za-z_][A-Za-z0-9_]*\).*/\1/p' fcgi_app/*.h | sort -u); do
+for name in $(sed -n 's/^#define \([A-Za-z_][A-Za-z0-9_]*\).*/\1/p' fcgi_app/*/*.h | sort -u); do
     case $name in MM_*_H) continue ;; esac # include guards
     case $allowed in *" $name "*) continue ;; esac
     [ "$(uses "$name")" -gt 1 ] || dead="$dead $name"
@@ -37,4 +37,4 @@ if [ -n "$dead" ]; then
     echo "FAIL: declared for the programs, used by none of them:$dead" >&2
     exit 1
 fi
-echo "ok: every function and macro of fcgi_app/*.h is used by a program"
+echo "ok: every function and macro of fcgi_app/*/*.h is used by a program"

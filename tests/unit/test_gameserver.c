@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gameserver.h"
+#include "game_server_client.h"
 #include "mm.h"
 
 typedef struct {

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "metrics.h"
+#include "pool_metrics.h"
 #include "prom.h"
 #include "worker_metrics.h"
 

@@ -1,4 +1,5 @@
-/* Status codes shared by every module. Functions that can fail return an
+/* core/ -- the bottom layer: uses nothing above it (fcgi_app/README.md).
+ * Status codes shared by every module. Functions that can fail return an
  * mm_status and write their results through out-parameters. */
 #ifndef MM_H
 #define MM_H

@@ -2,7 +2,7 @@
 
 #include <string.h>
 
-#include "cleanup.h"
+#include "cleanup_job.h"
 
 #include "log.h"
 

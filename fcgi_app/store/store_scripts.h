@@ -1,8 +1,8 @@
 /* The Lua source of the store's scripts (store.c runs them with EVALSHA),
  * embedded from the .lua files in redis/lua at build time (scripts/lua-to-c.sh).
  * Each script is the shared prelude followed by its body. */
-#ifndef MM_STORE_LUA_H
-#define MM_STORE_LUA_H
+#ifndef MM_STORE_SCRIPTS_H
+#define MM_STORE_SCRIPTS_H
 
 typedef enum {
     MM_LUA_CREATE = 0,

@@ -2,7 +2,7 @@
  * The library does what a scrape endpoint must survive: many connections at
  * once (a slow or stalled client holds only its own connection), a per-
  * connection idle timeout, a cap on connections, bounded request heads. */
-#include "metrics_server.h"
+#include "metrics_http.h"
 
 #include <arpa/inet.h>
 #include <microhttpd.h>

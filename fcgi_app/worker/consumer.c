@@ -1,4 +1,4 @@
-#include "worker.h"
+#include "consumer.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,17 +1,18 @@
-/* The worker's stream side (SPEC section 6): a consumer in a Redis consumer
+/* worker/ -- matchmaker-worker; uses core and store, never lobby (fcgi_app/README.md).
+ * The worker's stream side (SPEC section 6): a consumer in a Redis consumer
  * group on "game_event_stream". It creates the group when missing (after
  * the legacy index key when there is one), reads in batches, applies each
  * event as one atomic store step (refused when the game has had a newer
  * event applied: events of a game apply in stream order), acknowledges it,
  * dead-letters what cannot be applied, claims entries left pending by
- * consumers that died, and keeps the stream and the group tidy. mm_worker_free releases what it
- * owns; the store and game-server client are borrowed. */
-#ifndef MM_WORKER_H
-#define MM_WORKER_H
+ * consumers that died, and keeps the stream and the group tidy.
+ * mm_worker_free releases what it owns; the stores are borrowed. */
+#ifndef MM_CONSUMER_H
+#define MM_CONSUMER_H
 
 #include "config.h"
 #include "event.h"
-#include "gameserver.h"
+#include "game_server_client.h"
 #include "rconn.h"
 #include "store.h"
 #include "worker_metrics.h"

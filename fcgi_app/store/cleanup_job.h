@@ -4,8 +4,8 @@
  * made later by the worker, off its event path. A job is a small JSON object;
  * its attempt count is part of it. Encoding and decoding do no I/O; decoded
  * strings live in the caller's arena. */
-#ifndef MM_CLEANUP_H
-#define MM_CLEANUP_H
+#ifndef MM_CLEANUP_JOB_H
+#define MM_CLEANUP_JOB_H
 
 #include <stddef.h>
 

@@ -3,8 +3,8 @@
  * once, each with an idle timeout; see docs/DEPLOYMENT.md for why a library
  * and not the pool's shared file). The render callback runs on that thread.
  * mm_metrics_server_start has one matching mm_metrics_server_stop. */
-#ifndef MM_METRICS_SERVER_H
-#define MM_METRICS_SERVER_H
+#ifndef MM_METRICS_HTTP_H
+#define MM_METRICS_HTTP_H
 
 #include <stddef.h>
 

@@ -1,4 +1,4 @@
-#include "gameserver_multi.h"
+#include "game_server_async.h"
 
 #include <curl/curl.h>
 #include <json-c/json.h>

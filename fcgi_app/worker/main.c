@@ -16,13 +16,13 @@
 #include "clock.h"
 #include "config.h"
 #include "curation.h"
-#include "cleanup.h"
-#include "gameserver_multi.h"
+#include "cleanup_job.h"
+#include "game_server_async.h"
 #include "log.h"
-#include "metrics_server.h"
+#include "metrics_http.h"
 #include "rconn.h"
 #include "store.h"
-#include "worker.h"
+#include "consumer.h"
 #include "worker_metrics.h"
 
 static volatile sig_atomic_t stopping;
@@ -194,7 +194,8 @@ static mm_status cleanup_claim(cleanup_state *cs)
         if (n > 0)
             cs->next_claim = now; /* there may be more: look again next turn */
     }
-    cs->next_product = (cs->next_product + 1) % cs->cfg->nproducts;
+    if (cs->cfg->nproducts > 0)
+        cs->next_product = (cs->next_product + 1) % cs->cfg->nproducts;
     return MM_OK;
 }
 

@@ -31,11 +31,15 @@ typedef struct {
 typedef void (*mm_handler)(struct mm_app *app, const mm_request *req, const mm_route_params *params,
                            mm_response *res);
 
+/* Route flags. */
+#define MM_ROUTE_AUTH 1u  /* the caller must present a valid token */
+#define MM_ROUTE_BENCH 2u /* the benchmark's no-op: routed only when the configuration asks */
+
 typedef struct {
     const char *method;  /* "GET", "POST" */
     const char *pattern; /* "/game_lobby/{product_id}/join_game/{game_id}" */
     mm_handler handler;
-    bool needs_auth;
+    unsigned flags; /* MM_ROUTE_* */
     /* The most bytes of request body the handler reads: the dispatcher reads a body of
      * up to that size into the request's arena before the handler runs. 0: the body is
      * not read (nor held in memory) at all. */
@@ -51,10 +55,13 @@ typedef enum {
 
 #define MM_ALLOW_MAX 64
 
-/* Finds the route for method and path. On MM_ROUTE_FOUND, *route and *params
- * are set; on MM_ROUTE_METHOD_NOT_ALLOWED, allow holds e.g. "GET, OPTIONS". */
-mm_route_result mm_router_match(const mm_route *table, size_t n, const char *method,
-                                const char *path, size_t path_len, const mm_route **route,
-                                mm_route_params *params, char allow[MM_ALLOW_MAX]);
+/* Finds the route for method and path among the n rows of table, leaving out rows with
+ * any of the flags in absent (those paths are then as unknown as any other). On
+ * MM_ROUTE_FOUND, *route and *params are set; on MM_ROUTE_METHOD_NOT_ALLOWED, allow holds
+ * e.g. "GET, OPTIONS". */
+mm_route_result mm_router_match(const mm_route *table, size_t n, unsigned absent,
+                                const char *method, const char *path, size_t path_len,
+                                const mm_route **route, mm_route_params *params,
+                                char allow[MM_ALLOW_MAX]);
 
 #endif

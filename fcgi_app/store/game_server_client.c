@@ -5,7 +5,7 @@
  * libcurl re-sends a request once, on a new connection, when a reused connection closes
  * before any byte of the answer (normally the server's idle close racing us); a game server
  * that read the request and then dropped it may therefore see it twice. */
-#include "gameserver.h"
+#include "game_server_client.h"
 
 #include <curl/curl.h>
 #include <json-c/json.h>

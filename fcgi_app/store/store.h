@@ -1,4 +1,5 @@
-/* The game store: every change to a game is ONE atomic Redis step (a Lua
+/* store/ -- uses core only; lobby and worker build on it (fcgi_app/README.md).
+ * The game store: every change to a game is ONE atomic Redis step (a Lua
  * script run with EVALSHA) that re-checks its preconditions inside Redis.
  * Keys follow SPEC section 5. Games handed back are decoded into the
  * caller's arena; the raw document is kept in mm_stored.doc for

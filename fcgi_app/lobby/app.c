@@ -7,22 +7,21 @@
 #include "ids.h"
 #include "log.h"
 
-/* Every route the process answers: method, path, handler, whether the caller must be
- * authenticated, how much request body the handler reads (0: none; the body is then
- * drained unread), metrics label. Validation that all routes share (ids, product
- * lookup, preflight, 404/405, auth, the body) is done once in mm_app_handle. The last
- * row is the benchmark's no-op, routed only when the configuration enables it:
- * otherwise its path is as unknown as any other. */
+/* Every route the process answers: method, path, handler, flags (MM_ROUTE_AUTH: the
+ * caller must be authenticated; MM_ROUTE_BENCH: the benchmark's no-op, routed only when
+ * the configuration enables it, otherwise its path is as unknown as any other), how much
+ * request body the handler reads (0: none; the body is then drained unread), metrics
+ * label. Validation that all routes share (ids, product lookup, preflight, 404/405, auth,
+ * the body) is done once in mm_app_handle. */
 static const mm_route routes[] = {
-    {"GET", "/health", mm_handle_health, false, 0, MM_EP_HEALTH},
-    {"GET", "/metrics", mm_handle_metrics, false, 0, MM_EP_METRICS},
-    {"POST", "/game_lobby/{product_id}/create_game", mm_handle_create_game, true, 0,
+    {"GET", "/health", mm_handle_health, 0, 0, MM_EP_HEALTH},
+    {"GET", "/metrics", mm_handle_metrics, 0, 0, MM_EP_METRICS},
+    {"POST", "/game_lobby/{product_id}/create_game", mm_handle_create_game, MM_ROUTE_AUTH, 0,
      MM_EP_CREATE_GAME},
-    {"POST", "/game_lobby/{product_id}/join_game/{game_id}", mm_handle_join_game, true, 0,
+    {"POST", "/game_lobby/{product_id}/join_game/{game_id}", mm_handle_join_game, MM_ROUTE_AUTH, 0,
      MM_EP_JOIN_GAME},
-    {"GET", "/game_lobby/{product_id}/open_games", mm_handle_open_games, false, 0,
-     MM_EP_OPEN_GAMES},
-    {"GET", "/game_lobby/_bench/noop", mm_handle_bench_noop, false, 0, MM_EP_BENCH},
+    {"GET", "/game_lobby/{product_id}/open_games", mm_handle_open_games, 0, 0, MM_EP_OPEN_GAMES},
+    {"GET", "/game_lobby/_bench/noop", mm_handle_bench_noop, MM_ROUTE_BENCH, 0, MM_EP_BENCH},
 };
 
 mm_status mm_app_init(mm_app *app, mm_config *cfg, char *err, size_t errlen)
@@ -30,7 +29,6 @@ mm_status mm_app_init(mm_app *app, mm_config *cfg, char *err, size_t errlen)
     memset(app, 0, sizeof(*app));
     app->cfg = *cfg;
     memset(cfg, 0, sizeof(*cfg));
-    app->nroutes = MM_ARRAY_LEN(routes) - (app->cfg.bench_noop_route ? 0 : 1);
     mm_redis_url url;
     if (mm_redis_url_parse(app->cfg.redis_url, &url, err, errlen) != MM_OK)
         return MM_ERR_INVALID;
@@ -83,8 +81,9 @@ void mm_app_handle(mm_app *app, const mm_request *req, mm_response *res, mm_requ
     const mm_route *route = NULL;
     mm_route_params params;
     char allow[MM_ALLOW_MAX];
-    switch (mm_router_match(routes, app->nroutes, req->method, req->path, req->path_len, &route,
-                            &params, allow)) {
+    unsigned absent = app->cfg.bench_noop_route ? 0 : MM_ROUTE_BENCH;
+    switch (mm_router_match(routes, MM_ARRAY_LEN(routes), absent, req->method, req->path,
+                            req->path_len, &route, &params, allow)) {
     case MM_ROUTE_NOT_FOUND: mm_response_error(res, req->arena, 404, "Not found."); return;
     case MM_ROUTE_METHOD_NOT_ALLOWED: {
         char *a = mm_arena_strdup(req->arena, allow);
@@ -107,7 +106,7 @@ void mm_app_handle(mm_app *app, const mm_request *req, mm_response *res, mm_requ
         }
     }
     mm_jwt_claims user;
-    if (route->needs_auth) {
+    if ((route->flags & MM_ROUTE_AUTH)) {
         if (req->authorization == NULL) {
             mm_response_error(res, req->arena, 401, "Game Lobby: Not authorized.");
             return;

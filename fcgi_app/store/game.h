@@ -25,9 +25,9 @@ typedef struct {
     const char **players; /* nplayers entries; players[0] is the creator */
     size_t nplayers;
     const char *settings_json; /* the settings object as JSON text */
-    int num_players;           /* settings.num_players, 2..64, default 2 */
     const char *token;
     int64_t last_updated_us; /* Unix time, microseconds, UTC */
+    int num_players;         /* settings.num_players, 2..64, default 2 */
     mm_game_state state;
 } mm_game;
 

@@ -1,4 +1,4 @@
-#include "cleanup.h"
+#include "cleanup_job.h"
 
 #include <json-c/json.h>
 #include <string.h>

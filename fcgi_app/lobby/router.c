@@ -40,16 +40,18 @@ static bool pattern_match(const char *pattern, const char *path, size_t path_len
     return s == end;
 }
 
-mm_route_result mm_router_match(const mm_route *table, size_t n, const char *method,
-                                const char *path, size_t path_len, const mm_route **route,
-                                mm_route_params *params, char allow[MM_ALLOW_MAX])
+mm_route_result mm_router_match(const mm_route *table, size_t n, unsigned absent,
+                                const char *method, const char *path, size_t path_len,
+                                const mm_route **route, mm_route_params *params,
+                                char allow[MM_ALLOW_MAX])
 {
     bool path_known = false;
     size_t alen = 0;
     allow[0] = '\0';
     for (size_t i = 0; i < n; i++) {
         mm_route_params tmp;
-        if (!pattern_match(table[i].pattern, path, path_len, &tmp))
+        if ((table[i].flags & absent) != 0 ||
+            !pattern_match(table[i].pattern, path, path_len, &tmp))
             continue;
         if (strcmp(table[i].method, method) == 0) {
             *route = &table[i];

@@ -1,8 +1,8 @@
 /* The game-server client (SPEC section 4): JSON POSTs over libcurl through one reused easy
  * handle per process, so connections stay alive between requests. mm_gs_client_new has one
  * matching mm_gs_client_free; a game token is copied into the caller's arena. */
-#ifndef MM_GAMESERVER_H
-#define MM_GAMESERVER_H
+#ifndef MM_GAME_SERVER_CLIENT_H
+#define MM_GAME_SERVER_CLIENT_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -10,7 +10,7 @@
 #include <time.h>
 
 #include "log.h"
-#include "store_lua.h"
+#include "store_scripts.h"
 
 #define KEY_MAX (MM_ID_MAX + 32)
 
@@ -547,7 +547,8 @@ mm_store_result mm_store_stream_trim(mm_store *s, const char *stream, long max_l
     mm_store_result fail;
     redisReply *r = run(s, a, MM_LUA_STREAM_TRIM, 1, keys, 2, args, NULL, &fail);
     mm_store_result res = r ? status_of(r, "-") : fail;
-    if (res == MM_STORE_OK && r->elements >= 2 && r->element[1]->type == REDIS_REPLY_INTEGER)
+    if (r != NULL && res == MM_STORE_OK && r->elements >= 2 &&
+        r->element[1]->type == REDIS_REPLY_INTEGER)
         *trimmed = r->element[1]->integer;
     mm_arena_free(a);
     return res;

@@ -3,15 +3,15 @@
  * atomic adds, so any process can answer GET /metrics for the whole pool.
  * Label values come only from fixed names and the configured products.
  * mm_metrics_open has one matching mm_metrics_close. */
-#ifndef MM_METRICS_H
-#define MM_METRICS_H
+#ifndef MM_POOL_METRICS_H
+#define MM_POOL_METRICS_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "config.h"
-#include "gameserver.h"
+#include "game_server_client.h"
 
 typedef enum {
     MM_EP_HEALTH,

@@ -5,11 +5,11 @@
  * own calls, each bounded by the client's timeouts. Connections are kept and
  * reused across calls. mm_gs_multi_new has one matching mm_gs_multi_free
  * (which abandons what is in flight, without callbacks). */
-#ifndef MM_GAMESERVER_MULTI_H
-#define MM_GAMESERVER_MULTI_H
+#ifndef MM_GAME_SERVER_ASYNC_H
+#define MM_GAME_SERVER_ASYNC_H
 
-#include "cleanup.h"
-#include "gameserver.h"
+#include "cleanup_job.h"
+#include "game_server_client.h"
 
 typedef struct mm_gs_multi mm_gs_multi;
 

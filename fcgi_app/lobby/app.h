@@ -1,4 +1,5 @@
-/* The FastCGI application: what a process holds for its whole life (config,
+/* lobby/ -- matchmaker-fcgi; uses core and store, never worker (fcgi_app/README.md).
+ * The FastCGI application: what a process holds for its whole life (config,
  * Redis connection) and the dispatcher that turns one mm_request into one
  * mm_response: routing, CORS preflight, product-id checks, then the handler.
  * mm_app_init/mm_app_free own everything in struct mm_app. */
@@ -7,9 +8,9 @@
 
 #include "config.h"
 #include "doc_cache.h"
-#include "gameserver.h"
+#include "game_server_client.h"
 #include "http.h"
-#include "metrics.h"
+#include "pool_metrics.h"
 #include "rconn.h"
 #include "router.h"
 #include "store.h"
@@ -22,7 +23,6 @@ typedef struct mm_app {
     mm_metrics *metrics;
     unsigned long redis_errors_counted;
     mm_doc_cache *doc_cache; /* open_games: document -> partial form */
-    size_t nroutes;          /* rows of the route table in use (the bench row is optional) */
 } mm_app;
 
 /* Takes ownership of cfg (moved into app). */

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "app.h"
-#include "gameserver.h"
+#include "game_server_client.h"
 #include "ids.h"
 #include "log.h"
 #include "store.h"
