@@ -128,7 +128,7 @@ gs=http://127.0.0.1:$gs_port
 {
   "redis_url": "unix://$run/redis.sock?db=0",
   "event_stream_url": "unix://$run/redis.sock?db=1",
-  "secret_key": "bench-secret",
+  "secret_key": "bench-secret-of-thirty-two-bytes-at-least",
   "log_level": "info",
   "bench_noop_route": true,
   "worker_metrics_port": 0,

@@ -27,7 +27,7 @@ The matchmaker is running:
   metrics       $base/metrics  (the pool)   http://127.0.0.1:5051/metrics  (the worker)
   game server   http://127.0.0.1:$(cat "$MM_RUN_DIR/gameserver.port")  (demo)
   redis         redis-cli -s $MM_RUN_DIR/redis.sock
-  config        $conf
+  config        $conf  (holds the stack's random secret_key; mode 0600)
   logs, pids    $MM_RUN_DIR
 
 Try it:

@@ -24,7 +24,7 @@ run=$(mktemp -d "${TMPDIR:-/tmp}/mm-soak.XXXXXX")
 chmod 755 "$run"
 export MM_RUN_DIR=$run MM_BUILD_DIR=$build MM_LISTEN="unix:$run/nginx.sock"
 export MM_REDIS_PORT=0 MM_GS_PORT=0 MM_FCGI_PROCS=${MM_FCGI_PROCS:-4}
-export MM_SECRET_KEY=soak-secret MM_GS_TIMEOUT_MS=1000
+export MM_SECRET_KEY=soak-secret-of-thirty-two-bytes-at-least MM_GS_TIMEOUT_MS=1000
 export MM_WORKER_METRICS_PORT=${MM_WORKER_METRICS_PORT:-0} # no fixed port
 stack=$src/scripts/stack.sh
 cleanup() {
@@ -48,7 +48,7 @@ rss_before=$(rss_of_pool)
 pids_before=$("$stack" pool-pids | sort | tr '\n' ' ')
 echo "soak: ${seconds} s, $threads client threads, stack in $run"
 
-"$soak" load "$run/nginx.sock" "$gs_url" soak-secret "$seconds" "$threads" >"$run/load.out" &
+"$soak" load "$run/nginx.sock" "$gs_url" soak-secret-of-thirty-two-bytes-at-least "$seconds" "$threads" >"$run/load.out" &
 load_pid=$!
 
 # A game document the scripts cannot read (a lone UTF-16 surrogate, which the

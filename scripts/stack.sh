@@ -170,12 +170,14 @@ start_gameserver() {
 write_config() {
     local gs="http://127.0.0.1:$(cat "$run/gameserver.port")"
     local redis_url="unix://$run/redis.sock"
+    # a random secret unless one is given (SPEC 11: never a public default)
+    local secret=${MM_SECRET_KEY:-$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')}
     rm -f "$1.new"
     (umask 077 && cat >"$1.new") <<JSON
 {
   "redis_url": "$redis_url?db=0",
   "event_stream_url": "$redis_url?db=1",
-  "secret_key": "${MM_SECRET_KEY:-dev-secret-change-me}",
+  "secret_key": "$secret",
   "log_level": "info",
   "game_server_connect_timeout_ms": 1000,
   "game_server_timeout_ms": ${MM_GS_TIMEOUT_MS:-3000},

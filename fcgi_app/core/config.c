@@ -39,6 +39,12 @@ static const long_key long_keys[] = {
     {"event_stream_max_len", offsetof(mm_config, event_stream_max_len), 100, 1000000000, 100000},
     {"event_consumer_max_idle_ms", offsetof(mm_config, event_consumer_max_idle_ms), 1000,
      30L * 86400000, 86400000},
+    {"max_open_games_per_user", offsetof(mm_config, max_open_games_per_user), 0, 100000, 10},
+    {"max_seats_per_user", offsetof(mm_config, max_seats_per_user), 0, 100000, 10},
+    {"user_requests_per_minute", offsetof(mm_config, user_requests_per_minute), 0, 1000000, 120},
+    {"game_server_failure_threshold", offsetof(mm_config, game_server_failure_threshold), 1, 1000,
+     5},
+    {"game_server_cooldown_ms", offsetof(mm_config, game_server_cooldown_ms), 1, 3600000, 5000},
     {"worker_metrics_port", offsetof(mm_config, worker_metrics_port), 0, 65535, 5051},
 };
 
@@ -51,7 +57,7 @@ typedef struct {
 static const string_key string_keys[] = {
     {"redis_url", offsetof(mm_config, redis_url), "redis://127.0.0.1:6379/0"},
     {"event_stream_url", offsetof(mm_config, event_stream_url), "redis://127.0.0.1:6379/1"},
-    {"secret_key", offsetof(mm_config, secret_key), "change-me"},
+    {"secret_key", offsetof(mm_config, secret_key), ""},
     {"cors_allow_origin", offsetof(mm_config, cors_allow_origin), "*"},
     {"event_group", offsetof(mm_config, event_group), "matchmaker"},
     {"metrics_file", offsetof(mm_config, metrics_file), "/run/matchmaker/metrics"},
@@ -77,6 +83,7 @@ typedef struct {
 
 static const bool_key bool_keys[] = {
     {"bench_noop_route", offsetof(mm_config, bench_noop_route), false},
+    {"insecure_dev_secret", offsetof(mm_config, insecure_dev_secret), false},
 };
 
 static const long default_expiry[MM_STATE_COUNT] = {60, 60, 600, 1200, 300};
@@ -311,8 +318,6 @@ static mm_status parse_root(json_object *root, mm_config *c, char *err, size_t e
     }
     if (c->lobby_default_page_size > c->lobby_max_page_size)
         FAIL("config: lobby_default_page_size is larger than lobby_max_page_size");
-    if (c->secret_key[0] == '\0')
-        FAIL("config: \"secret_key\" is empty");
     if (strlen(c->cors_allow_origin) > MM_CORS_ORIGIN_MAX)
         FAIL("config: \"cors_allow_origin\" is longer than %d bytes", MM_CORS_ORIGIN_MAX);
     /* it becomes a response header */
@@ -378,6 +383,26 @@ mm_status mm_config_parse(const char *json, size_t len, mm_config *out, char *er
     if (st != MM_OK)
         mm_config_free(out);
     return st;
+}
+
+mm_status mm_config_check_secret(const mm_config *cfg, char *err, size_t errlen)
+{
+    if (cfg->insecure_dev_secret)
+        return MM_OK;
+    const char *why = NULL;
+    if (cfg->secret_key[0] == '\0')
+        why = "no secret_key is set";
+    else if (strcmp(cfg->secret_key, "change-me") == 0)
+        why = "secret_key is the public default \"change-me\"";
+    else if (strlen(cfg->secret_key) < MM_SECRET_MIN)
+        why = "secret_key is shorter than 32 bytes";
+    if (why == NULL)
+        return MM_OK;
+    snprintf(err, errlen,
+             "config: %s: tokens signed with it can be forged; set one of at least %d random "
+             "bytes (or \"insecure_dev_secret\": true on a development machine)",
+             why, MM_SECRET_MIN);
+    return MM_ERR_INVALID;
 }
 
 mm_status mm_config_apply_env(mm_config *cfg, char *err, size_t errlen)
@@ -462,6 +487,8 @@ mm_status mm_config_load(const char *path, mm_config *out, char *err, size_t err
         st = mm_config_parse(buf, len, out, err, errlen);
         if (st == MM_OK) {
             st = mm_config_apply_env(out, err, errlen);
+            if (st == MM_OK)
+                st = mm_config_check_secret(out, err, errlen);
             if (st != MM_OK)
                 mm_config_free(out);
         }

@@ -15,6 +15,7 @@
 #define MM_CONFIG_MAX_PRODUCTS 256
 #define MM_NUM_PLAYERS_MIN 2
 #define MM_NUM_PLAYERS_MAX 64
+#define MM_SECRET_MIN 32 /* bytes of secret_key, unless insecure_dev_secret */
 /* cors_allow_origin goes into every response head, whose buffer is bounded */
 #define MM_CORS_ORIGIN_MAX 256
 
@@ -47,10 +48,20 @@ typedef struct {
     long event_max_deliveries;       /* then an entry that cannot be applied is dead-lettered */
     long event_stream_max_len;       /* the stream is trimmed towards this many entries */
     long event_consumer_max_idle_ms; /* idle consumers with nothing pending are removed */
-    long worker_metrics_port;        /* 0: off */
+    /* SPEC 11, per user and product (0: no limit) */
+    long max_open_games_per_user;  /* games created and not started */
+    long max_seats_per_user;       /* seats held in games not in progress */
+    long user_requests_per_minute; /* create/join/quick_match calls */
+    /* SPEC 11: a game server failing this many times in a row is not called for the
+     * cooldown, by any process of the host's pool */
+    long game_server_failure_threshold;
+    long game_server_cooldown_ms;
+    long worker_metrics_port; /* 0: off */
     /* GET /game_lobby/_bench/noop answers a constant body (the benchmark's
      * FastCGI ceiling); off by default, so the path is an unknown one. */
     bool bench_noop_route;
+    /* A short or missing secret_key is accepted (development only: SPEC 11). */
+    bool insecure_dev_secret;
     mm_product *products;
     size_t nproducts;
 } mm_config;
@@ -60,14 +71,19 @@ typedef struct {
  * left empty. */
 mm_status mm_config_parse(const char *json, size_t len, mm_config *out, char *err, size_t errlen);
 
-/* Reads path (or, when NULL, $MATCHMAKER_CONFIG), parses it and applies the
- * MATCHMAKER_* environment overrides. */
+/* Reads path (or, when NULL, $MATCHMAKER_CONFIG), parses it, applies the
+ * MATCHMAKER_* environment overrides and checks the secret
+ * (mm_config_check_secret). */
 mm_status mm_config_load(const char *path, mm_config *out, char *err, size_t errlen);
 
 /* Applies MATCHMAKER_REDIS_URL, MATCHMAKER_EVENT_STREAM_URL,
  * MATCHMAKER_SECRET_KEY, MATCHMAKER_LOG_LEVEL, MATCHMAKER_METRICS_FILE and
  * MATCHMAKER_WORKER_METRICS_PORT. */
 mm_status mm_config_apply_env(mm_config *cfg, char *err, size_t errlen);
+
+/* SPEC 11: no secret, the old default "change-me" or one shorter than MM_SECRET_MIN bytes is
+ * refused (one line naming the problem in err), unless insecure_dev_secret is set. */
+mm_status mm_config_check_secret(const mm_config *cfg, char *err, size_t errlen);
 
 void mm_config_free(mm_config *cfg);
 

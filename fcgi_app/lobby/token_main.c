@@ -19,7 +19,6 @@
 #define CONFIG_MAX ((size_t)1024 * 1024)
 #define TTL_DEFAULT 3600
 #define TTL_MAX (10LL * 365 * 24 * 3600)
-#define DEFAULT_SECRET "change-me" /* what the servers use when the file names none */
 
 typedef enum { TOKEN_OK = 0, TOKEN_FAIL = 1, TOKEN_USAGE = 2 } token_status;
 
@@ -56,7 +55,8 @@ out:
     return st;
 }
 
-/* Copies the config file's "secret_key" (or the default when absent) into a. */
+/* Copies the config file's "secret_key" into a; a file without one is an error (the servers
+ * have no default secret either). */
 static token_status secret_from_config(mm_arena *a, const char *path, const char **secret)
 {
     token_status st = TOKEN_FAIL;
@@ -84,10 +84,7 @@ static token_status secret_from_config(mm_arena *a, const char *path, const char
         goto out;
     }
     if (!json_object_object_get_ex(root, "secret_key", &v)) {
-        fprintf(stderr, "matchmaker-token: warning: %s has no secret_key, using the default\n",
-                path);
-        *secret = DEFAULT_SECRET;
-        st = TOKEN_OK;
+        fprintf(stderr, "matchmaker-token: %s has no secret_key (give one with --secret)\n", path);
         goto out;
     }
     if (!json_object_is_type(v, json_type_string) || json_object_get_string_len(v) == 0) {

@@ -27,7 +27,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     FUZZ_CHECK(cfg.nproducts >= 1 && cfg.nproducts <= MM_CONFIG_MAX_PRODUCTS);
-    FUZZ_CHECK(cfg.secret_key != NULL && cfg.secret_key[0] != '\0');
+    FUZZ_CHECK(cfg.secret_key != NULL);
+    /* the secret check refuses exactly the weak ones (SPEC 11) */
+    char why[256];
+    FUZZ_CHECK((mm_config_check_secret(&cfg, why, sizeof(why)) == MM_OK) ==
+               (cfg.insecure_dev_secret || (strlen(cfg.secret_key) >= MM_SECRET_MIN &&
+                                            strcmp(cfg.secret_key, "change-me") != 0)));
     FUZZ_CHECK(cfg.lobby_default_page_size <= cfg.lobby_max_page_size);
     FUZZ_CHECK(strlen(cfg.cors_allow_origin) <= MM_CORS_ORIGIN_MAX);
     for (size_t i = 0; i < cfg.nproducts; i++) {

@@ -12,7 +12,7 @@
 #include "rconn.h"
 #include "store.h"
 
-#define ITEST_SECRET "itest-secret" /* the stack's secret_key (with_stack.sh) */
+#define ITEST_SECRET "itest-secret-of-thirty-two-bytes-at-least" /* the stack's secret_key (with_stack.sh) */
 
 typedef struct {
     long status;

@@ -30,8 +30,15 @@ if grep -rl "$top_builddir\|$top_srcdir" "$stage/etc" "$stage/usr/lib/systemd"; 
     fail "installed files name the build tree"
 fi
 
-# 3. the programs run and the sample config is valid
-"$stage/usr/bin/matchmaker-fcgi" -t -c "$stage/etc/matchmaker/matchmaker.sample.json" |
+# 3. the programs run and the sample config is valid once it has a secret (without
+# one, they refuse to start and say why: SPEC 11)
+sample=$stage/etc/matchmaker/matchmaker.sample.json
+if "$stage/usr/bin/matchmaker-fcgi" -t -c "$sample" 2>"$stage/refusal"; then
+    fail "the sample config, which has no secret, was accepted"
+fi
+grep -q "no secret_key is set" "$stage/refusal" || fail "the refusal does not name the secret"
+MATCHMAKER_SECRET_KEY=0123456789abcdef0123456789abcdef \
+    "$stage/usr/bin/matchmaker-fcgi" -t -c "$sample" |
     grep -q "configuration ok" || fail "sample config refused"
 "$stage/usr/bin/matchmaker-worker" -h | grep -q usage || fail "worker does not run"
 "$stage/usr/bin/matchmaker-token" -h 2>&1 | grep -qi usage || fail "token tool does not run"

@@ -23,7 +23,7 @@ export MM_RUN_DIR=$run MM_BUILD_DIR=$top_builddir MM_LISTEN="unix:$run/nginx.soc
 export MM_REDIS_PORT=0 MM_GS_PORT=0 MM_FCGI_PROCS=${MM_FCGI_PROCS:-3}
 # workers started by the tests choose their own metrics port
 export MM_WORKER_METRICS_PORT=${MM_WORKER_METRICS_PORT:-0}
-export MM_SECRET_KEY=itest-secret MM_GS_TIMEOUT_MS=1000
+export MM_SECRET_KEY=itest-secret-of-thirty-two-bytes-at-least MM_GS_TIMEOUT_MS=1000
 
 cleanup() {
     local rc=$?

@@ -26,7 +26,7 @@ static void minimal_config_gets_the_spec_defaults(void **state)
     assert_int_equal(parse("{\"products\":[" P1 "]}", &c, err, sizeof(err)), MM_OK);
     assert_string_equal(c.redis_url, "redis://127.0.0.1:6379/0");
     assert_string_equal(c.event_stream_url, "redis://127.0.0.1:6379/1");
-    assert_string_equal(c.secret_key, "change-me");
+    assert_string_equal(c.secret_key, ""); /* none: mm_config_load refuses to go on */
     assert_string_equal(c.cors_allow_origin, "*");
     assert_string_equal(c.event_group, "matchmaker");
     assert_int_equal(c.lobby_default_page_size, 10);
@@ -189,7 +189,6 @@ static const refusal refusals[] = {
     {"{\"bench_noop_route\":\"true\",\"products\":[" P1 "]}", "bench_noop_route"},
     {"{\"bench_noop_route\":null,\"products\":[" P1 "]}", "bench_noop_route"},
     {"{\"bench_noop_rout\":true,\"products\":[" P1 "]}", "unknown key \"bench_noop_rout\""},
-    {"{\"secret_key\":\"\",\"products\":[" P1 "]}", "secret_key\" is empty"},
     {"{\"metrics_file\":\"metrics\",\"products\":[" P1 "]}", "metrics_file must be an absolute"},
     {"{\"metrics_file\":\"/run/\",\"products\":[" P1 "]}", "metrics_file must be an absolute"},
     {"{\"cors_allow_origin\":\"https://a\\r\\nX-Evil: 1\",\"products\":[" P1 "]}",
@@ -259,6 +258,38 @@ static void cors_allow_origin_is_capped(void **state)
     }
 }
 
+/* SPEC 11: no secret, the old default or fewer than 32 bytes is refused, unless the
+ * configuration says insecure_dev_secret; the line names the problem. */
+static void weak_secrets_are_refused(void **state)
+{
+    static const struct {
+        const char *secret;
+        bool insecure;
+        const char *expect; /* NULL: accepted */
+    } rows[] = {
+        {"", false, "no secret_key is set"},
+        {"change-me", false, "public default"},
+        {"0123456789abcdef0123456789abcde", false, "shorter than 32 bytes"},
+        {"0123456789abcdef0123456789abcdef", false, NULL},
+        {"", true, NULL},
+        {"change-me", true, NULL},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        mm_config c;
+        memset(&c, 0, sizeof(c));
+        c.secret_key = (char *)rows[i].secret;
+        c.insecure_dev_secret = rows[i].insecure;
+        char err[256] = "";
+        mm_status st = mm_config_check_secret(&c, err, sizeof(err));
+        if (rows[i].expect == NULL) {
+            assert_int_equal(st, MM_OK);
+        } else {
+            assert_int_equal(st, MM_ERR_INVALID);
+            assert_non_null(strstr(err, rows[i].expect));
+        }
+    }
+}
+
 static char *write_temp(const char *content)
 {
     static char path[64];
@@ -275,7 +306,7 @@ static void load_reads_file_and_env_overrides(void **state)
     char *path = write_temp("{\"products\":[" P1 "]}");
     setenv("MATCHMAKER_REDIS_URL", "redis://10.0.0.1:6380/4", 1);
     setenv("MATCHMAKER_EVENT_STREAM_URL", "unix:///run/r.sock?db=1", 1);
-    setenv("MATCHMAKER_SECRET_KEY", "from-env", 1);
+    setenv("MATCHMAKER_SECRET_KEY", "from-env-0123456789abcdef01234567", 1);
     setenv("MATCHMAKER_LOG_LEVEL", "warn", 1);
     setenv("MATCHMAKER_METRICS_FILE", "/run/mm/metrics", 1);
     setenv("MATCHMAKER_WORKER_METRICS_PORT", "6061", 1);
@@ -284,7 +315,7 @@ static void load_reads_file_and_env_overrides(void **state)
     assert_int_equal(mm_config_load(path, &c, err, sizeof(err)), MM_OK);
     assert_string_equal(c.redis_url, "redis://10.0.0.1:6380/4");
     assert_string_equal(c.event_stream_url, "unix:///run/r.sock?db=1");
-    assert_string_equal(c.secret_key, "from-env");
+    assert_string_equal(c.secret_key, "from-env-0123456789abcdef01234567");
     assert_int_equal(c.log_level, MM_LOG_WARN);
     assert_string_equal(c.metrics_file, "/run/mm/metrics");
     assert_int_equal(c.worker_metrics_port, 6061);
@@ -323,8 +354,13 @@ static void load_refuses_missing_file_and_no_path(void **state)
     assert_non_null(strstr(err, "MATCHMAKER_CONFIG"));
     char *path = write_temp("{\"products\":[" P1 "]}");
     setenv("MATCHMAKER_CONFIG", path, 1);
+    /* found, read, and refused for want of a secret (SPEC 11) */
+    assert_int_equal(mm_config_load(NULL, &c, err, sizeof(err)), MM_ERR_INVALID);
+    assert_non_null(strstr(err, "no secret_key is set"));
+    setenv("MATCHMAKER_SECRET_KEY", "0123456789abcdef0123456789abcdef", 1);
     assert_int_equal(mm_config_load(NULL, &c, err, sizeof(err)), MM_OK);
     mm_config_free(&c);
+    unsetenv("MATCHMAKER_SECRET_KEY");
     unsetenv("MATCHMAKER_CONFIG");
     unlink(path);
 }
@@ -335,6 +371,7 @@ int main(void)
         cmocka_unit_test(minimal_config_gets_the_spec_defaults),
         cmocka_unit_test(full_config_is_read),
         cmocka_unit_test(settings_are_kept_as_written),
+        cmocka_unit_test(weak_secrets_are_refused),
         cmocka_unit_test(every_refusal_names_the_problem),
         cmocka_unit_test(deep_nesting_is_refused_without_crash),
         cmocka_unit_test(bytes_after_a_nul_are_refused),
