@@ -150,6 +150,79 @@ static int is_http_url(const char *s)
            (strncmp(s, "https://", 8) == 0 && s[8] != '\0');
 }
 
+/* A filter key or value: 1..MM_FILTER_NAME_MAX of [A-Za-z0-9_-]. */
+static bool filter_word(const char *s, size_t len)
+{
+    return len >= 1 && len <= MM_FILTER_NAME_MAX && mm_id_valid(s, len);
+}
+
+/* "lobby_filters": {"mode": ["casual", "ranked"], ...}: at most MM_FILTERS_MAX keys of at
+ * most MM_FILTER_VALUES_MAX distinct values each, kept in the order written. */
+static int parse_filters(json_object *v, size_t idx, mm_product *out, char *err, size_t errlen)
+{
+    if (!json_object_is_type(v, json_type_object)) {
+        snprintf(err, errlen, "config: products[%zu].lobby_filters must be an object", idx);
+        return -1;
+    }
+    json_object_object_foreach (v, name, values) {
+        size_t nlen = strlen(name);
+        if (out->nfilters == MM_FILTERS_MAX) {
+            snprintf(err, errlen, "config: products[%zu].lobby_filters has more than %d keys", idx,
+                     MM_FILTERS_MAX);
+            return -1;
+        }
+        if (!filter_word(name, nlen)) {
+            snprintf(err, errlen,
+                     "config: products[%zu].lobby_filters: a key must be 1..%d characters of "
+                     "[A-Za-z0-9_-]",
+                     idx, MM_FILTER_NAME_MAX);
+            return -1;
+        }
+        size_t n =
+            json_object_is_type(values, json_type_array) ? json_object_array_length(values) : 0;
+        if (n == 0 || n > MM_FILTER_VALUES_MAX) {
+            snprintf(err, errlen,
+                     "config: products[%zu].lobby_filters.%s must be an array of 1..%d values", idx,
+                     name, MM_FILTER_VALUES_MAX);
+            return -1;
+        }
+        mm_lobby_filter *f = &out->filters[out->nfilters++];
+        memcpy(f->name, name, nlen + 1);
+        for (size_t i = 0; i < n; i++) {
+            json_object *e = json_object_array_get_idx(values, i);
+            const char *val = json_object_get_string(e);
+            size_t vlen = json_object_is_type(e, json_type_string)
+                              ? (size_t)json_object_get_string_len(e)
+                              : 0;
+            if (vlen == 0 || !filter_word(val, vlen) || mm_filter_allows(f, val, vlen)) {
+                snprintf(err, errlen,
+                         "config: products[%zu].lobby_filters.%s: values must be distinct "
+                         "strings of 1..%d characters of [A-Za-z0-9_-]",
+                         idx, name, MM_FILTER_NAME_MAX);
+                return -1;
+            }
+            memcpy(f->values[f->nvalues++], val, vlen + 1);
+        }
+    }
+    return 0;
+}
+
+const mm_lobby_filter *mm_product_filter(const mm_product *p, const char *name, size_t len)
+{
+    for (int i = 0; i < p->nfilters; i++)
+        if (strlen(p->filters[i].name) == len && memcmp(p->filters[i].name, name, len) == 0)
+            return &p->filters[i];
+    return NULL;
+}
+
+bool mm_filter_allows(const mm_lobby_filter *f, const char *value, size_t len)
+{
+    for (int i = 0; i < f->nvalues; i++)
+        if (strlen(f->values[i]) == len && memcmp(f->values[i], value, len) == 0)
+            return true;
+    return false;
+}
+
 static mm_status parse_product(json_object *p, size_t idx, mm_product *out, char *err,
                                size_t errlen)
 {
@@ -173,6 +246,9 @@ static mm_status parse_product(json_object *p, size_t idx, mm_product *out, char
             if (!json_object_is_type(val, json_type_object))
                 FAIL("config: products[%zu].settings must be an object", idx);
             settings = val;
+        } else if (strcmp(key, "lobby_filters") == 0) {
+            if (parse_filters(val, idx, out, err, errlen) != 0)
+                goto out;
         } else {
             FAIL("config: products[%zu] has an unknown key \"%s\"", idx, key);
         }

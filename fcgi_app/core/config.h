@@ -19,13 +19,31 @@
 /* cors_allow_origin goes into every response head, whose buffer is bounded */
 #define MM_CORS_ORIGIN_MAX 256
 
+/* SPEC 12: a product's lobby filters, declared in its "lobby_filters". */
+#define MM_FILTERS_MAX 4        /* keys per product */
+#define MM_FILTER_VALUES_MAX 16 /* values per key */
+#define MM_FILTER_NAME_MAX 32   /* bytes of a key or a value, [A-Za-z0-9_-] */
+
+typedef struct {
+    char name[MM_FILTER_NAME_MAX + 1];
+    char values[MM_FILTER_VALUES_MAX][MM_FILTER_NAME_MAX + 1];
+    int nvalues;
+} mm_lobby_filter;
+
 typedef struct {
     char *product_id;
     char *game_server_url; /* no trailing slash */
     char *game_socket_url;
     char *settings_json; /* the product's settings object, with num_players */
     int num_players;
+    mm_lobby_filter filters[MM_FILTERS_MAX]; /* in the order declared */
+    int nfilters;
 } mm_product;
+
+/* The filter of p named name[0..len), or NULL. */
+const mm_lobby_filter *mm_product_filter(const mm_product *p, const char *name, size_t len);
+/* Whether value[0..len) is one of f's declared values. */
+bool mm_filter_allows(const mm_lobby_filter *f, const char *value, size_t len);
 
 typedef struct {
     char *redis_url;

@@ -15,4 +15,14 @@ bool mm_id_valid(const char *s, size_t len);
  * random source failed. */
 int mm_game_id_new(char out[MM_GAME_ID_LEN + 1]);
 
+/* Join codes of private games (SPEC 12): MM_JOIN_CODE_LEN characters of MM_JOIN_CODE_ALPHABET
+ * (no 0/O, 1/I look-alikes). */
+#define MM_JOIN_CODE_LEN 6
+#define MM_JOIN_CODE_ALPHABET "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+/* A new random code and a NUL in out; 0, or -1 if the random source failed. */
+int mm_join_code_new(char out[MM_JOIN_CODE_LEN + 1]);
+/* A code as a player typed it, case-insensitive, into its canonical (upper case) form in
+ * out; false when s[0..len) is not a code. */
+bool mm_join_code_normalize(const char *s, size_t len, char out[MM_JOIN_CODE_LEN + 1]);
+
 #endif

@@ -4,6 +4,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "game_request.h"
+#include "idempotency.h"
 #include "ids.h"
 #include "log.h"
 
@@ -13,13 +15,22 @@
  * request body the handler reads (0: none; the body is then drained unread), metrics
  * label. Validation that all routes share (ids, product lookup, preflight, 404/405, auth,
  * the body) is done once in mm_app_handle. */
+#define WRITES (MM_ROUTE_AUTH | MM_ROUTE_IDEMPOTENT) /* the routes that change games */
+
 static const mm_route routes[] = {
     {"GET", "/health", mm_handle_health, 0, 0, MM_EP_HEALTH},
     {"GET", "/metrics", mm_handle_metrics, 0, 0, MM_EP_METRICS},
-    {"POST", "/game_lobby/{product_id}/create_game", mm_handle_create_game, MM_ROUTE_AUTH, 0,
+    {"POST", "/game_lobby/{product_id}/create_game", mm_handle_create_game, WRITES, MM_MAX_BODY,
      MM_EP_CREATE_GAME},
-    {"POST", "/game_lobby/{product_id}/join_game/{game_id}", mm_handle_join_game, MM_ROUTE_AUTH, 0,
+    {"POST", "/game_lobby/{product_id}/join_game/{game_id}", mm_handle_join_game, WRITES, 0,
      MM_EP_JOIN_GAME},
+    {"POST", "/game_lobby/{product_id}/quick_match", mm_handle_quick_match, WRITES, MM_MAX_BODY,
+     MM_EP_QUICK_MATCH},
+    /* {game_id} takes the code: a segment of the path, as an id is */
+    {"POST", "/game_lobby/{product_id}/join_by_code/{game_id}", mm_handle_join_by_code, WRITES, 0,
+     MM_EP_JOIN_BY_CODE},
+    {"POST", "/game_lobby/{product_id}/leave_game/{game_id}", mm_handle_leave_game, WRITES, 0,
+     MM_EP_LEAVE_GAME},
     {"GET", "/game_lobby/{product_id}/open_games", mm_handle_open_games, 0, 0, MM_EP_OPEN_GAMES},
     {"GET", "/game_lobby/_bench/noop", mm_handle_bench_noop, MM_ROUTE_BENCH, 0, MM_EP_BENCH},
 };
@@ -34,6 +45,12 @@ mm_status mm_app_init(mm_app *app, mm_config *cfg, char *err, size_t errlen)
         return MM_ERR_INVALID;
     app->redis = mm_rconn_new(&url, app->cfg.redis_timeout_ms);
     app->store = app->redis ? mm_store_new(app->redis) : NULL;
+    if (app->store != NULL) {
+        mm_user_limits limits = {.max_open_games = app->cfg.max_open_games_per_user,
+                                 .max_seats = app->cfg.max_seats_per_user,
+                                 .requests_per_minute = app->cfg.user_requests_per_minute};
+        mm_store_set_limits(app->store, &limits);
+    }
     app->gs =
         mm_gs_client_new(app->cfg.game_server_connect_timeout_ms, app->cfg.game_server_timeout_ms);
     app->doc_cache = mm_doc_cache_new();
@@ -66,6 +83,38 @@ static bool under_lobby(const mm_request *req)
            memcmp(req->path, prefix, sizeof(prefix) - 1) == 0;
 }
 
+/* A write with an Idempotency-Key (SPEC 12): run once per user, route and key; a retry
+ * gets the first answer, a retry while the first runs a 409. */
+static void handle_once(mm_app *app, const mm_request *req, const mm_route *route,
+                        const mm_route_params *params, mm_response *res)
+{
+    const char *key = req->idempotency_key;
+    if (!mm_idem_key_valid(key)) {
+        mm_response_error(res, req->arena, 400, "Invalid Idempotency-Key.");
+        return;
+    }
+    int status;
+    const char *body;
+    size_t len;
+    switch (mm_idem_begin(app->redis, req->arena, key, req->path, req->path_len,
+                          params->user->user_id, &status, &body, &len)) {
+    case MM_IDEM_PROCEED: break;
+    case MM_IDEM_REPLAY:
+        mm_response_json(res, status, body, len);
+        res->log_fields = "idempotent=replayed";
+        return;
+    case MM_IDEM_RUNNING:
+        mm_response_error(res, req->arena, 409, "Request already in progress.");
+        return;
+    case MM_IDEM_UNAVAILABLE:
+        mm_response_error(res, req->arena, 503, "Service temporarily unavailable.");
+        return;
+    }
+    route->handler(app, req, params, res);
+    mm_idem_finish(app->redis, req->arena, key, req->path, req->path_len, params->user->user_id,
+                   res->status, res->body, res->body_len);
+}
+
 void mm_app_handle(mm_app *app, const mm_request *req, mm_response *res, mm_request_kind *kind)
 {
     memset(res, 0, sizeof(*res));
@@ -75,7 +124,8 @@ void mm_app_handle(mm_app *app, const mm_request *req, mm_response *res, mm_requ
         kind->endpoint = MM_EP_PREFLIGHT;
         res->status = 204;
         mm_response_add_header(res, "Access-Control-Allow-Methods", "GET, POST, OPTIONS");
-        mm_response_add_header(res, "Access-Control-Allow-Headers", "Authorization, Content-Type");
+        mm_response_add_header(res, "Access-Control-Allow-Headers",
+                               "Authorization, Content-Type, Idempotency-Key");
         return;
     }
     const mm_route *route = NULL;
@@ -138,7 +188,10 @@ void mm_app_handle(mm_app *app, const mm_request *req, mm_response *res, mm_requ
         default: mm_response_error(res, req->arena, 400, "Invalid request body."); return;
         }
     }
-    route->handler(app, req, &params, res);
+    if ((route->flags & MM_ROUTE_IDEMPOTENT) && req->idempotency_key != NULL)
+        handle_once(app, req, route, &params, res);
+    else
+        route->handler(app, req, &params, res);
 }
 
 void mm_app_store_error(const mm_request *req, mm_store_result r, mm_response *res)

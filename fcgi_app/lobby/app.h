@@ -53,5 +53,11 @@ void mm_handle_open_games(mm_app *app, const mm_request *req, const mm_route_par
                           mm_response *res);
 void mm_handle_bench_noop(mm_app *app, const mm_request *req, const mm_route_params *params,
                           mm_response *res);
+void mm_handle_quick_match(mm_app *app, const mm_request *req, const mm_route_params *params,
+                           mm_response *res);
+void mm_handle_join_by_code(mm_app *app, const mm_request *req, const mm_route_params *params,
+                            mm_response *res);
+void mm_handle_leave_game(mm_app *app, const mm_request *req, const mm_route_params *params,
+                          mm_response *res);
 
 #endif

@@ -1,5 +1,7 @@
 /* GET /game_lobby/{product_id}/open_games?count=N&page=P: one page of the
  * lobby, oldest first, in the partial form (no token, state, _last_updated).
+ * With the product's lobby filters in the query, the page comes from the
+ * index of those filters (SPEC 12), in the same order and paging.
  * One Redis round trip (ids and documents together); the partial form of a
  * document is remembered per process by its exact bytes, so a busy page costs
  * no JSON decoding once seen. */
@@ -7,6 +9,7 @@
 
 #include "app.h"
 #include "doc_cache.h"
+#include "game_request.h"
 #include "log.h"
 #include "query.h"
 #include "store.h"
@@ -55,11 +58,22 @@ void mm_handle_open_games(mm_app *app, const mm_request *req, const mm_route_par
     }
     if (count > app->cfg.lobby_max_page_size)
         count = app->cfg.lobby_max_page_size;
+    /* SPEC 12: the product's filters in the query pick the index the page is read from */
+    const char *index = "";
+    if (params->product->nfilters > 0) {
+        mm_game_request filters;
+        if (mm_game_request_from_query(params->product, req->query, &filters) != MM_OK) {
+            mm_response_error(res, req->arena, 400, "Invalid lobby filter.");
+            return;
+        }
+        if ((index = mm_game_request_index(req->arena, &filters)) == NULL)
+            goto nomem;
+    }
     mm_candidate *docs = NULL;
     size_t n = 0;
     mm_store_result r =
         count == 0 ? MM_STORE_OK
-                   : mm_store_lobby_docs(app->store, req->arena, params->product->product_id,
+                   : mm_store_lobby_docs(app->store, req->arena, params->product->product_id, index,
                                          page * count, count, &docs, &n);
     if (r != MM_STORE_OK) {
         mm_app_store_error(req, r, res);

@@ -22,9 +22,10 @@ typedef struct {
     const char *method;
     const char *path; /* without the query string; not percent-decoded */
     size_t path_len;
-    const char *query;         /* "" when absent */
-    const char *authorization; /* NULL when absent */
-    const char *request_id;    /* from nginx, NULL when absent */
+    const char *query;           /* "" when absent */
+    const char *authorization;   /* NULL when absent */
+    const char *request_id;      /* from nginx, NULL when absent */
+    const char *idempotency_key; /* the Idempotency-Key header, NULL when absent */
     /* The body is read only for a route that says it reads one (mm_request_read_body). */
     size_t content_length; /* as announced, at most MM_MAX_BODY */
     mm_body_reader read_body;

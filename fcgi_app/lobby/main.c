@@ -156,6 +156,7 @@ static void serve_one(FCGX_Request *fr, mm_app *app, mm_arena *arena)
     req.path_len = q ? (size_t)(q - uri) : strlen(uri);
     req.query = q ? q + 1 : "";
     req.authorization = FCGX_GetParam("HTTP_AUTHORIZATION", fr->envp);
+    req.idempotency_key = FCGX_GetParam("HTTP_IDEMPOTENCY_KEY", fr->envp);
     const char *rid = FCGX_GetParam("REQUEST_ID", fr->envp);
     if (rid != NULL && rid[0] != '\0' && strlen(rid) <= 64)
         req.request_id = loggable(arena, rid, strlen(rid));

@@ -21,13 +21,15 @@
 #define CLASSES 5 /* 1xx .. 5xx */
 #define BUCKETS 15
 #define LAYOUT_MAGIC 0x4d4d4d4554524943ULL /* "MMMETRIC" */
-#define LAYOUT_VERSION 1
+#define LAYOUT_VERSION 2
 
 static const double bucket_bounds[BUCKETS - 1] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
                                                   0.1,    0.25,  0.5,    1,     2.5,  5,     10};
 
 static const char *const endpoint_names[MM_EP_COUNT] = {
-    "health", "create_game", "join_game", "open_games", "metrics", "preflight", "bench", "other"};
+    "health",      "create_game",  "join_game",  "open_games", "metrics", "preflight",
+    "quick_match", "join_by_code", "leave_game", "bench",      "other"};
+static const char *const limit_names[MM_LIMIT_COUNT] = {"rate", "open_games", "seats"};
 static const char *const op_names[MM_GS_OP_COUNT] = {"create_game", "join_game", "remove_game",
                                                      "remove_player"};
 #define OUTCOMES 3 /* mm_gs_result */
@@ -47,6 +49,7 @@ typedef struct {
     uint64_t redis_errors;
     uint64_t games_created[SLOTS];
     uint64_t games_joined[SLOTS];
+    uint64_t limited[SLOTS][MM_LIMIT_COUNT];
 } segment;
 
 struct mm_metrics {
@@ -244,6 +247,12 @@ void mm_metrics_game_joined(mm_metrics *m, const mm_product *p)
     add(&m->seg->games_joined[slot_of(m, p)], 1);
 }
 
+void mm_metrics_limited(mm_metrics *m, const mm_product *p, mm_limit_kind kind)
+{
+    if ((unsigned)kind < MM_LIMIT_COUNT)
+        add(&m->seg->limited[slot_of(m, p)][kind], 1);
+}
+
 /* Per-product counters: every registered product is shown, zero or not, so
  * a series exists before its first event. */
 static void render_per_product(mm_prom *p, const segment *s, uint64_t nslots, const char *name,
@@ -310,6 +319,14 @@ char *mm_metrics_render(const mm_metrics *m, size_t *len)
     mm_prom_family(&p, "matchmaker_games_joined_total", "counter",
                    "Seats taken in games, by product.");
     render_per_product(&p, s, nslots, "matchmaker_games_joined_total", s->games_joined);
+    mm_prom_family(&p, "matchmaker_user_limited_total", "counter",
+                   "Requests refused by a per-user limit, by product and limit.");
+    for (uint64_t k = 2; k < nslots; k++)
+        for (int l = 0; l < MM_LIMIT_COUNT; l++) {
+            snprintf(labels, sizeof(labels), "product=\"%s\",limit=\"%s\"", s->names[k],
+                     limit_names[l]);
+            mm_prom_counter(&p, "matchmaker_user_limited_total", labels, get(&s->limited[k][l]));
+        }
 
     mm_prom_family(&p, "matchmaker_metrics_shared", "gauge",
                    "1 when these counters cover the whole pool, 0 when only this process.");

@@ -20,6 +20,9 @@ typedef enum {
     MM_EP_OPEN_GAMES,
     MM_EP_METRICS,
     MM_EP_PREFLIGHT,
+    MM_EP_QUICK_MATCH,
+    MM_EP_JOIN_BY_CODE,
+    MM_EP_LEAVE_GAME,
     MM_EP_BENCH, /* the benchmark's no-op route, when enabled */
     MM_EP_OTHER, /* 404, 405, and answers given before routing (413) */
     MM_EP_COUNT
@@ -55,6 +58,9 @@ void mm_metrics_gs_call(mm_metrics *m, const mm_product *p, mm_gs_op op, mm_gs_r
 void mm_metrics_redis_errors(mm_metrics *m, uint64_t n);
 void mm_metrics_game_created(mm_metrics *m, const mm_product *p);
 void mm_metrics_game_joined(mm_metrics *m, const mm_product *p);
+/* A request refused by a per-user limit (SPEC 11). */
+typedef enum { MM_LIMIT_RATE, MM_LIMIT_GAMES, MM_LIMIT_SEATS, MM_LIMIT_COUNT } mm_limit_kind;
+void mm_metrics_limited(mm_metrics *m, const mm_product *p, mm_limit_kind kind);
 
 /* The whole pool's counters in the Prometheus text format, malloc'ed
  * (caller frees). NULL when out of memory. */

@@ -32,8 +32,9 @@ typedef void (*mm_handler)(struct mm_app *app, const mm_request *req, const mm_r
                            mm_response *res);
 
 /* Route flags. */
-#define MM_ROUTE_AUTH 1u  /* the caller must present a valid token */
-#define MM_ROUTE_BENCH 2u /* the benchmark's no-op: routed only when the configuration asks */
+#define MM_ROUTE_AUTH 1u       /* the caller must present a valid token */
+#define MM_ROUTE_BENCH 2u      /* the benchmark's no-op: routed only when the configuration asks */
+#define MM_ROUTE_IDEMPOTENT 4u /* honours Idempotency-Key (SPEC 12) */
 
 typedef struct {
     const char *method;  /* "GET", "POST" */

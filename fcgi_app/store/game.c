@@ -291,6 +291,13 @@ static mm_status decode_fields(mm_arena *a, json_object *root, mm_game *g)
         return MM_ERR_INVALID;
     if ((st = decode_settings(a, v, g)) != MM_OK)
         return st;
+    /* SPEC 12: a private game, and its join code (optional fields) */
+    g->private_game = json_object_object_get_ex(root, "private", &v) &&
+                      json_object_is_type(v, json_type_boolean) && json_object_get_boolean(v);
+    if (json_object_object_get_ex(root, "join_code", &v) &&
+        json_object_is_type(v, json_type_string) &&
+        (st = copy_string(a, v, &g->join_code)) != MM_OK)
+        return st;
     if (!json_object_object_get_ex(root, "players", &v))
         return MM_ERR_INVALID;
     return decode_players(a, v, g);
@@ -426,6 +433,11 @@ static void put_game(writer *w, const mm_game *g, mm_game_form form, const char 
         put_field(w, "token", g->token);
         put_field(w, "_last_updated", when);
         put_field(w, "state", mm_game_state_name(g->state));
+        /* after the fields of SPEC 3, as the store scripts keep fields they do not know */
+        if (g->private_game)
+            put_str(w, ", \"private\": true");
+        if (g->join_code != NULL)
+            put_field(w, "join_code", g->join_code);
     }
     if (target != NULL)
         put_field(w, "target_game_server", target);
@@ -498,24 +510,31 @@ typedef struct {
     const char *doc;
     size_t body_end; /* doc[0..body_end) is the object without its closing brace */
     bool empty;      /* the object has no field */
-    const char *target;
-} target_args;
+    const char *name, *value;
+} field_args;
 
-/* Everything of doc but its closing brace, then the target field and the brace. */
-static void emit_with_target(writer *w, const void *arg)
+/* Everything of doc but its closing brace, then the field and the brace. */
+static void emit_with_field(writer *w, const void *arg)
 {
-    const target_args *ta = arg;
-    put(w, ta->doc, ta->body_end);
-    put(w, ta->empty ? "\"" : ", \"", ta->empty ? 1 : 3);
-    put_str(w, "target_game_server\": ");
-    put_json_string(w, ta->target);
+    const field_args *fa = arg;
+    put(w, fa->doc, fa->body_end);
+    put(w, fa->empty ? "\"" : ", \"", fa->empty ? 1 : 3);
+    put_str(w, fa->name);
+    put(w, "\": ", 3);
+    put_json_string(w, fa->value);
     put(w, "}", 1);
 }
 
 char *mm_game_add_target(mm_arena *a, const char *doc, size_t len, const char *target,
                          size_t *out_len)
 {
-    if (doc == NULL || target == NULL)
+    return mm_game_add_field(a, doc, len, "target_game_server", target, out_len);
+}
+
+char *mm_game_add_field(mm_arena *a, const char *doc, size_t len, const char *name,
+                        const char *value, size_t *out_len)
+{
+    if (doc == NULL || name == NULL || value == NULL)
         return NULL;
     size_t end = len;
     while (end > 0 && is_json_space(doc[end - 1]))
@@ -528,8 +547,8 @@ char *mm_game_add_target(mm_arena *a, const char *doc, size_t len, const char *t
     size_t body_end = end - 1; /* the closing brace */
     while (body_end > start + 1 && is_json_space(doc[body_end - 1]))
         body_end--;
-    target_args ta = {doc + start, body_end - start, body_end == start + 1, target};
-    return write_in_arena(a, SIZE_MAX / 2, emit_with_target, &ta, out_len);
+    field_args fa = {doc + start, body_end - start, body_end == start + 1, name, value};
+    return write_in_arena(a, SIZE_MAX / 2, emit_with_field, &fa, out_len);
 }
 
 /* ---- capacity and expiry ----------------------------------------------- */

@@ -29,6 +29,8 @@ typedef struct {
     int64_t last_updated_us; /* Unix time, microseconds, UTC */
     int num_players;         /* settings.num_players, 2..64, default 2 */
     mm_game_state state;
+    bool private_game;     /* SPEC 12: never listed; joined by its code */
+    const char *join_code; /* a private game's code (NULL: none) */
 } mm_game;
 
 typedef enum {
@@ -58,6 +60,10 @@ char *mm_game_encode(mm_arena *a, const mm_game *g, mm_game_form form, const cha
  * is dropped. NULL if doc is not "{...}" or memory is short. */
 char *mm_game_add_target(mm_arena *a, const char *doc, size_t len, const char *target,
                          size_t *out_len);
+/* The same for any field: "name": value (a string, JSON-escaped) added last. name is a plain
+ * identifier the caller writes (no escaping). */
+char *mm_game_add_field(mm_arena *a, const char *doc, size_t len, const char *name,
+                        const char *value, size_t *out_len);
 
 bool mm_game_is_full(const mm_game *g);
 /* True when last_updated + expiry_seconds[state] < now. */

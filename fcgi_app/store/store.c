@@ -22,10 +22,13 @@ typedef struct {
 struct mm_store {
     mm_rconn *conn;
     script scripts[MM_LUA_COUNT];
+    mm_user_limits limits;
+    mm_store_observer observer;
+    void *observer_ctx;
 };
 
 static const char *const set_prefix[MM_SET_COUNT] = {
-    "__pending_games:", "__lobby_games:", "__active_games:"};
+    "__pending_games:", "__lobby_games:", "__active_games:", "__private_games:"};
 
 static const struct {
     const char *name;
@@ -41,6 +44,12 @@ static const struct {
     {"CHANGED", MM_STORE_CHANGED},
     {"CORRUPT", MM_STORE_CORRUPT},
     {"STALE", MM_STORE_STALE},
+    {"LIMIT_GAMES", MM_STORE_LIMIT_GAMES},
+    {"LIMIT_SEATS", MM_STORE_LIMIT_SEATS},
+    {"RATE", MM_STORE_RATE},
+    {"CODE_TAKEN", MM_STORE_CODE_TAKEN},
+    {"STARTED", MM_STORE_STARTED},
+    {"NONE", MM_STORE_NONE},
 };
 
 const char *mm_store_result_name(mm_store_result r)
@@ -74,6 +83,17 @@ mm_store *mm_store_new(mm_rconn *conn)
             snprintf(sc->sha + (size_t)2 * j, 3, "%02x", digest[j]);
     }
     return s;
+}
+
+void mm_store_set_limits(mm_store *s, const mm_user_limits *limits)
+{
+    s->limits = *limits;
+}
+
+void mm_store_set_observer(mm_store *s, mm_store_observer fn, void *ctx)
+{
+    s->observer = fn;
+    s->observer_ctx = ctx;
 }
 
 void mm_store_free(mm_store *s)
@@ -209,26 +229,49 @@ static mm_store_result decode_into(mm_arena *a, mm_store_result res, const char 
     return res;
 }
 
-/* Turns a write script's reply {status, document?, extra?} into a result and
- * the decoded document. */
-static mm_store_result finish(mm_arena *a, const redisReply *r, const char *game_id, mm_stored *out,
-                              const char **extra)
+/* Tells the observer what a step that succeeded did to the listed lobby: the reply's
+ * third element, when it names an effect. */
+static void notify(mm_store *s, const char *product_id, const char *game_id, const redisReply *r)
+{
+    if (s->observer == NULL || r->elements < 3 || !is_bulk(r->element[2]) ||
+        r->element[2]->len == 0)
+        return;
+    mm_lobby_effect effect;
+    if (strcmp(r->element[2]->str, "listed") == 0)
+        effect = MM_LOBBY_LISTED;
+    else if (strcmp(r->element[2]->str, "updated") == 0)
+        effect = MM_LOBBY_UPDATED;
+    else if (strcmp(r->element[2]->str, "unlisted") == 0)
+        effect = MM_LOBBY_UNLISTED;
+    else
+        return;
+    const char *doc = is_bulk(r->element[1]) ? r->element[1]->str : NULL;
+    size_t len = doc != NULL ? r->element[1]->len : 0;
+    s->observer(s->observer_ctx, product_id, game_id, effect, doc, len);
+}
+
+/* Turns a write script's reply {status, document?, effect?, extra?} into a result and the
+ * decoded document, and tells the observer the step's lobby effect. */
+static mm_store_result finish(mm_store *s, mm_arena *a, const redisReply *r, const char *product_id,
+                              const char *game_id, mm_stored *out, const char **extra)
 {
     mm_store_result res = status_of(r, game_id);
     if (res == MM_STORE_ERROR)
         return res;
+    if (res == MM_STORE_OK || res == MM_STORE_NOT_FOUND)
+        notify(s, product_id, game_id, r);
     if (out != NULL && r->elements >= 2 && is_bulk(r->element[1]))
         res = decode_into(a, res, r->element[1]->str, r->element[1]->len, game_id, out);
-    if (extra != NULL && r->elements >= 3 && is_bulk(r->element[2]))
-        *extra = r->element[2]->str;
+    if (extra != NULL && r->elements >= 4 && is_bulk(r->element[3]))
+        *extra = r->element[3]->str;
     return res;
 }
 
 /* The keys of a write script (redis/lua/prelude.lua). */
-enum { NKEYS = 7 };
+enum { NKEYS = 9 };
 typedef struct {
     char games[KEY_MAX], sets[MM_SET_COUNT][KEY_MAX], wlock[KEY_MAX], events[KEY_MAX],
-        cleanup[KEY_MAX];
+        cleanup[KEY_MAX], codes[KEY_MAX];
     const char *list[NKEYS];
 } game_keys;
 
@@ -242,6 +285,7 @@ static int make_keys(game_keys *k, const char *product_id, const char *game_id)
     snprintf(k->wlock, KEY_MAX, "wlock:%s", game_id);
     snprintf(k->events, KEY_MAX, "__game_events:%s", product_id);
     snprintf(k->cleanup, KEY_MAX, "__cleanup:%s", product_id);
+    snprintf(k->codes, KEY_MAX, "__join_codes:%s", product_id);
     k->list[0] = k->games;
     k->list[1] = k->sets[MM_SET_PENDING];
     k->list[2] = k->sets[MM_SET_LOBBY];
@@ -249,7 +293,15 @@ static int make_keys(game_keys *k, const char *product_id, const char *game_id)
     k->list[4] = k->wlock;
     k->list[5] = k->events;
     k->list[6] = k->cleanup;
+    k->list[7] = k->sets[MM_SET_PRIVATE];
+    k->list[8] = k->codes;
     return 0;
+}
+
+/* A limit as a script argument. */
+static void limit_arg(long v, char out[24])
+{
+    snprintf(out, 24, "%ld", v > 0 ? v : 0);
 }
 
 /* The clock arguments every write takes: _last_updated text and score. */
@@ -280,12 +332,43 @@ mm_store_result mm_store_create(mm_store *s, mm_arena *a, const mm_game *g)
     char *doc = mm_game_encode(a, g, MM_GAME_FULL, NULL, &len);
     if (doc == NULL)
         return MM_STORE_ERROR;
-    char score[24];
+    char score[24], games[24], seats[24];
     snprintf(score, sizeof(score), "%lld", (long long)(g->last_updated_us / 1000));
-    const char *args[] = {g->game_id, doc, score, g->product_id};
+    limit_arg(s->limits.max_open_games, games);
+    limit_arg(s->limits.max_seats, seats);
+    const char *args[] = {g->game_id,    doc,   score, g->product_id,
+                          g->creator_id, games, seats, g->join_code != NULL ? g->join_code : ""};
     mm_store_result fail;
-    redisReply *r = run(s, a, MM_LUA_CREATE, NKEYS, k.list, 4, args, NULL, &fail);
-    return r ? finish(a, r, g->game_id, NULL, NULL) : fail;
+    redisReply *r = run(s, a, MM_LUA_CREATE, NKEYS, k.list, 8, args, NULL, &fail);
+    return r ? finish(s, a, r, g->product_id, g->game_id, NULL, NULL) : fail;
+}
+
+mm_store_result mm_store_admit(mm_store *s, const char *product_id, const char *user_id,
+                               bool count_call, long *retry_ms)
+{
+    *retry_ms = 0;
+    if (s->limits.max_open_games <= 0 && s->limits.max_seats <= 0 &&
+        (!count_call || s->limits.requests_per_minute <= 0))
+        return MM_STORE_OK; /* nothing to check: no round trip */
+    char games_key[KEY_MAX], rate[24], games[24], seats[24];
+    if (strlen(product_id) > MM_ID_MAX)
+        return MM_STORE_ERROR;
+    snprintf(games_key, sizeof(games_key), "__games:%s", product_id);
+    limit_arg(s->limits.requests_per_minute, rate);
+    limit_arg(s->limits.max_open_games, games);
+    limit_arg(s->limits.max_seats, seats);
+    mm_arena *a = mm_arena_new(1024);
+    if (a == NULL)
+        return MM_STORE_ERROR;
+    const char *keys[] = {games_key};
+    const char *args[] = {user_id, rate, games, seats, count_call ? "1" : "0"};
+    mm_store_result fail;
+    redisReply *r = run(s, a, MM_LUA_ADMIT, 1, keys, 5, args, NULL, &fail);
+    mm_store_result res = r ? status_of(r, "-") : fail;
+    if (res == MM_STORE_RATE && r->elements >= 2 && r->element[1]->type == REDIS_REPLY_INTEGER)
+        *retry_ms = (long)r->element[1]->integer;
+    mm_arena_free(a);
+    return res;
 }
 
 static const char *event_of(const mm_store_via *via)
@@ -312,23 +395,7 @@ mm_store_result mm_store_advance(mm_store *s, mm_arena *a, const char *product_i
     const char *args[] = {game_id, to_name, t.when, t.score, product_id, event_of(via)};
     mm_store_result fail;
     redisReply *r = run(s, a, MM_LUA_ADVANCE, NKEYS, k.list, 6, args, NULL, &fail);
-    return r ? finish(a, r, game_id, out, NULL) : fail;
-}
-
-/* Runs the reserve or undo script (they take the same arguments); the reply (in a) or
- * NULL with *fail set. */
-static redisReply *seat(mm_store *s, mm_arena *a, mm_lua_script which, const char *product_id,
-                        const char *game_id, const char *user_id, mm_store_result *fail)
-{
-    game_keys k;
-    if (make_keys(&k, product_id, game_id) != 0) {
-        *fail = MM_STORE_ERROR;
-        return NULL;
-    }
-    stamp t;
-    stamp_now(&t);
-    const char *args[] = {game_id, user_id, t.when, t.score, product_id};
-    return run(s, a, which, NKEYS, k.list, 5, args, NULL, fail);
+    return r ? finish(s, a, r, product_id, game_id, out, NULL) : fail;
 }
 
 static bool is_int(const redisReply *r)
@@ -336,17 +403,19 @@ static bool is_int(const redisReply *r)
     return r != NULL && r->type == REDIS_REPLY_INTEGER;
 }
 
-mm_store_result mm_store_take_seat(mm_store *s, mm_arena *a, const char *product_id,
-                                   const char *game_id, const char *user_id, mm_seat *out)
+/* A seat taken (reserve and quick): {'OK', document, effect, URL, seated, capacity, ...},
+ * or the game as found, or how long a user over the call rate must wait. */
+static mm_store_result seat_taken(mm_store *s, const redisReply *r, const char *product_id,
+                                  const char *game_id, mm_seat *out)
 {
-    memset(out, 0, sizeof(*out));
-    mm_store_result res;
-    redisReply *r = seat(s, a, MM_LUA_RESERVE, product_id, game_id, user_id, &res);
-    if (r == NULL)
-        return res;
-    res = status_of(r, game_id);
+    mm_store_result res = status_of(r, game_id);
     if (res == MM_STORE_ERROR)
         return res;
+    if (res == MM_STORE_RATE) {
+        if (r->elements >= 2 && is_int(r->element[1]))
+            out->retry_ms = (long)r->element[1]->integer;
+        return res;
+    }
     if (r->elements >= 2 && is_bulk(r->element[1])) {
         out->doc = r->element[1]->str;
         out->doc_len = r->element[1]->len;
@@ -354,17 +423,122 @@ mm_store_result mm_store_take_seat(mm_store *s, mm_arena *a, const char *product
     if (res != MM_STORE_OK)
         return res;
     /* The script checked the URL is a string; a NUL inside one is not a URL. */
-    if (out->doc == NULL || r->elements < 5 || !is_bulk(r->element[2]) ||
-        memchr(r->element[2]->str, '\0', r->element[2]->len) != NULL || !is_int(r->element[3]) ||
-        !is_int(r->element[4])) {
+    if (out->doc == NULL || r->elements < 6 || !is_bulk(r->element[3]) ||
+        memchr(r->element[3]->str, '\0', r->element[3]->len) != NULL || !is_int(r->element[4]) ||
+        !is_int(r->element[5])) {
         mm_log_warn("msg=\"seat taken in a game without a usable game server URL\" "
                     "game_id=%s",
                     game_id);
         return MM_STORE_CORRUPT;
     }
-    out->game_server_url = r->element[2]->str;
-    out->nplayers = (long)r->element[3]->integer;
-    out->num_players = (long)r->element[4]->integer;
+    notify(s, product_id, game_id, r);
+    out->game_server_url = r->element[3]->str;
+    out->nplayers = (long)r->element[4]->integer;
+    out->num_players = (long)r->element[5]->integer;
+    return MM_STORE_OK;
+}
+
+mm_store_result mm_store_take_seat(mm_store *s, mm_arena *a, const char *product_id,
+                                   const char *game_id, const char *user_id, const char *code,
+                                   mm_seat *out)
+{
+    memset(out, 0, sizeof(*out));
+    game_keys k;
+    if (make_keys(&k, product_id, game_id) != 0)
+        return MM_STORE_ERROR;
+    stamp t;
+    stamp_now(&t);
+    char seats[24], rate[24];
+    limit_arg(s->limits.max_seats, seats);
+    limit_arg(s->limits.requests_per_minute, rate);
+    const char *args[] = {game_id,    user_id, t.when, t.score,
+                          product_id, seats,   rate,   code != NULL ? code : ""};
+    mm_store_result fail;
+    redisReply *r = run(s, a, MM_LUA_RESERVE, NKEYS, k.list, 8, args, NULL, &fail);
+    return r ? seat_taken(s, r, product_id, game_id, out) : fail;
+}
+
+mm_store_result mm_store_quick_seat(mm_store *s, mm_arena *a, const char *product_id,
+                                    const char *user_id, const char *filter_index,
+                                    const char *pass_over, bool count_call, mm_seat *out,
+                                    const char **game_id)
+{
+    memset(out, 0, sizeof(*out));
+    *game_id = NULL;
+    game_keys k;
+    if (make_keys(&k, product_id, "") != 0)
+        return MM_STORE_ERROR;
+    stamp t;
+    stamp_now(&t);
+    char seats[24], rate[24];
+    limit_arg(s->limits.max_seats, seats);
+    limit_arg(count_call ? s->limits.requests_per_minute : 0, rate);
+    const char *args[] = {user_id,
+                          t.when,
+                          t.score,
+                          product_id,
+                          seats,
+                          rate,
+                          filter_index != NULL ? filter_index : "",
+                          pass_over != NULL ? pass_over : ""};
+    mm_store_result fail;
+    redisReply *r = run(s, a, MM_LUA_QUICK, NKEYS, k.list, 8, args, NULL, &fail);
+    if (r == NULL)
+        return fail;
+    const char *id = r->elements >= 7 && is_bulk(r->element[6]) ? r->element[6]->str : "-";
+    mm_store_result res = seat_taken(s, r, product_id, id, out);
+    if (res == MM_STORE_OK)
+        *game_id = id;
+    return res;
+}
+
+mm_store_result mm_store_leave(mm_store *s, mm_arena *a, const char *product_id,
+                               const char *game_id, const char *user_id, mm_leave *out)
+{
+    memset(out, 0, sizeof(*out));
+    game_keys k;
+    if (make_keys(&k, product_id, game_id) != 0)
+        return MM_STORE_ERROR;
+    stamp t;
+    stamp_now(&t);
+    const char *args[] = {game_id, user_id, t.when, t.score, product_id};
+    mm_store_result fail;
+    redisReply *r = run(s, a, MM_LUA_LEAVE, NKEYS, k.list, 5, args, NULL, &fail);
+    if (r == NULL)
+        return fail;
+    if (r->elements < 1 || !is_bulk(r->element[0]))
+        return MM_STORE_ERROR;
+    bool deleted = strcmp(r->element[0]->str, "DELETED") == 0;
+    bool left = strcmp(r->element[0]->str, "LEFT") == 0;
+    if (!deleted && !left)
+        return status_of(r, game_id);
+    if (r->elements < 4 || !is_bulk(r->element[1]) || !is_bulk(r->element[3]))
+        return MM_STORE_ERROR;
+    notify(s, product_id, game_id, r);
+    out->game_removed = deleted;
+    out->doc = r->element[1]->str;
+    out->doc_len = r->element[1]->len;
+    out->game_server_url = r->element[3]->str;
+    return MM_STORE_OK;
+}
+
+mm_store_result mm_store_code_game(mm_store *s, mm_arena *a, const char *product_id,
+                                   const char *code, const char **game_id)
+{
+    *game_id = NULL;
+    char key[KEY_MAX];
+    if (strlen(product_id) > MM_ID_MAX)
+        return MM_STORE_ERROR;
+    snprintf(key, sizeof(key), "__join_codes:%s", product_id);
+    const char *argv[] = {"HGET", key, code};
+    redisReply *r = mm_rconn_command_argv_in(s->conn, a, MM_RCONN_REPEATABLE, 3, argv, NULL);
+    if (r == NULL)
+        return MM_STORE_UNAVAILABLE;
+    if (r->type == REDIS_REPLY_NIL)
+        return MM_STORE_NOT_FOUND;
+    if (r->type != REDIS_REPLY_STRING)
+        return MM_STORE_ERROR;
+    *game_id = r->str;
     return MM_STORE_OK;
 }
 
@@ -373,7 +547,7 @@ mm_store_result mm_store_reserve_seat(mm_store *s, mm_arena *a, const char *prod
 {
     clear(out);
     mm_seat st;
-    mm_store_result res = mm_store_take_seat(s, a, product_id, game_id, user_id, &st);
+    mm_store_result res = mm_store_take_seat(s, a, product_id, game_id, user_id, NULL, &st);
     if (st.doc != NULL)
         res = decode_into(a, res, st.doc, st.doc_len, game_id, out);
     return res;
@@ -383,9 +557,15 @@ mm_store_result mm_store_undo_seat(mm_store *s, mm_arena *a, const char *product
                                    const char *game_id, const char *user_id, mm_stored *out)
 {
     clear(out);
+    game_keys k;
+    if (make_keys(&k, product_id, game_id) != 0)
+        return MM_STORE_ERROR;
+    stamp t;
+    stamp_now(&t);
+    const char *args[] = {game_id, user_id, t.when, t.score, product_id};
     mm_store_result fail;
-    redisReply *r = seat(s, a, MM_LUA_UNDO, product_id, game_id, user_id, &fail);
-    return r ? finish(a, r, game_id, out, NULL) : fail;
+    redisReply *r = run(s, a, MM_LUA_UNDO, NKEYS, k.list, 5, args, NULL, &fail);
+    return r ? finish(s, a, r, product_id, game_id, out, NULL) : fail;
 }
 
 mm_store_result mm_store_reset(mm_store *s, mm_arena *a, const char *product_id,
@@ -410,7 +590,7 @@ mm_store_result mm_store_reset(mm_store *s, mm_arena *a, const char *product_id,
                           job_of(via)};
     mm_store_result fail;
     redisReply *r = run(s, a, MM_LUA_RESET, NKEYS, k.list, 8, args, NULL, &fail);
-    return r ? finish(a, r, game_id, out, removed) : fail;
+    return r ? finish(s, a, r, product_id, game_id, out, removed) : fail;
 }
 
 /* Runs the delete script with expect 'any', 'doc' (doc, len) or 'missing'. */
@@ -429,7 +609,7 @@ static mm_store_result delete_if(mm_store *s, const char *product_id, const char
                            strlen(job_of(via))};
     mm_store_result fail;
     redisReply *r = run(s, a, MM_LUA_DELETE, NKEYS, k.list, 5, args, lens, &fail);
-    mm_store_result res = r ? finish(a, r, game_id, NULL, NULL) : fail;
+    mm_store_result res = r ? finish(s, a, r, product_id, game_id, NULL, NULL) : fail;
     mm_arena_free(a);
     return res;
 }
@@ -582,16 +762,17 @@ mm_store_result mm_store_get(mm_store *s, mm_arena *a, const char *product_id, c
 /* Runs the fetch script on one set and decodes the id/document pairs (with
  * decode false, only checks that each id has a document). */
 static mm_store_result fetch(mm_store *s, mm_arena *a, const char *product_id, mm_game_set set,
-                             const char *mode, long x, long y, long z, bool keep_missing,
-                             bool decode, mm_candidate **out, size_t *n)
+                             const char *index, const char *mode, long x, long y, long z,
+                             bool keep_missing, bool decode, mm_candidate **out, size_t *n)
 {
     *out = NULL;
     *n = 0;
-    char games[KEY_MAX], setkey[KEY_MAX], xs[24], ys[24], zs[24];
-    if (strlen(product_id) > MM_ID_MAX || (unsigned)set >= MM_SET_COUNT)
+    char games[KEY_MAX], setkey[KEY_MAX + MM_FILTER_INDEX_MAX], xs[24], ys[24], zs[24];
+    if (strlen(product_id) > MM_ID_MAX || (unsigned)set >= MM_SET_COUNT ||
+        strlen(index) > MM_FILTER_INDEX_MAX)
         return MM_STORE_ERROR;
     snprintf(games, sizeof(games), "__games:%s", product_id);
-    snprintf(setkey, sizeof(setkey), "%s%s", set_prefix[set], product_id);
+    snprintf(setkey, sizeof(setkey), "%s%s%s", set_prefix[set], product_id, index);
     snprintf(xs, sizeof(xs), "%ld", x);
     snprintf(ys, sizeof(ys), "%ld", y);
     snprintf(zs, sizeof(zs), "%ld", z);
@@ -642,8 +823,8 @@ mm_store_result mm_store_lobby_page(mm_store *s, mm_arena *a, const char *produc
         return MM_STORE_OK;
     mm_candidate *c;
     size_t k;
-    mm_store_result res = fetch(s, a, product_id, MM_SET_LOBBY, "rank", offset, offset + count - 1,
-                                0, false, true, &c, &k);
+    mm_store_result res = fetch(s, a, product_id, MM_SET_LOBBY, "", "rank", offset,
+                                offset + count - 1, 0, false, true, &c, &k);
     if (res != MM_STORE_OK || k == 0)
         return res;
     mm_stored *g = mm_arena_calloc(a, k, sizeof(*g));
@@ -660,17 +841,18 @@ mm_store_result mm_store_candidates(mm_store *s, mm_arena *a, const char *produc
                                     mm_game_set set, int64_t cutoff_ms, long offset, long limit,
                                     mm_candidate **out, size_t *n)
 {
-    return fetch(s, a, product_id, set, "score", (long)cutoff_ms, offset, limit, true, true, out,
-                 n);
+    return fetch(s, a, product_id, set, "", "score", (long)cutoff_ms, offset, limit, true, true,
+                 out, n);
 }
 
-mm_store_result mm_store_lobby_docs(mm_store *s, mm_arena *a, const char *product_id, long offset,
-                                    long count, mm_candidate **out, size_t *n)
+mm_store_result mm_store_lobby_docs(mm_store *s, mm_arena *a, const char *product_id,
+                                    const char *filter_index, long offset, long count,
+                                    mm_candidate **out, size_t *n)
 {
     *out = NULL;
     *n = 0;
     if (offset < 0 || count <= 0)
         return MM_STORE_OK;
-    return fetch(s, a, product_id, MM_SET_LOBBY, "rank", offset, offset + count - 1, 0, false,
-                 false, out, n);
+    return fetch(s, a, product_id, MM_SET_LOBBY, filter_index != NULL ? filter_index : "", "rank",
+                 offset, offset + count - 1, 0, false, false, out, n);
 }

@@ -7,6 +7,8 @@
 #ifndef MM_STORE_H
 #define MM_STORE_H
 
+#include <stdbool.h>
+
 #include "arena.h"
 #include "game.h"
 #include "rconn.h"
@@ -22,12 +24,29 @@ typedef enum {
     MM_STORE_CHANGED,        /* the document is not the one expected */
     MM_STORE_CORRUPT,        /* the stored document does not parse */
     MM_STORE_STALE,          /* an event older than the last one applied to the game */
+    MM_STORE_LIMIT_GAMES,    /* the user has max_open_games_per_user games not started */
+    MM_STORE_LIMIT_SEATS,    /* the user holds max_seats_per_user seats */
+    MM_STORE_RATE,           /* the user made user_requests_per_minute calls this minute */
+    MM_STORE_CODE_TAKEN,     /* create: another live game of the product has the join code */
+    MM_STORE_STARTED,        /* leave: the game is in progress or ended */
+    MM_STORE_NONE,           /* quick match: no listed game to join */
     MM_STORE_UNAVAILABLE,    /* Redis did not answer (or a write reached it after its
                                 deadline and was refused) */
     MM_STORE_ERROR           /* anything else (logged) */
 } mm_store_result;
 
-typedef enum { MM_SET_PENDING = 0, MM_SET_LOBBY, MM_SET_ACTIVE, MM_SET_COUNT } mm_game_set;
+/* The sets a game is in (one at a time): created, listed, full or started, and listed to
+ * no one (a private game waiting for players, SPEC 12). */
+typedef enum {
+    MM_SET_PENDING = 0,
+    MM_SET_LOBBY,
+    MM_SET_ACTIVE,
+    MM_SET_PRIVATE,
+    MM_SET_COUNT
+} mm_game_set;
+
+/* A lobby filter index: "|key=value|..." with the keys sorted, after the lobby set's key. */
+#define MM_FILTER_INDEX_MAX 512
 
 typedef struct {
     mm_game game;
@@ -36,6 +55,22 @@ typedef struct {
 } mm_stored;
 
 typedef struct mm_store mm_store;
+
+/* SPEC 11's per-user limits, per product (0: none). */
+typedef struct {
+    long max_open_games;      /* games created and not started */
+    long max_seats;           /* seats in games not in progress */
+    long requests_per_minute; /* create/join/quick_match calls */
+} mm_user_limits;
+
+/* What a step did to the listed lobby (SPEC 13). */
+typedef enum { MM_LOBBY_LISTED, MM_LOBBY_UPDATED, MM_LOBBY_UNLISTED } mm_lobby_effect;
+
+/* Called after each step that changed what the lobby lists, with the game's document after
+ * the step (before it, for a delete; NULL when unknown). Private games are never listed,
+ * so they never come here. */
+typedef void (*mm_store_observer)(void *ctx, const char *product_id, const char *game_id,
+                                  mm_lobby_effect effect, const char *doc, size_t doc_len);
 
 /* What a write made for the worker carries besides its own arguments (NULL: nothing). */
 typedef struct {
@@ -49,9 +84,20 @@ typedef struct {
 /* conn is borrowed; it must outlive the store. */
 mm_store *mm_store_new(mm_rconn *conn);
 void mm_store_free(mm_store *s);
+/* The limits creates and seats are held to (none until set). */
+void mm_store_set_limits(mm_store *s, const mm_user_limits *limits);
+/* Sets the observer of lobby changes (NULL: none). */
+void mm_store_set_observer(mm_store *s, mm_store_observer fn, void *ctx);
 const char *mm_store_result_name(mm_store_result r);
 
-/* Stores g (state created) in the hash and the pending set. */
+/* Before a create calls the game server: counts the call (count_call) and checks the user's
+ * rate, open games and seats. MM_STORE_RATE (with *retry_ms), MM_STORE_LIMIT_GAMES,
+ * MM_STORE_LIMIT_SEATS, or MM_STORE_OK. */
+mm_store_result mm_store_admit(mm_store *s, const char *product_id, const char *user_id,
+                               bool count_call, long *retry_ms);
+/* Stores g (state created) in the hash and the pending set, with its join code when it has
+ * one (MM_STORE_CODE_TAKEN: draw another), checking the creator's limits again in the same
+ * step (MM_STORE_LIMIT_GAMES, MM_STORE_LIMIT_SEATS). */
 mm_store_result mm_store_create(mm_store *s, mm_arena *a, const mm_game *g);
 /* Moves a game to the next state; to creator_joined it also moves pending -> lobby
  * (publish), past it the game is in the active set. */
@@ -69,11 +115,40 @@ typedef struct {
     const char *game_server_url;
     long nplayers;    /* players seated now, the new one included */
     long num_players; /* the game's capacity */
+    long retry_ms;    /* MM_STORE_RATE: until the user's minute ends */
 } mm_seat;
 
-/* Adds user_id to a creator_joined game with a free seat; full -> lobby to active. */
+/* Adds user_id to a creator_joined game with a free seat; full -> lobby to active. The call
+ * counts for the user's rate and the seat for their seats (MM_STORE_RATE,
+ * MM_STORE_LIMIT_SEATS). With a join code, the code must still name this game
+ * (MM_STORE_NOT_FOUND otherwise). */
 mm_store_result mm_store_take_seat(mm_store *s, mm_arena *a, const char *product_id,
-                                   const char *game_id, const char *user_id, mm_seat *out);
+                                   const char *game_id, const char *user_id, const char *code,
+                                   mm_seat *out);
+/* Quick match: takes a seat in the oldest listed game of the filter index (NULL or "": the
+ * whole lobby) that has one free and does not hold the user, passing over the games listed
+ * in pass_over (ids joined by ','). count_call: the call counts for the user's rate (a
+ * retry after a game server's refusal does not). MM_STORE_NONE when there is none;
+ * *game_id names the game on MM_STORE_OK. */
+mm_store_result mm_store_quick_seat(mm_store *s, mm_arena *a, const char *product_id,
+                                    const char *user_id, const char *filter_index,
+                                    const char *pass_over, bool count_call, mm_seat *out,
+                                    const char **game_id);
+
+/* What a leave did: the game deleted (its creator left) or the player taken out. */
+typedef struct {
+    bool game_removed;
+    const char *doc; /* the game after the step (before it, when deleted) */
+    size_t doc_len;
+    const char *game_server_url;
+} mm_leave;
+/* user_id leaves game_id (SPEC 12): MM_STORE_OK, MM_STORE_NOT_FOUND, MM_STORE_NOT_PLAYER,
+ * MM_STORE_STARTED. */
+mm_store_result mm_store_leave(mm_store *s, mm_arena *a, const char *product_id,
+                               const char *game_id, const char *user_id, mm_leave *out);
+/* The game a join code names (in a), MM_STORE_NOT_FOUND when none. */
+mm_store_result mm_store_code_game(mm_store *s, mm_arena *a, const char *product_id,
+                                   const char *code, const char **game_id);
 /* mm_store_take_seat, with the document decoded into out->game as the other
  * writes do (MM_STORE_CORRUPT if the changed document does not decode). */
 mm_store_result mm_store_reserve_seat(mm_store *s, mm_arena *a, const char *product_id,
@@ -132,10 +207,12 @@ mm_store_result mm_store_candidates(mm_store *s, mm_arena *a, const char *produc
                                     mm_game_set set, int64_t cutoff_ms, long offset, long limit,
                                     mm_candidate **out, size_t *n);
 /* As mm_store_lobby_page, but the documents are not decoded: stored.doc and
- * stored.doc_len only (ids without a document are skipped, logged). The caller
- * decodes, and skips a document that does not parse. */
-mm_store_result mm_store_lobby_docs(mm_store *s, mm_arena *a, const char *product_id, long offset,
-                                    long count, mm_candidate **out, size_t *n);
+ * stored.doc_len only (ids without a document are skipped, logged), from the lobby filter
+ * index filter_index (NULL or "": the whole lobby). The caller decodes, and skips a
+ * document that does not parse. */
+mm_store_result mm_store_lobby_docs(mm_store *s, mm_arena *a, const char *product_id,
+                                    const char *filter_index, long offset, long count,
+                                    mm_candidate **out, size_t *n);
 
 /* The event stream's own steps, for a store made on the stream's connection. dead_letter
  * moves entry_id of stream to the dead_letter stream (its fields plus reason and

@@ -16,6 +16,9 @@ typedef enum {
     MM_LUA_CLEANUP_SETTLE,
     MM_LUA_DEAD_LETTER,
     MM_LUA_STREAM_TRIM,
+    MM_LUA_ADMIT,
+    MM_LUA_QUICK,
+    MM_LUA_LEAVE,
     MM_LUA_COUNT
 } mm_lua_script;
 

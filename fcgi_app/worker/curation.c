@@ -12,7 +12,8 @@ static long min_expiry(const mm_config *cfg, mm_game_set set)
 {
     switch (set) {
     case MM_SET_PENDING: return cfg->expiry_seconds[MM_STATE_CREATED];
-    case MM_SET_LOBBY: return cfg->expiry_seconds[MM_STATE_CREATOR_JOINED];
+    case MM_SET_LOBBY:
+    case MM_SET_PRIVATE: return cfg->expiry_seconds[MM_STATE_CREATOR_JOINED];
     default: {
         long m = cfg->expiry_seconds[MM_STATE_CREATOR_JOINED]; /* full, not yet connected */
         for (int s = MM_STATE_ALL_PLAYERS_JOINED; s < MM_STATE_COUNT; s++)

@@ -5,9 +5,10 @@
 -- handled elsewhere and are still in flight (a worker died holding them, or
 -- another replica has them), and being older they will be STALE when they
 -- come (SPEC 10: a game's events apply in stream order), so the game ends in
--- the state its last event says. Reaching creator_joined publishes the game (pending -> lobby);
--- later states keep it in the active set (entered once: its score is the time
--- it entered).
+-- the state its last event says.
+-- Reaching creator_joined lists the game (pending -> lobby, or the private
+-- set); later states keep it in the active set (entered once: its score is
+-- the time it entered). A start frees the join code.
 if late() then return {'LATE'} end
 local raw, g, m = load(ARGV[2])
 if not raw then return {'NOT_FOUND'} end
@@ -24,9 +25,10 @@ local doc = save(ARGV[2], g, m, ARGV[6])
 applied(ARGV[2], ARGV[7])
 redis.call('ZREM', KEYS[2], ARGV[2])
 if ARGV[3] == 'creator_joined' then
-  redis.call('ZADD', KEYS[3], ARGV[5], ARGV[2])
+  list(ARGV[2], g, ARGV[5])
 else
-  redis.call('ZREM', KEYS[3], ARGV[2])
+  unlist(ARGV[2], g)
   redis.call('ZADD', KEYS[4], 'NX', ARGV[5], ARGV[2])
 end
-return {'OK', doc}
+if to >= rank.in_progress then free_code(ARGV[2], g) end
+return {'OK', doc, EFFECT}

@@ -2,6 +2,7 @@
 -- in the lobby again. ARGV: deadline_ms, game_id, user_id ('' = the last
 -- player), expected document ('' = any), now_str, score_ms, product_id,
 -- event_id ('' when not from an event), cleanup job ('' = none).
+-- Answers {'OK', document, effect, the player removed}.
 if late() then return {'LATE'} end
 local raw, g, m = load(ARGV[2])
 if not raw then return {'NOT_FOUND'} end
@@ -25,5 +26,5 @@ applied(ARGV[2], ARGV[8])
 queue_cleanup(ARGV[9])
 redis.call('ZREM', KEYS[2], ARGV[2])
 redis.call('ZREM', KEYS[4], ARGV[2])
-redis.call('ZADD', KEYS[3], 'NX', ARGV[6], ARGV[2])
-return {'OK', doc, removed}
+list(ARGV[2], g, ARGV[6])
+return {'OK', doc, EFFECT, removed}

@@ -14,8 +14,6 @@ if g.state ~= 'creator_joined' then return {'CHANGED', raw} end
 table.remove(g.players, i)
 g._last_updated = ARGV[4]
 local doc = save(ARGV[2], g, m, ARGV[6])
-if not redis.call('ZSCORE', KEYS[3], ARGV[2]) then
-  redis.call('ZREM', KEYS[4], ARGV[2])
-  redis.call('ZADD', KEYS[3], ARGV[5], ARGV[2])
-end
-return {'OK', doc}
+redis.call('ZREM', KEYS[4], ARGV[2])
+list(ARGV[2], g, ARGV[5])
+return {'OK', doc, EFFECT}

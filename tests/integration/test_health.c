@@ -92,7 +92,7 @@ static void preflight_on_lobby_path_is_204(void **state)
     assert_int_equal(itest_header(&r, "Access-Control-Allow-Methods", v, sizeof(v)), 0);
     assert_string_equal(v, "GET, POST, OPTIONS");
     assert_int_equal(itest_header(&r, "Access-Control-Allow-Headers", v, sizeof(v)), 0);
-    assert_string_equal(v, "Authorization, Content-Type");
+    assert_string_equal(v, "Authorization, Content-Type, Idempotency-Key");
     itest_response_free(&r);
 }
 

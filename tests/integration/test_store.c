@@ -89,6 +89,14 @@ static long long keycount(void)
     return n;
 }
 
+static bool is_member(const char *key, const char *member)
+{
+    redisReply *r = redisCommand(raw, "SISMEMBER %s %s", key, member);
+    bool in = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
+    freeReplyObject(r);
+    return in;
+}
+
 /* Which of the three sets hold id: a bitmask 1 pending, 2 lobby, 4 active. */
 static int sets_of(const char *id)
 {
@@ -161,7 +169,10 @@ static void create_writes_hash_pending_and_wlock(void **state)
     char *lock = get("wlock:g1");
     assert_string_equal(lock, P);
     free(lock);
-    assert_int_equal(keycount(), 3);
+    /* the hash, the pending set, the wlock, and the creator's open game and seat (SPEC 11) */
+    assert_int_equal(keycount(), 5);
+    assert_true(is_member("__user_games:" P ":u1", "g1"));
+    assert_true(is_member("__user_seats:" P ":u1", "g1"));
     assert_canonical("g1");
     /* the id is taken */
     assert_int_equal(mm_store_create(store, arena, &g), MM_STORE_EXISTS);
@@ -279,7 +290,7 @@ static void take_seat_answers_without_decoding(void **state)
     (void)state;
     create_published("g3", 3);
     mm_seat seat;
-    assert_int_equal(mm_store_take_seat(store, arena, P, "g3", "u2", &seat), MM_STORE_OK);
+    assert_int_equal(mm_store_take_seat(store, arena, P, "g3", "u2", NULL, &seat), MM_STORE_OK);
     assert_string_equal(seat.game_server_url, "http://127.0.0.1:8080");
     assert_int_equal(seat.nplayers, 2);
     assert_int_equal(seat.num_players, 3);
@@ -288,13 +299,14 @@ static void take_seat_answers_without_decoding(void **state)
     assert_string_equal(seat.doc, doc);
     free(doc);
     assert_int_equal(sets_of("g3"), 2); /* one seat left: still listed */
-    assert_int_equal(mm_store_take_seat(store, arena, P, "g3", "u3", &seat), MM_STORE_OK);
+    assert_int_equal(mm_store_take_seat(store, arena, P, "g3", "u3", NULL, &seat), MM_STORE_OK);
     assert_int_equal(seat.nplayers, 3);
     assert_int_equal(sets_of("g3"), 4); /* full: active */
-    assert_int_equal(mm_store_take_seat(store, arena, P, "g3", "u4", &seat), MM_STORE_FULL);
+    assert_int_equal(mm_store_take_seat(store, arena, P, "g3", "u4", NULL, &seat), MM_STORE_FULL);
     assert_non_null(seat.doc); /* the game as found */
     assert_null(seat.game_server_url);
-    assert_int_equal(mm_store_take_seat(store, arena, P, "g9", "u4", &seat), MM_STORE_NOT_FOUND);
+    assert_int_equal(mm_store_take_seat(store, arena, P, "g9", "u4", NULL, &seat),
+                     MM_STORE_NOT_FOUND);
     assert_null(seat.doc);
 }
 
@@ -414,7 +426,8 @@ static void delete_removes_every_key(void **state)
     create_published("g1", 2);
     assert_int_equal(mm_store_reserve_seat(store, arena, P, "g1", "u2", &s), MM_STORE_OK);
     assert_int_equal(mm_store_delete_exact(store, P, "g1", "{\"x\": 1}", 8), MM_STORE_CHANGED);
-    assert_int_equal(keycount(), 3);
+    /* hash, active set, wlock, u1's open game, u1's and u2's seats */
+    assert_int_equal(keycount(), 6);
     char *doc = hget("__games:" P, "g1");
     assert_int_equal(mm_store_delete_exact(store, P, "g1", doc, strlen(doc)), MM_STORE_OK);
     free(doc);
@@ -460,7 +473,8 @@ static void get_and_corrupt_documents(void **state)
         "\"_last_updated\": \"23-Nov-2026 (18:04:05.123456)\", \"state\": \"creator_joined\"}";
     freeReplyObject(redisCommand(raw, "HSET __games:" P " nourl %s", no_url));
     mm_seat seat;
-    assert_int_equal(mm_store_take_seat(store, arena, P, "nourl", "u2", &seat), MM_STORE_CORRUPT);
+    assert_int_equal(mm_store_take_seat(store, arena, P, "nourl", "u2", NULL, &seat),
+                     MM_STORE_CORRUPT);
     assert_null(seat.game_server_url);
     doc = hget("__games:" P, "nourl");
     assert_string_equal(doc, no_url);
@@ -721,7 +735,7 @@ static void writes_reaching_redis_after_their_deadline_are_refused(void **state)
     double t0 = now_s();
     mm_store_result created = mm_store_create(store, arena, &g);
     mm_seat seat;
-    mm_store_result seated = mm_store_take_seat(store, arena, P, "open", "u2", &seat);
+    mm_store_result seated = mm_store_take_seat(store, arena, P, "open", "u2", NULL, &seat);
     double took = now_s() - t0;
     assert_int_equal(kill(rp, SIGCONT), 0);
     assert_int_equal(created, MM_STORE_UNAVAILABLE);
@@ -736,7 +750,7 @@ static void writes_reaching_redis_after_their_deadline_are_refused(void **state)
     assert_null(strstr(doc, "u2"));
     free(doc);
     /* and the store works again at once */
-    assert_int_equal(mm_store_take_seat(store, arena, P, "open", "u3", &seat), MM_STORE_OK);
+    assert_int_equal(mm_store_take_seat(store, arena, P, "open", "u3", NULL, &seat), MM_STORE_OK);
 }
 
 /* ---- a proxy in front of Redis that loses one answer ----
@@ -822,14 +836,15 @@ static void a_write_is_not_sent_twice_when_its_answer_is_lost(void **state)
     create_published("g2", 3);
     mm_seat seat;
     /* the connection is up and the scripts are loaded */
-    assert_int_equal(mm_store_take_seat(st, arena, P, "g1", "u2", &seat), MM_STORE_OK);
+    assert_int_equal(mm_store_take_seat(st, arena, P, "g1", "u2", NULL, &seat), MM_STORE_OK);
     p.drop_next_answer = 1;
-    assert_int_equal(mm_store_take_seat(st, arena, P, "g2", "u2", &seat), MM_STORE_UNAVAILABLE);
+    assert_int_equal(mm_store_take_seat(st, arena, P, "g2", "u2", NULL, &seat),
+                     MM_STORE_UNAVAILABLE);
     /* it ran once: the seat is held once, and the next call works */
     char *doc = hget("__games:" P, "g2");
     assert_non_null(strstr(doc, "[\"u1\", \"u2\"]"));
     free(doc);
-    assert_int_equal(mm_store_take_seat(st, arena, P, "g2", "u3", &seat), MM_STORE_OK);
+    assert_int_equal(mm_store_take_seat(st, arena, P, "g2", "u3", NULL, &seat), MM_STORE_OK);
     p.stop = 1;
     pthread_join(tid, NULL);
     mm_store_free(st);
