@@ -22,7 +22,7 @@ for _ in $(seq 30); do curl -fs "$base/health" >/dev/null && break; sleep 0.1; d
 token=$(fcgi_app/matchmaker-token -c "$conf" --user-id u1 --username alice)
 cat <<TXT
 The matchmaker is running:
-  lobby API     $base/game_lobby/{product_id}/...   (products: exrps, exrps3)
+  lobby API     $base/game_lobby/{product_id}/...   (products: exrps, exrps3, exrps4 -- with lobby filters mode and region)
   health        $base/health
   metrics       $base/metrics  (the pool)   http://127.0.0.1:5051/metrics  (the worker)
   game server   http://127.0.0.1:$(cat "$MM_RUN_DIR/gameserver.port")  (demo)

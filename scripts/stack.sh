@@ -190,7 +190,11 @@ write_config() {
     {"product_id": "exrps3", "game_server_url": "$gs",
      "game_socket_url": "127.0.0.1:$(cat "$run/gameserver.port")",
      "settings": {"mode": "classic", "maps": [], "num_players": 3,
-                  "seed": 12345678901234567, "rules": {"names": ["\u00e9t\u00e9", "a/b"], "ratio": 0.50}}}
+                  "seed": 12345678901234567, "rules": {"names": ["\u00e9t\u00e9", "a/b"], "ratio": 0.50}}},
+    {"product_id": "exrps4", "game_server_url": "$gs",
+     "game_socket_url": "127.0.0.1:$(cat "$run/gameserver.port")",
+     "settings": {"num_players": 4},
+     "lobby_filters": {"mode": ["casual", "ranked"], "region": ["eu", "us"]}}
   ]
 }
 JSON
