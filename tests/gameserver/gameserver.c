@@ -36,14 +36,14 @@
 
 #define GS_PROG "mm-test-gameserver"
 #define GS_HEADER_MAX (16 * 1024)
-#define GS_BODY_MAX (1024 * 1024)
+#define GS_BODY_MAX ((long)1024 * 1024)
 #define GS_IDLE_TIMEOUT_S 30
 #define GS_LISTEN_BACKLOG 1024
 #define GS_CONN_MAX 4096
-#define GS_THREAD_STACK (512 * 1024)
+#define GS_THREAD_STACK ((size_t)512 * 1024)
 #define GS_JSON_DEPTH 32
 #define GS_LINGER_MS 500
-#define GS_LINGER_BYTES (4 * 1024 * 1024)
+#define GS_LINGER_BYTES ((size_t)4 * 1024 * 1024)
 #define GS_SHUTDOWN_WAIT_MS 150
 #define GS_CALLS_MAX 100000
 #define GS_CALLS_BYTES_MAX ((size_t)64 * 1024 * 1024)
@@ -422,10 +422,11 @@ static void res_json_text(gs_response *res, int status, const char *key, const c
     if (mm_json_escape(NULL, 0, text, len) > room)
         len = room / 6; /* no byte escapes to more than 6 */
     size_t n = (size_t)head + mm_json_escape(b + head, room, text, len);
-    memcpy(b + n, "\"}", 2);
+    b[n++] = '"';
+    b[n++] = '}';
     res->status = status;
     res->body = b;
-    res->len = n + 2;
+    res->len = n;
 }
 
 static void res_error(gs_response *res, int status, const char *msg)
@@ -1063,7 +1064,8 @@ static int redis_simple(const char *err_prefix, char *err, size_t errlen, int ar
 
 static int redis_connect(char *err, size_t errlen)
 {
-    struct timeval tv = {GS_REDIS_TIMEOUT_MS / 1000, (GS_REDIS_TIMEOUT_MS % 1000) * 1000};
+    struct timeval tv = {GS_REDIS_TIMEOUT_MS / 1000,
+                         (suseconds_t)(GS_REDIS_TIMEOUT_MS % 1000) * 1000};
     if (rds.url.is_unix)
         rds.ctx = redisConnectUnixWithTimeout(rds.url.path, tv);
     else
@@ -1480,6 +1482,7 @@ static int open_listener(const gs_options *o, char *addr, size_t addrlen, int *p
         return -1;
 
     struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof(ss));
     socklen_t sl = sizeof(ss);
     char host[INET6_ADDRSTRLEN] = "?";
     if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0) {

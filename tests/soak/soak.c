@@ -136,7 +136,7 @@ static int pick_game(const char *json, unsigned n, char out[64])
 
 static void *worker(void *arg)
 {
-    int index = (int)(long)arg;
+    int index = *(const int *)arg;
     CURL *c = curl_easy_init();
     mm_arena *a = mm_arena_new(0);
     char *mem = malloc(65536);
@@ -205,8 +205,11 @@ static int load(int argc, char **argv)
     curl_global_init(CURL_GLOBAL_DEFAULT);
     deadline = now_s() + seconds;
     pthread_t tid[64];
-    for (long i = 0; i < threads; i++)
-        pthread_create(&tid[i], NULL, worker, (void *)i);
+    int index[64];
+    for (long i = 0; i < threads; i++) {
+        index[i] = (int)i;
+        pthread_create(&tid[i], NULL, worker, &index[i]);
+    }
     for (long i = 0; i < threads; i++)
         pthread_join(tid[i], NULL);
     long total = 0;
