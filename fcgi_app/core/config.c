@@ -573,6 +573,25 @@ mm_status mm_config_load(const char *path, mm_config *out, char *err, size_t err
     return st;
 }
 
+mm_status mm_config_start(const char *prog, const char *log_path, const char *config_path,
+                          mm_config *out)
+{
+    mm_log_init(prog, MM_LOG_INFO);
+    if (log_path != NULL && mm_log_open(log_path) != 0) {
+        fprintf(stderr, "%s: cannot open log file %s: %s\n", prog, log_path, strerror(errno));
+        memset(out, 0, sizeof(*out));
+        return MM_ERR_IO;
+    }
+    char err[512];
+    mm_status st = mm_config_load(config_path, out, err, sizeof(err));
+    if (st != MM_OK) {
+        mm_log_error("msg=\"refusing to start\" reason=\"%s\"", err);
+        return st;
+    }
+    mm_log_set_level(out->log_level);
+    return MM_OK;
+}
+
 void mm_config_free(mm_config *cfg)
 {
     for (size_t i = 0; i < MM_ARRAY_LEN(string_keys); i++) {

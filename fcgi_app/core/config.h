@@ -94,6 +94,13 @@ mm_status mm_config_parse(const char *json, size_t len, mm_config *out, char *er
  * (mm_config_check_secret). */
 mm_status mm_config_load(const char *path, mm_config *out, char *err, size_t errlen);
 
+/* The start of both programs: logs as prog (appending to log_path instead of stderr when
+ * it is not NULL), then loads the configuration as mm_config_load and applies its log
+ * level. On failure says why -- on stderr when the log cannot be opened, in the log when
+ * the configuration is refused -- and *out is left empty. */
+mm_status mm_config_start(const char *prog, const char *log_path, const char *config_path,
+                          mm_config *out);
+
 /* Applies MATCHMAKER_REDIS_URL, MATCHMAKER_EVENT_STREAM_URL,
  * MATCHMAKER_SECRET_KEY, MATCHMAKER_LOG_LEVEL, MATCHMAKER_METRICS_FILE and
  * MATCHMAKER_WORKER_METRICS_PORT. */

@@ -5,7 +5,6 @@
  * SIGTERM/SIGINT finish the entry in hand and exit 0 within one turn. */
 #include <ctype.h>
 #include <stdbool.h>
-#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -336,23 +335,13 @@ int main(int argc, char **argv)
         default: usage(stderr); return 2;
         }
     }
-    mm_log_init("matchmaker-worker", MM_LOG_INFO);
-    if (log_path != NULL && mm_log_open(log_path) != 0) {
-        fprintf(stderr, "matchmaker-worker: cannot open log file %s: %s\n", log_path,
-                strerror(errno));
-        return 1;
-    }
     if (name != NULL && !valid_name(name)) {
         fprintf(stderr, "matchmaker-worker: -n wants 1..100 of [A-Za-z0-9._@-]\n");
         return 2;
     }
-    char err[512];
     mm_config cfg;
-    if (mm_config_load(config_path, &cfg, err, sizeof(err)) != MM_OK) {
-        mm_log_error("msg=\"refusing to start\" reason=\"%s\"", err);
+    if (mm_config_start("matchmaker-worker", log_path, config_path, &cfg) != MM_OK)
         return 1;
-    }
-    mm_log_set_level(cfg.log_level);
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_term; /* no SA_RESTART: a back-off sleep ends at once */

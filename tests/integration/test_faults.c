@@ -151,7 +151,7 @@ static void open_game(const char *product, const char *creator, char out[33])
     itest_request("POST", path, h, "{}", 2, &r);
     if (r.status != 200)
         fail_msg("create: %ld %s", r.status, r.body);
-    json_object *j = json_tokener_parse(r.body), *id;
+    json_object *j = json_tokener_parse(r.body), *id = NULL;
     assert_true(j != NULL && json_object_object_get_ex(j, "game_id", &id));
     snprintf(out, 33, "%s", json_object_get_string(id));
     json_object_put(j);

@@ -148,7 +148,7 @@ static int teardown(void **state)
 
 /* ---- a one-shot fake server ----------------------------------------------------------- */
 
-#define FAKE_REQUEST_MAX (4 * 1024 * 1024)
+#define FAKE_REQUEST_MAX ((size_t)4 * 1024 * 1024)
 
 typedef struct {
     int lfd;
@@ -583,7 +583,7 @@ static void request_is_a_plain_json_post(void **state)
 {
     fixture *f = *state;
     /* a body over 1 MiB: where libcurl would add "Expect: 100-continue" unless told not to */
-    size_t name_len = 1536 * 1024;
+    size_t name_len = (size_t)1536 * 1024;
     char *name = malloc(name_len + 1);
     assert_non_null(name);
     memset(name, 'n', name_len);

@@ -322,8 +322,8 @@ static void two_workers_share_the_group_exactly_once(void **state)
         snprintf(gid, sizeof(gid), "s%d", i);
         make_game(gid, 2);
     }
-    for (int i = 0; i < N; i++) {
-        snprintf(gid, sizeof(gid), "s%d", i);
+    for (size_t i = 0; i < N; i++) {
+        snprintf(gid, sizeof(gid), "s%zu", i);
         ids[2 * i] = emit(gid, "state_change", "new_state", "creator_joined");
         ids[2 * i + 1] = emit(gid, "gameplay", "move", "paper");
     }
@@ -418,8 +418,8 @@ static void worker_killed_mid_batch_loses_nothing(void **state)
     WAIT_UNTIL(all_delivered());
     print_message("killed after %lld of %d entries were read, %lld of them unacknowledged\n",
                   read_at_kill, 2 * GAMES, pending_at_kill);
-    assert_true(read_at_kill < 2 * GAMES); /* it died with work left, */
-    assert_true(pending_at_kill > 0);      /* in the middle of a batch */
+    assert_true(read_at_kill < 2LL * GAMES); /* it died with work left, */
+    assert_true(pending_at_kill > 0);        /* in the middle of a batch */
     for (int i = 0; i < GAMES; i++) {
         snprintf(gid, sizeof(gid), "m%d", i);
         mm_arena_reset(arena);
@@ -519,7 +519,7 @@ static void curation_leaves_a_game_changed_since_read(void **state)
     make_game("ch", 3);
     assert_int_equal(mm_store_advance(store, arena, P, "ch", MM_STATE_CREATOR_JOINED, NULL, &s),
                      MM_STORE_OK);
-    int64_t later = mm_store_now_us() + 5 * 1000000; /* as if read 5 s from now */
+    int64_t later = mm_store_now_us() + (int64_t)5 * 1000000; /* as if read 5 s from now */
     mm_candidate *c;
     size_t n;
     assert_int_equal(
@@ -793,7 +793,7 @@ static void a_hanging_game_server_holds_up_no_event(void **state)
     assert_true(stop < 1.0);
     /* the abandoned calls are due again at once */
     redisReply *r = redisCommand(games, "ZCOUNT __cleanup:" P " -inf %lld",
-                                 (long long)(mm_store_now_us() / 1000 + 1000));
+                                 (long long)mm_store_now_us() / 1000 + 1000);
     assert_int_equal(r->integer, 5);
     freeReplyObject(r);
     itest_gs_reset();
