@@ -90,9 +90,16 @@ void mm_doc_cache_put(mm_doc_cache *c, const char *doc, size_t len, const char *
         return;
     size_t i = set_of(doc, len);
     slot *set = c->slots[i];
+    /* The document's own slot wherever it is, else a free one: an earlier
+     * put may have emptied a slot before the document's, and a second entry
+     * for it there would leave the older value to be found once the newer is
+     * replaced. */
     slot *s = NULL;
-    for (size_t w = 0; w < WAYS && s == NULL; w++) /* the same document, or a free slot */
-        if (set[w].mem == NULL || holds(&set[w], doc, len))
+    for (size_t w = 0; w < WAYS && s == NULL; w++)
+        if (holds(&set[w], doc, len))
+            s = &set[w];
+    for (size_t w = 0; w < WAYS && s == NULL; w++)
+        if (set[w].mem == NULL)
             s = &set[w];
     if (s == NULL) {
         s = &set[c->next[i]];

@@ -190,6 +190,51 @@ static void oversized_documents_and_values_are_not_kept(void **state)
     mm_doc_cache_free(NULL);
 }
 
+/* Puts over a pool of documents larger than the cache, some with values too
+ * large to keep, each followed by a get of some document: whatever is found
+ * is the value last put for it, and nothing is found for a document whose
+ * last put was too large. (A put once filled the first free slot of the set
+ * even when the document sat in a later one, and the older value came back
+ * once the newer was replaced.) */
+static void a_get_finds_the_last_value_put_or_nothing(void **state)
+{
+    fixture *f = *state;
+    enum { DOCS = 600, OPS = 40000 };
+    static int last[DOCS]; /* the op that last put the document; -1: none or too large */
+    static char big[MM_DOC_CACHE_MAX_DOC + 1];
+    memset(big, 'x', sizeof(big));
+    for (int k = 0; k < DOCS; k++)
+        last[k] = -1;
+    unsigned rnd = 12345;
+    char doc[64], val[64];
+    for (int op = 0; op < OPS; op++) {
+        rnd = rnd * 1103515245u + 12345u;
+        int k = (int)((rnd >> 8) % DOCS);
+        int dn = snprintf(doc, sizeof(doc), "{\"game_id\": \"%032x\"}", k);
+        if ((rnd >> 4) % 8 == 0) {
+            mm_doc_cache_put(f->cache, doc, (size_t)dn, big, sizeof(big));
+            last[k] = -1;
+        } else {
+            int vn = snprintf(val, sizeof(val), "v%d-%d", k, op);
+            mm_doc_cache_put(f->cache, doc, (size_t)dn, val, (size_t)vn);
+            last[k] = op;
+        }
+        rnd = rnd * 1103515245u + 12345u;
+        int j = (int)((rnd >> 8) % DOCS);
+        dn = snprintf(doc, sizeof(doc), "{\"game_id\": \"%032x\"}", j);
+        char *v;
+        size_t vlen;
+        if (!mm_doc_cache_get(f->cache, f->arena, doc, (size_t)dn, &v, &vlen))
+            continue;
+        if (last[j] < 0)
+            fail_msg("op %d: document %d found as %s, its last put was too large", op, j, v);
+        snprintf(val, sizeof(val), "v%d-%d", j, last[j]);
+        if (strcmp(v, val) != 0)
+            fail_msg("op %d: document %d found as %s, last put %s", op, j, v, val);
+        mm_arena_reset(f->arena);
+    }
+}
+
 /* An arena that cannot take the copy makes a get a miss, not a pointer into
  * the cache; the entry is still there for the next request. */
 static void a_full_arena_turns_a_hit_into_a_miss(void **state)
@@ -216,6 +261,7 @@ int main(void)
         T(a_slot_is_replaced_and_memory_stays_bounded),
         T(similar_documents_spread_over_the_slots),
         T(oversized_documents_and_values_are_not_kept),
+        T(a_get_finds_the_last_value_put_or_nothing),
         T(a_full_arena_turns_a_hit_into_a_miss),
     };
     return cmocka_run_group_tests_name("doc_cache", tests, NULL, NULL);
