@@ -45,6 +45,7 @@ static const long_key long_keys[] = {
     {"game_server_failure_threshold", offsetof(mm_config, game_server_failure_threshold), 1, 1000,
      5},
     {"game_server_cooldown_ms", offsetof(mm_config, game_server_cooldown_ms), 1, 3600000, 5000},
+    {"redis_min_replicas_ack", offsetof(mm_config, redis_min_replicas_ack), 0, 16, 0},
     {"worker_metrics_port", offsetof(mm_config, worker_metrics_port), 0, 65535, 5051},
 };
 
@@ -207,6 +208,11 @@ static int parse_filters(json_object *v, size_t idx, mm_product *out, char *err,
     return 0;
 }
 
+const char *mm_config_redis_url(const mm_config *cfg, const mm_product *p)
+{
+    return p != NULL && p->redis_url != NULL ? p->redis_url : cfg->redis_url;
+}
+
 const mm_lobby_filter *mm_product_filter(const mm_product *p, const char *name, size_t len)
 {
     for (int i = 0; i < p->nfilters; i++)
@@ -232,12 +238,13 @@ static mm_status parse_product(json_object *p, size_t idx, mm_product *out, char
         FAIL("config: products[%zu] must be an object", idx);
     json_object_object_foreach (p, key, val) {
         if (strcmp(key, "product_id") == 0 || strcmp(key, "game_server_url") == 0 ||
-            strcmp(key, "game_socket_url") == 0) {
+            strcmp(key, "game_socket_url") == 0 || strcmp(key, "redis_url") == 0) {
             if (!json_object_is_type(val, json_type_string))
                 FAIL("config: products[%zu].%s must be a string", idx, key);
             if (has_nul(val))
                 FAIL("config: products[%zu].%s contains a NUL character", idx, key);
             char **slot = key[0] == 'p'                         ? &out->product_id
+                          : key[0] == 'r'                       ? &out->redis_url
                           : strcmp(key, "game_server_url") == 0 ? &out->game_server_url
                                                                 : &out->game_socket_url;
             if (set_string(slot, json_object_get_string(val)) != 0)
@@ -271,6 +278,12 @@ static mm_status parse_product(json_object *p, size_t idx, mm_product *out, char
              out->product_id);
     if (out->game_socket_url == NULL)
         FAIL("config: product \"%s\" has no game_socket_url", out->product_id);
+    if (out->redis_url != NULL) {
+        char where[64];
+        snprintf(where, sizeof(where), "products[%zu].redis_url", idx);
+        if (check_redis_url(where, out->redis_url, err, errlen) != 0)
+            goto out;
+    }
     if (out->game_socket_url[0] == '\0')
         FAIL("config: product \"%s\": game_socket_url is empty", out->product_id);
 
@@ -603,6 +616,7 @@ void mm_config_free(mm_config *cfg)
         free(cfg->products[i].product_id);
         free(cfg->products[i].game_server_url);
         free(cfg->products[i].game_socket_url);
+        free(cfg->products[i].redis_url);
         free(cfg->products[i].settings_json);
     }
     free(cfg->products);

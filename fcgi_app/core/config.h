@@ -35,6 +35,7 @@ typedef struct {
     char *game_server_url; /* no trailing slash */
     char *game_socket_url;
     char *settings_json; /* the product's settings object, with num_players */
+    char *redis_url;     /* SPEC 14: the product's own Redis (NULL: the global redis_url) */
     int num_players;
     mm_lobby_filter filters[MM_FILTERS_MAX]; /* in the order declared */
     int nfilters;
@@ -74,6 +75,8 @@ typedef struct {
      * cooldown, by any process of the host's pool */
     long game_server_failure_threshold;
     long game_server_cooldown_ms;
+    /* SPEC 14: replicas that must have each write step before it is answered (0: none) */
+    long redis_min_replicas_ack;
     long worker_metrics_port; /* 0: off */
     /* GET /game_lobby/_bench/noop answers a constant body (the benchmark's
      * FastCGI ceiling); off by default, so the path is an unknown one. */
@@ -111,6 +114,9 @@ mm_status mm_config_apply_env(mm_config *cfg, char *err, size_t errlen);
 mm_status mm_config_check_secret(const mm_config *cfg, char *err, size_t errlen);
 
 void mm_config_free(mm_config *cfg);
+
+/* The Redis URL of p's games: its own, or the global one. */
+const char *mm_config_redis_url(const mm_config *cfg, const mm_product *p);
 
 /* The registered product with this id, or NULL. */
 const mm_product *mm_config_product(const mm_config *cfg, const char *id, size_t len);
