@@ -762,6 +762,7 @@ typedef struct {
 #define BAD_NUMBER "Invalid request - page size and entry count must be integers."
 #define BAD_PRODUCT "Game Lobby: Invalid product ID."
 #define NO_PROFILE "Game Lobby: Unable to fetch user profile for user. Relog may be required."
+#define UNKNOWN_CODE "Game Lobby: Unable to join game - unknown join code."
 
 static const bad_case bad_cases[] = {
     {"body 64 KiB + 1", "POST", "/game_lobby/exrps/create_game", 0, 65537, 0, 0, 413,
@@ -813,6 +814,29 @@ static const bad_case bad_cases[] = {
     {"empty game id, no token", "POST", "/game_lobby/exrps/join_game/", 0, 0, 0, 0, 404,
      "Not found."},
     {"empty game id, GET", "GET", "/game_lobby/exrps/join_game/", 0, 0, 0, 0, 404, "Not found."},
+    /* the lobby features' routes (SPEC 12) take the same hostile input */
+    {"quick_match body 64 KiB + 1", "POST", "/game_lobby/exrps/quick_match", 0, 65537, 0, 1, 413,
+     "Request body too large."},
+    {"quick_match, 10 KiB Authorization", "POST", "/game_lobby/exrps/quick_match", 0, 0, 0, 10240,
+     401, NO_PROFILE},
+    {"join_by_code invalid UTF-8", "POST", "/game_lobby/exrps/join_by_code/\xc3\x28\xff\xfe\x80\x81",
+     1, 0, 0, 1, 404, UNKNOWN_CODE},
+    {"join_by_code encoded NUL", "POST", "/game_lobby/exrps/join_by_code/AB%00CDE", 0, 0, 0, 1, 400,
+     "Bad request."},
+    {"join_by_code 7 letters", "POST", "/game_lobby/exrps/join_by_code/ABCDEFG", 0, 0, 0, 1, 404,
+     UNKNOWN_CODE},
+    {"join_by_code letters outside the alphabet", "POST", "/game_lobby/exrps/join_by_code/ABCDE0",
+     0, 0, 0, 1, 404, UNKNOWN_CODE},
+    {"join_by_code dot-dot", "POST", "/game_lobby/exrps/join_by_code/%2e%2e", 0, 0, 0, 1, 404,
+     UNKNOWN_CODE},
+    {"join_by_code body 64 KiB + 1", "POST", "/game_lobby/exrps/join_by_code/ABCDEF", 0, 65537, 0,
+     1, 413, "Request body too large."},
+    {"leave_game invalid UTF-8", "POST", "/game_lobby/exrps/leave_game/\xc3\x28\xff", 1, 0, 0, 1,
+     404, "Game Lobby: Unable to leave game - game not found."},
+    {"leave_game encoded CR LF", "POST", "/game_lobby/exrps/leave_game/ab%0d%0aX-Evil:%201", 0, 0, 0,
+     1, 404, "Game Lobby: Unable to leave game - game not found."},
+    {"leave_game, no token", "POST", "/game_lobby/exrps/leave_game/abcd", 0, 0, 0, 0, 401,
+     "Game Lobby: Not authorized."},
     {"1000-digit count", "GET", NULL, 0, 0, 0, 0, 400, BAD_NUMBER},
     {"1000-digit page", "GET", NULL, 0, 0, 0, 0, 400, BAD_NUMBER},
 };
