@@ -822,9 +822,14 @@ static void a_claimed_older_event_does_not_undo_a_newer_one(void **state)
     assert_int_equal(r->type, REDIS_REPLY_ARRAY);
     freeReplyObject(r);
     emit("g", "state_change", "new_state", "all_players_joined");
-    start_worker(fast_config, "order.log");
+    /* the dead consumer's entry is claimed after 3 s idle: long enough for the worker to
+     * start and apply the newer event first, even on a loaded machine */
+    char config[512];
+    snprintf(config, sizeof(config), "%s/order.json", itest_env("MM_TEST_RUN_DIR"));
+    config_with(config, "event_claim_idle_ms", 3000L, NULL);
+    start_worker(config, "order.log");
     WAIT_UNTIL(state_of("g") == MM_STATE_ALL_PLAYERS_JOINED);
-    /* the dead consumer's entry is claimed after 0.5 s idle */
+    assert_int_equal(pending_count(), 1); /* the older one not yet claimed */
     WAIT_UNTIL(pending_count() == 0);
     usleep(200000);
     assert_int_equal(state_of("g"), MM_STATE_ALL_PLAYERS_JOINED);
@@ -990,10 +995,27 @@ static void a_product_on_its_own_redis(void **state)
     mm_rconn_free(c2);
 }
 
+/* Does the run directory's file name hold needle? */
+static int log_has(const char *name, const char *needle)
+{
+    char path[512], line[4096];
+    snprintf(path, sizeof(path), "%s/%s", itest_env("MM_TEST_RUN_DIR"), name);
+    FILE *f = fopen(path, "r");
+    int found = 0;
+    while (f != NULL && !found && fgets(line, sizeof(line), f) != NULL)
+        found = strstr(line, needle) != NULL;
+    if (f != NULL)
+        fclose(f);
+    return found;
+}
+
 static void sigterm_exits_zero_promptly(void **state)
 {
     pid_t pid = start_worker(fast_config, "term.log");
-    usleep(300000);
+    /* running: its handler is set before it logs that it started (a TERM before that
+     * ends it as the default action does, before it holds anything) */
+    WAIT_UNTIL(log_has("term.log", "msg=started"));
+    usleep(100000);
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     kill(pid, SIGTERM);
