@@ -5,10 +5,13 @@
 #   unsupervised  spawn-fcgi without multiwatch: nothing replaces a process
 #                 that ends, so each one is sent SIGTERM and nothing else --
 #                 the program's own behaviour;
-#   supervised    under multiwatch, as the systemd unit runs the pool: only the
-#                 supervisor is sent SIGTERM, it passes TERM on to its children,
-#                 and it and they must all be gone within 1 s (systemd stopping
-#                 the unit would otherwise wait for its stop timeout).
+#   supervised    under multiwatch, as the systemd units run the pools: only the
+#                 supervisors (one multiwatch per pool) are sent SIGTERM, each
+#                 passes TERM on to its children, and they and their children
+#                 must all be gone within 1 s (systemd stopping a unit would
+#                 otherwise wait for its stop timeout). The stack's keeper then
+#                 starts each multiwatch again (new processes, not looked at
+#                 here), as it does after a crash loop.
 # Each process must also have left the way a stop does (its "msg=stopping"
 # line). "stack.sh stop" hides a process that ignores SIGTERM by killing it
 # after 2 s; here nothing is killed.
@@ -36,27 +39,35 @@ gone() { # a pid that no longer runs (a zombie has ended; only its parent has no
     [ ! -e "/proc/$1" ] || [ "$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)" = Z ]
 }
 
+# both pools: the read pool and the game-server pool
 pids=$("$MM_TEST_STACK" pool-pids | tr '\n' ' ')
 n=$(echo $pids | wc -w)
-[ "$n" -eq "$MM_FCGI_PROCS" ] || fail "$n pool processes running, not $MM_FCGI_PROCS"
+want=$((MM_FCGI_PROCS + MM_FCGI_GS_PROCS))
+[ "$n" -eq "$want" ] || fail "$n pool processes running, not $want"
 if [ "$mode" = supervised ]; then
-    [ -e "$run/fcgi.supervised" ] || fail "the pool is not under multiwatch"
-    supervisor=$(cat "$run/fcgi.pid")
+    [ -e "$run/fcgi.supervised" ] && [ -e "$run/fcgi-gs.supervised" ] ||
+        fail "the pools are not under multiwatch"
+    supervisor="$(cat "$run/fcgi.pid") $(cat "$run/fcgi-gs.pid")"
 else
     [ ! -e "$run/fcgi.supervised" ] || fail "the pool is under multiwatch"
     supervisor=""
 fi
 
+# every process of both pools gets requests (a create without a token is
+# answered by the game-server pool without calling anything)
 for _ in $(seq $((4 * n))); do
     code=$(curl -s -o /dev/null -w '%{http_code}' --unix-socket "$MM_TEST_NGINX_SOCK" \
         "http://localhost/game_lobby/exrps/open_games")
     [ "$code" = 200 ] || fail "open_games answered $code"
+    code=$(curl -s -o /dev/null -w '%{http_code}' --unix-socket "$MM_TEST_NGINX_SOCK" \
+        -X POST "http://localhost/game_lobby/exrps/create_game")
+    [ "$code" = 401 ] || fail "create_game without a token answered $code"
 done
 sleep 0.5 # every process is back in accept(), waiting for a connection
 
 start=$(now_ms)
 if [ -n "$supervisor" ]; then
-    kill -TERM "$supervisor"
+    kill -TERM $supervisor
 else
     kill -TERM $pids
 fi
@@ -73,4 +84,4 @@ done
 for p in $pids; do
     grep -q "pid=$p msg=stopping" "$run/fcgi.log" || fail "$mode: process $p did not stop cleanly"
 done
-echo "ok: $mode pool of $n ended ${elapsed} ms after SIGTERM${supervisor:+ to multiwatch}"
+echo "ok: $mode pools of $n processes ended ${elapsed} ms after SIGTERM${supervisor:+ to multiwatch}"

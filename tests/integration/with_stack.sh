@@ -21,6 +21,7 @@ run=$(mktemp -d "${TMPDIR:-/tmp}/mm-itest.XXXXXX")
 chmod 755 "$run"
 export MM_RUN_DIR=$run MM_BUILD_DIR=$top_builddir MM_LISTEN="unix:$run/nginx.sock"
 export MM_REDIS_PORT=0 MM_GS_PORT=0 MM_FCGI_PROCS=${MM_FCGI_PROCS:-3}
+export MM_FCGI_GS_PROCS=${MM_FCGI_GS_PROCS:-2}
 # workers started by the tests choose their own metrics port
 export MM_WORKER_METRICS_PORT=${MM_WORKER_METRICS_PORT:-0}
 export MM_SECRET_KEY=itest-secret-of-thirty-two-bytes-at-least MM_GS_TIMEOUT_MS=1000
