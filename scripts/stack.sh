@@ -46,7 +46,10 @@
 #                    third product of that id (2 players) on it
 #   MATCHMAKER_CONFIG  use this config instead of generating one
 #   MM_NGINX_TEMPLATE  nginx.conf template (default nginx/nginx-local.conf.in;
-#                    @RUN_DIR@, @LISTEN@, @USER_LINE@, @NGINX_DIR@ are filled in)
+#                    @RUN_DIR@, @LISTEN@, @USER_LINE@, @NGINX_DIR@, @TEST_INCLUDE@
+#                    are filled in)
+#   MM_NGINX_TEST_INCLUDE  a file of locations the tests add to the server block
+#                    (@TEST_INCLUDE@; default: none)
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -262,11 +265,12 @@ JSON
 }
 
 nginx_conf() {
-    local user_line="" fcgi_listen
+    local user_line="" test_include=""
     [ "$(id -u)" = 0 ] && user_line="user nobody nogroup;"
+    [ -n "${MM_NGINX_TEST_INCLUDE:-}" ] && test_include="include $MM_NGINX_TEST_INCLUDE;"
     sed -e "s|@RUN_DIR@|$run|g" -e "s|@LISTEN@|$listen|g" -e "s|@USER_LINE@|$user_line|g" \
-        -e "s|@NGINX_DIR@|$src/nginx|g" "${MM_NGINX_TEMPLATE:-$src/nginx/nginx-local.conf.in}" \
-        >"$run/nginx.conf"
+        -e "s|@NGINX_DIR@|$src/nginx|g" -e "s|@TEST_INCLUDE@|$test_include|g" \
+        "${MM_NGINX_TEMPLATE:-$src/nginx/nginx-local.conf.in}" >"$run/nginx.conf"
 }
 
 # keep_pool NAME PROCS, run in the background by start_pool: spawn-fcgi and
