@@ -274,13 +274,17 @@ nginx_conf() {
 }
 
 # keep_pool NAME PROCS, run in the background by start_pool: spawn-fcgi and
-# multiwatch for pool NAME, started again whenever multiwatch ends (it gives
-# up after a crash loop and exits 0, so its status says nothing), until TERM
-# or INT, which it passes on to multiwatch before it leaves. The variables
-# owner and app are start's.
+# multiwatch for pool NAME, started again whenever multiwatch ends, until TERM
+# or INT, which it passes on to multiwatch before it leaves. multiwatch gives
+# up on a process that dies 4 times within 10 s of being started (a crash
+# loop): when it has given up on all of them it exits 0, so its status says
+# nothing; when on some only, it runs on with a pool that stays short. Both
+# are seen here (the second as a pool short for 2 s: multiwatch replaces a
+# process that died within milliseconds) and answered by a new multiwatch.
+# The variables owner and app are start's.
 keep_pool() {
     set +e
-    local name=$1 n=$2 child="" stopping=0 rc
+    local name=$1 n=$2 child="" stopping=0 rc short st
     trap 'stopping=1; [ -z "$child" ] || kill -TERM "$child" 2>/dev/null' TERM INT
     while [ $stopping = 0 ]; do
         # -n: spawn-fcgi execs multiwatch in place, so $! is multiwatch. On
@@ -292,11 +296,24 @@ keep_pool() {
         child=$!
         echo "$child" >"$run/$name.pid"
         [ $stopping = 0 ] || kill -TERM "$child" 2>/dev/null # TERM came before $child was set
-        rc=0
-        while kill -0 "$child" 2>/dev/null; do
-            wait "$child"
-            rc=$?
+        short=0
+        while :; do
+            # until multiwatch has ended (a zombie until waited for)
+            st=Z
+            read -r _ _ st _ 2>/dev/null <"/proc/$child/stat"
+            [ "$st" != Z ] || break
+            sleep 0.5 &
+            wait $! # returns at once when TERM or INT comes
+            [ $stopping = 0 ] || continue
+            if [ "$(pgrep -P "$child" | wc -l)" -lt "$n" ]; then short=$((short + 1)); else short=0; fi
+            if [ $short -ge 4 ]; then
+                echo "stack: multiwatch of the $name pool gave up on a process; replacing it"
+                kill -TERM "$child" 2>/dev/null
+                short=-1000 # once
+            fi
         done
+        wait "$child"
+        rc=$?
         child=""
         [ $stopping = 0 ] || break
         echo "stack: multiwatch of the $name pool ended (status $rc); starting it again"
