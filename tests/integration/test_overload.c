@@ -91,7 +91,10 @@ static int by_value(const void *a, const void *b)
 /* The q-quantile (0..1) in milliseconds, nearest rank. */
 static double quantile_ms(samples *s, double q)
 {
-    assert_true(s->n > 0);
+    if (s->n == 0 || s->v == NULL) {
+        fail_msg("no latency measured");
+        return 0;
+    }
     qsort(s->v, (size_t)s->n, sizeof(double), by_value);
     int k = (int)(q * s->n + 0.999999) - 1;
     if (k < 0)
@@ -143,6 +146,22 @@ static void http(CURL *c, const char *method, const char *path, const char *auth
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &a->status);
     else
         snprintf(a->body, sizeof(a->body), "transport: %s", curl_easy_strerror(rc));
+}
+
+/* GET path one request after the other for seconds before a drill loads the stack: what
+ * this machine gives without the drill, printed beside the drill's figures. */
+static void baseline(const char *path, double seconds, samples *out)
+{
+    CURL *curl = curl_easy_init();
+    double end = now_s() + seconds;
+    while (now_s() < end) {
+        answer ans;
+        http(curl, "GET", path, NULL, &ans);
+        assert_int_equal(ans.status, 200);
+        sample_add(out, ans.seconds);
+        sleep_s(0.01);
+    }
+    curl_easy_cleanup(curl);
 }
 
 /* ---- 1. slow clients ---- */
@@ -265,6 +284,12 @@ static void slow_clients_do_not_slow_the_others(void **state)
     if (nginx_files >= 0 && nginx_files < SLOW_TOTAL + 64)
         fail_msg("nginx workers may open %ld files: too few for %d connections", nginx_files,
                  SLOW_TOTAL);
+
+    samples quiet = {0};
+    baseline("/game_lobby/exrps/open_games?count=5", 2.0, &quiet);
+    print_message("slow clients: before them, open_games %d requests p50 %.2f ms p99 %.2f ms\n",
+                  quiet.n, quantile_ms(&quiet, 0.5), quantile_ms(&quiet, 0.99));
+    free(quiet.v);
 
     slow_set *s = calloc(1, sizeof(*s));
     assert_non_null(s);
@@ -389,6 +414,12 @@ static void a_hanging_game_server_does_not_slow_other_products(void **state)
               &r);
     assert_int_equal(r.status, 200);
     itest_response_free(&r);
+    samples quiet = {0};
+    baseline("/game_lobby/exrps3/open_games?count=5", 2.0, &quiet);
+    print_message("hanging game server: before it, exrps3 open_games %d requests p50 %.2f ms p99 "
+                  "%.2f ms\n",
+                  quiet.n, quantile_ms(&quiet, 0.5), quantile_ms(&quiet, 0.99));
+    free(quiet.v);
 
     double end = now_s() + DRILL_S;
     creator c[HANGING_CLIENTS];
