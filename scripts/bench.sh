@@ -7,13 +7,15 @@
 #   scripts/bench.sh [--procs "N M"] [--duration S] [--threads T]
 #                    [--connections C] [--callgrind N] [--smoke]
 #
-#   --procs        FastCGI pool sizes to run, one after the other
-#                  (default: one per core, then four per core)
+#   --procs        FastCGI pool sizes to run, one after the other, each the
+#                  size of both pools (the read pool and the game-server pool
+#                  of create and join; default: one per core, then four per core)
 #   --duration     seconds per scenario (default 10), run as --rounds slices
 #   --rounds R     slices per scenario (default 5): every round runs each
 #                  scenario and the ceilings once, so load from elsewhere on the
 #                  machine falls on scenarios and ceilings alike
-#   --threads, --connections   wrk's -t and -c (default 2 and 32)
+#   --threads, --connections   wrk's -t and -c (default 2 and 32; more than 64
+#                  connections meet the shipped per-address connection limit)
 #   --callgrind N  instructions per request from N and 2N requests to one
 #                  process under valgrind (default 1000; 0 skips it)
 #   --smoke        1 s per scenario, one pool size, no callgrind; fails unless
@@ -182,7 +184,7 @@ check_ports() {
     taken=$("$stack" dev-ports) || die "the benchmark's stack takes the local stack's port(s) $taken"
 }
 
-# the matchmaker-fcgi processes (under multiwatch, fcgi.pid is the supervisor)
+# the matchmaker-fcgi processes of both pools
 fcgi_pids() { "$stack" pool-pids; }
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 pss_kib() { awk '/^Pss:/ {print $2}' "/proc/$1/smaps_rollup" 2>/dev/null || echo 0; }
@@ -286,12 +288,14 @@ stop_callgrind() {
 # callgrind_total N URL [curl args]: instructions of one process that served N
 # requests (curl, one connection kept alive, requests one after the other).
 # "@GAME@" in URL becomes the id of seeded game i of tag $cg_tag (join_game:
-# each request joins its own game).
+# each request joins its own game). The process listens on the socket of the
+# pool nginx sends URL to.
 callgrind_total() {
-    local n=$1 url=$2 out=$run/callgrind.$1.$RANDOM i
+    local n=$1 url=$2 out=$run/callgrind.$1.$RANDOM i sock=$run/fcgi.sock
     shift 2
-    rm -f "$run/fcgi.sock"
-    "${MM_SPAWN_FCGI:-spawn-fcgi}" -s "$run/fcgi.sock" -F 1 -P "$run/cg.pid" -M 0666 -- \
+    [[ $url == */create_game || $url == */join_game/* ]] && sock=$run/fcgi-gs.sock
+    rm -f "$sock"
+    "${MM_SPAWN_FCGI:-spawn-fcgi}" -s "$sock" -F 1 -P "$run/cg.pid" -M 0666 -- \
         "$(command -v valgrind)" --tool=callgrind --callgrind-out-file="$out" \
         "$build/fcgi_app/matchmaker-fcgi" -c "$run/bench.json" -l "$run/callgrind-fcgi.log" \
         >>"$run/callgrind.log" 2>&1 || die "spawn-fcgi under valgrind failed"
@@ -324,7 +328,7 @@ echo "bench: run directory $run; nginx :$port (micro-cache :$cached_port), game 
 tag=10
 for procs in $procs_list; do
     echo "bench: pool of $procs FastCGI processes (load $(loadavg))" >&2
-    MM_FCGI_PROCS=$procs timeout 60 "$stack" start >/dev/null ||
+    MM_FCGI_PROCS=$procs MM_FCGI_GS_PROCS=$procs timeout 60 "$stack" start >/dev/null ||
         die "the stack did not start"
     check_ports
     declare -A rss0=()
@@ -410,12 +414,12 @@ done
 
 if [ "$cg_requests" -gt 0 ]; then
     echo "bench: callgrind, one process, $cg_requests and $((2 * cg_requests)) requests" >&2
-    MM_FCGI_PROCS=1 timeout 60 "$stack" start >/dev/null || die "the stack did not start"
+    MM_FCGI_PROCS=1 MM_FCGI_GS_PROCS=1 timeout 60 "$stack" start >/dev/null ||
+        die "the stack did not start"
     check_ports
     seed exrps 2 1 500
     seed exrps3 3 2 500
-    kill -TERM $(cat "$run/fcgi.pid") $(fcgi_pids) 2>/dev/null || true
-    sleep 0.3
+    "$stack" pool-stop
     : >"$run/callgrind.txt"
     instructions_per_request open_games "$base/game_lobby/exrps/open_games?count=10&page=0"
     instructions_per_request create_game "$base/game_lobby/exrps/create_game" -X POST \

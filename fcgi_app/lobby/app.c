@@ -43,8 +43,8 @@ mm_status mm_app_init(mm_app *app, mm_config *cfg, char *err, size_t errlen)
     app->stores = mm_store_set_new(&app->cfg, app->cfg.redis_timeout_ms, err, errlen);
     if (app->stores == NULL)
         return MM_ERR_INVALID;
-    app->gs =
-        mm_gs_client_new(app->cfg.game_server_connect_timeout_ms, app->cfg.game_server_timeout_ms);
+    app->gs = mm_gs_client_new(app->cfg.game_server_connect_timeout_ms,
+                               app->cfg.game_server_timeout_ms, mm_breaker_open_pool(&app->cfg));
     app->doc_cache = mm_doc_cache_new();
     char warning[512];
     app->metrics = mm_metrics_open(app->cfg.metrics_file, &app->cfg, warning, sizeof(warning));

@@ -14,8 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -869,29 +867,7 @@ static void raw_request(const char *method, const char *path, const char *const 
     n += snprintf(req + n, sizeof(req) - (size_t)n,
                   "Content-Length: 0\r\nConnection: close\r\n\r\n");
     assert_true(n > 0 && (size_t)n < sizeof(req));
-    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-    assert_true(fd >= 0);
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", itest_env("MM_TEST_NGINX_SOCK"));
-    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-    assert_int_equal(write(fd, req, (size_t)n), n);
-    size_t cap = 65536, len = 0;
-    char *buf = malloc(cap);
-    assert_non_null(buf);
-    ssize_t got;
-    while (len + 1 < cap && (got = read(fd, buf + len, cap - 1 - len)) > 0)
-        len += (size_t)got;
-    close(fd);
-    buf[len] = '\0';
-    memset(out, 0, sizeof(*out));
-    char *sep = strstr(buf, "\r\n\r\n");
-    assert_non_null(sep);
-    assert_int_equal(sscanf(buf, "HTTP/1.1 %ld", &out->status), 1);
-    sep[2] = '\0';
-    out->headers = strdup(strchr(buf, '\n') + 1);
-    out->body = strdup(sep + 4);
-    out->body_len = strlen(out->body);
-    free(buf);
+    itest_raw(req, (size_t)n, out);
 }
 
 static void run_bad_case(const bad_case *c, char *digits)
