@@ -209,6 +209,13 @@ static redisReply *run(mm_store *s, mm_arena *a, mm_lua_script which, int nkeys,
         *fail = MM_STORE_UNAVAILABLE;
         return NULL;
     }
+    if (r->type == REDIS_REPLY_ERROR && strstr(r->str, "OOM ") != NULL) {
+        /* Redis at maxmemory with noeviction refuses a script at its first write, so
+         * nothing was written: the service is out of room for now (SPEC 11: 503) */
+        mm_log_warn("msg=\"store write refused: Redis is at maxmemory\" script=%d", (int)which);
+        *fail = MM_STORE_UNAVAILABLE;
+        return NULL;
+    }
     if (r->type == REDIS_REPLY_ERROR) {
         mm_log_error("msg=\"store script failed\" script=%d err=\"%.200s\"", (int)which, r->str);
         *fail = MM_STORE_ERROR;
