@@ -10,6 +10,7 @@
 #include "game_state.h"
 #include "log.h"
 #include "mm.h"
+#include "sentinel.h"
 
 #define MM_CONFIG_MAX_BYTES (1 << 20)
 #define MM_CONFIG_MAX_PRODUCTS 256
@@ -48,6 +49,11 @@ bool mm_filter_allows(const mm_lobby_filter *f, const char *value, size_t len);
 typedef struct {
     char *redis_url;
     char *event_stream_url;
+    /* SPEC 14: where the sentinels say the primary is (n == 0: at the URL's address; the
+     * master name defaults to "mymaster"). The URLs' user, password and database apply
+     * either way. The event stream's pair defaults to the data's. */
+    mm_sentinel_set redis_sentinels;
+    mm_sentinel_set event_stream_sentinels;
     char *secret_key;
     char *cors_allow_origin;
     char *event_group;
@@ -59,6 +65,7 @@ typedef struct {
     long game_server_connect_timeout_ms;
     long game_server_timeout_ms;
     long redis_timeout_ms;
+    long redis_min_replicas_ack; /* SPEC 14: replicas each write waits for (WAIT) */
     long expiry_seconds[MM_STATE_COUNT];
     long curation_interval_ms;
     long curation_batch_size;

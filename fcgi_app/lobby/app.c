@@ -40,10 +40,11 @@ mm_status mm_app_init(mm_app *app, mm_config *cfg, char *err, size_t errlen)
     memset(app, 0, sizeof(*app));
     app->cfg = *cfg;
     memset(cfg, 0, sizeof(*cfg));
-    mm_redis_url url;
-    if (mm_redis_url_parse(app->cfg.redis_url, &url, err, errlen) != MM_OK)
+    mm_redis_target target;
+    if (mm_redis_target_make(app->cfg.redis_url, &app->cfg.redis_sentinels, &target, err, errlen) !=
+        MM_OK)
         return MM_ERR_INVALID;
-    app->redis = mm_rconn_new(&url, app->cfg.redis_timeout_ms);
+    app->redis = mm_rconn_new_target(&target, app->cfg.redis_timeout_ms);
     app->store = app->redis ? mm_store_new(app->redis) : NULL;
     if (app->store != NULL) {
         mm_user_limits limits = {.max_open_games = app->cfg.max_open_games_per_user,

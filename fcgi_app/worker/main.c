@@ -64,13 +64,13 @@ static void pause_ms(long ms)
     nanosleep(&ts, NULL);
 }
 
-static mm_rconn *connect_to(const char *url, long timeout_ms)
+static mm_rconn *connect_to(const char *url, const mm_sentinel_set *sentinels, long timeout_ms)
 {
-    mm_redis_url u;
+    mm_redis_target t;
     char err[160];
-    if (mm_redis_url_parse(url, &u, err, sizeof(err)) != MM_OK)
+    if (mm_redis_target_make(url, sentinels, &t, err, sizeof(err)) != MM_OK)
         return NULL; /* validated with the config already */
-    return mm_rconn_new(&u, timeout_ms);
+    return mm_rconn_new_target(&t, timeout_ms);
 }
 
 /* ---- the loop's time budget ----
@@ -200,9 +200,10 @@ static mm_status cleanup_claim(cleanup_state *cs)
 
 static int run(const mm_config *cfg, const char *name)
 {
-    mm_rconn *games = connect_to(cfg->redis_url, cfg->redis_timeout_ms);
+    mm_rconn *games = connect_to(cfg->redis_url, &cfg->redis_sentinels, cfg->redis_timeout_ms);
     /* the blocking read must not time out before the server answers it */
-    mm_rconn *stream = connect_to(cfg->event_stream_url, cfg->redis_timeout_ms + BLOCK_MS);
+    mm_rconn *stream = connect_to(cfg->event_stream_url, &cfg->event_stream_sentinels,
+                                  cfg->redis_timeout_ms + BLOCK_MS);
     mm_store *store = games ? mm_store_new(games) : NULL;
     mm_gs_multi *calls = mm_gs_multi_new(cfg->game_server_connect_timeout_ms,
                                          cfg->game_server_timeout_ms, CLEANUP_SLOTS);

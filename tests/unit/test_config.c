@@ -196,6 +196,44 @@ static const refusal refusals[] = {
     {"{\"worker_metrics_port\":70000,\"products\":[" P1 "]}", "worker_metrics_port"},
     {"{\"worker_metrics_address\":\"localhost\",\"products\":[" P1 "]}",
      "worker_metrics_address\" must be an IPv4 or IPv6 address"},
+    /* SPEC 14: sentinels */
+    {"{\"redis_sentinels\":\"h:1\",\"products\":[" P1 "]}",
+     "\"redis_sentinels\" must be an array of at most 16 \"host:port\" strings"},
+    {"{\"redis_sentinels\":null,\"products\":[" P1 "]}", "\"redis_sentinels\" must be an array"},
+    {"{\"redis_sentinels\":[\"a:1\",\"a:2\",\"a:3\",\"a:4\",\"a:5\",\"a:6\",\"a:7\",\"a:8\","
+     "\"a:9\",\"a:10\",\"a:11\",\"a:12\",\"a:13\",\"a:14\",\"a:15\",\"a:16\",\"a:17\"],"
+     "\"products\":[" P1 "]}",
+     "must be an array of at most 16"},
+    {"{\"redis_sentinels\":[\"h\"],\"products\":[" P1 "]}",
+     "redis_sentinels[0]: expected host:port"},
+    {"{\"redis_sentinels\":[\"h:1\",\"h:0\"],\"products\":[" P1 "]}",
+     "redis_sentinels[1]: the port must be 1..65535"},
+    {"{\"redis_sentinels\":[\"h:1\",5],\"products\":[" P1 "]}",
+     "redis_sentinels[1] must be a \"host:port\" string"},
+    {"{\"redis_sentinels\":[\"h:1\\u0000x\"],\"products\":[" P1 "]}",
+     "redis_sentinels[0] must be a \"host:port\" string"},
+    {"{\"redis_sentinels\":[\"::1:26379\"],\"products\":[" P1 "]}",
+     "an IPv6 address goes in brackets"},
+    {"{\"redis_sentinels\":[\"h:1\",\"h:1\"],\"products\":[" P1 "]}",
+     "redis_sentinels[1] is listed twice"},
+    {"{\"redis_master_name\":\"m m\",\"products\":[" P1 "]}",
+     "\"redis_master_name\" must be 1..64 characters of [A-Za-z0-9_.-]"},
+    {"{\"redis_master_name\":\"\",\"products\":[" P1 "]}", "\"redis_master_name\" must be 1..64"},
+    {"{\"redis_master_name\":"
+     "\"m12345678901234567890123456789012345678901234567890123456789012345\",\"products\":[" P1
+     "]}",
+     "\"redis_master_name\" must be 1..64"},
+    {"{\"redis_master_name\":7,\"products\":[" P1 "]}", "\"redis_master_name\" must be"},
+    {"{\"redis_master_name\":null,\"products\":[" P1 "]}", "\"redis_master_name\" must be"},
+    {"{\"event_stream_sentinels\":[\"h:1\",\"[::1]:x\"],\"products\":[" P1 "]}",
+     "event_stream_sentinels[1]: the port must be 1..65535"},
+    {"{\"event_stream_sentinels\":{},\"products\":[" P1 "]}",
+     "\"event_stream_sentinels\" must be an array"},
+    {"{\"event_stream_master_name\":\"a/b\",\"products\":[" P1 "]}",
+     "\"event_stream_master_name\" must be 1..64"},
+    {"{\"redis_min_replicas_ack\":17,\"products\":[" P1 "]}",
+     "\"redis_min_replicas_ack\" must be an integer 0..16"},
+    {"{\"redis_min_replicas_ack\":-1,\"products\":[" P1 "]}", "redis_min_replicas_ack"},
 };
 
 static void every_refusal_names_the_problem(void **state)
@@ -212,6 +250,103 @@ static void every_refusal_names_the_problem(void **state)
         assert_null(c.products);
         assert_null(c.redis_url);
     }
+}
+
+/* SPEC 14: the sentinel pairs, and the event stream's defaulting to the data's. */
+static void sentinels_are_read_and_defaulted(void **state)
+{
+    mm_config c;
+    char err[256] = "";
+    /* none by default: the URLs' addresses; the name Redis's examples use */
+    assert_int_equal(parse("{\"products\":[" P1 "]}", &c, err, sizeof(err)), MM_OK);
+    assert_int_equal(c.redis_sentinels.n, 0);
+    assert_string_equal(c.redis_sentinels.master_name, "mymaster");
+    assert_int_equal(c.event_stream_sentinels.n, 0);
+    assert_string_equal(c.event_stream_sentinels.master_name, "mymaster");
+    assert_int_equal(c.redis_min_replicas_ack, 0);
+    mm_config_free(&c);
+
+    /* the data's pair, taken by the event stream */
+    assert_int_equal(parse("{\"redis_sentinels\":[\"10.0.0.1:26379\",\"sentinel-b:26380\","
+                           "\"[::1]:26381\"],\"redis_master_name\":\"mm-main_1.a\","
+                           "\"redis_min_replicas_ack\":1,\"products\":[" P1 "]}",
+                           &c, err, sizeof(err)),
+                     MM_OK);
+    assert_int_equal(c.redis_sentinels.n, 3);
+    assert_string_equal(c.redis_sentinels.addrs[0].host, "10.0.0.1");
+    assert_int_equal(c.redis_sentinels.addrs[0].port, 26379);
+    assert_string_equal(c.redis_sentinels.addrs[1].host, "sentinel-b");
+    assert_int_equal(c.redis_sentinels.addrs[1].port, 26380);
+    assert_string_equal(c.redis_sentinels.addrs[2].host, "::1");
+    assert_int_equal(c.redis_sentinels.addrs[2].port, 26381);
+    assert_string_equal(c.redis_sentinels.master_name, "mm-main_1.a");
+    assert_int_equal(c.event_stream_sentinels.n, 3);
+    assert_string_equal(c.event_stream_sentinels.addrs[1].host, "sentinel-b");
+    assert_string_equal(c.event_stream_sentinels.master_name, "mm-main_1.a");
+    assert_int_equal(c.redis_min_replicas_ack, 1);
+    mm_config_free(&c);
+
+    /* null is the default, as the sample writes it */
+    assert_int_equal(parse("{\"redis_sentinels\":[\"a:1\"],\"redis_master_name\":\"mm\","
+                           "\"event_stream_sentinels\":null,\"event_stream_master_name\":null,"
+                           "\"products\":[" P1 "]}",
+                           &c, err, sizeof(err)),
+                     MM_OK);
+    assert_int_equal(c.event_stream_sentinels.n, 1);
+    assert_string_equal(c.event_stream_sentinels.addrs[0].host, "a");
+    assert_string_equal(c.event_stream_sentinels.master_name, "mm");
+    mm_config_free(&c);
+
+    /* the same sentinels, another master for the stream (keys in any order) */
+    assert_int_equal(parse("{\"event_stream_master_name\":\"ev\",\"redis_master_name\":\"mm\","
+                           "\"redis_sentinels\":[\"a:1\",\"b:2\"],\"products\":[" P1 "]}",
+                           &c, err, sizeof(err)),
+                     MM_OK);
+    assert_int_equal(c.event_stream_sentinels.n, 2);
+    assert_string_equal(c.event_stream_sentinels.addrs[1].host, "b");
+    assert_string_equal(c.event_stream_sentinels.master_name, "ev");
+    assert_string_equal(c.redis_sentinels.master_name, "mm");
+    mm_config_free(&c);
+
+    /* sentinels of its own, the data's master name */
+    assert_int_equal(parse("{\"redis_master_name\":\"mm\",\"redis_sentinels\":[\"a:1\"],"
+                           "\"event_stream_sentinels\":[\"e:9\"],\"products\":[" P1 "]}",
+                           &c, err, sizeof(err)),
+                     MM_OK);
+    assert_int_equal(c.event_stream_sentinels.n, 1);
+    assert_string_equal(c.event_stream_sentinels.addrs[0].host, "e");
+    assert_string_equal(c.event_stream_sentinels.master_name, "mm");
+    mm_config_free(&c);
+
+    /* an empty list: the event stream at event_stream_url's address */
+    assert_int_equal(parse("{\"redis_sentinels\":[\"a:1\"],\"event_stream_sentinels\":[],"
+                           "\"products\":[" P1 "]}",
+                           &c, err, sizeof(err)),
+                     MM_OK);
+    assert_int_equal(c.redis_sentinels.n, 1);
+    assert_string_equal(c.redis_sentinels.master_name, "mymaster");
+    assert_int_equal(c.event_stream_sentinels.n, 0);
+    mm_config_free(&c);
+
+    /* only the stream behind sentinels */
+    assert_int_equal(parse("{\"event_stream_sentinels\":[\"e:9\"],\"event_stream_master_name\":"
+                           "\"ev\",\"redis_sentinels\":[],\"products\":[" P1 "]}",
+                           &c, err, sizeof(err)),
+                     MM_OK);
+    assert_int_equal(c.redis_sentinels.n, 0);
+    assert_int_equal(c.event_stream_sentinels.n, 1);
+    assert_string_equal(c.event_stream_sentinels.master_name, "ev");
+    mm_config_free(&c);
+
+    /* sixteen is the most */
+    assert_int_equal(parse("{\"redis_sentinels\":[\"a:1\",\"a:2\",\"a:3\",\"a:4\",\"a:5\",\"a:6\","
+                           "\"a:7\",\"a:8\",\"a:9\",\"a:10\",\"a:11\",\"a:12\",\"a:13\",\"a:14\","
+                           "\"a:15\",\"a:16\"],\"redis_master_name\":\"mm\",\"products\":[" P1 "]}",
+                           &c, err, sizeof(err)),
+                     MM_OK);
+    assert_int_equal(c.redis_sentinels.n, 16);
+    assert_int_equal(c.redis_sentinels.addrs[15].port, 16);
+    mm_config_free(&c);
 }
 
 static void deep_nesting_is_refused_without_crash(void **state)
@@ -373,6 +508,7 @@ int main(void)
         cmocka_unit_test(settings_are_kept_as_written),
         cmocka_unit_test(weak_secrets_are_refused),
         cmocka_unit_test(every_refusal_names_the_problem),
+        cmocka_unit_test(sentinels_are_read_and_defaulted),
         cmocka_unit_test(deep_nesting_is_refused_without_crash),
         cmocka_unit_test(bytes_after_a_nul_are_refused),
         cmocka_unit_test(cors_allow_origin_is_capped),
