@@ -228,8 +228,11 @@ static mm_status ask_sentinel(mm_rconn *c, size_t i, int64_t deadline_us, mm_red
     redisReply *r = redisCommand(c->sentinel_ctx, "SENTINEL get-master-addr-by-name %s",
                                  c->sentinels.master_name);
     if (r == NULL) {
+        int timed_out = c->sentinel_ctx->err == REDIS_ERR_IO && errno == EAGAIN;
         snprintf(why, whylen, "sentinel %s: %s", at,
-                 c->sentinel_ctx->errstr[0] ? c->sentinel_ctx->errstr : "connection lost");
+                 timed_out                         ? "no answer in time"
+                 : c->sentinel_ctx->errstr[0] != 0 ? c->sentinel_ctx->errstr
+                                                   : "connection lost");
         drop_sentinel(c);
         return MM_ERR_UNAVAILABLE;
     }
@@ -277,11 +280,12 @@ static redisContext *open_primary(const mm_rconn *c, const mm_redis_addr *primar
  * failover, or one that names a replica, is passed over for the next. */
 static redisContext *discover(mm_rconn *c, int64_t deadline_us, char *why, size_t whylen)
 {
-    size_t first = c->cursor.first, found = c->sentinels.n;
+    size_t first = c->cursor.first, found = c->sentinels.n, asked = 0;
     redisContext *ctx = NULL;
     snprintf(why, whylen, "no time left to ask the sentinels");
     for (size_t k = 0; k < c->sentinels.n && mm_clock_us() < deadline_us; k++) {
         size_t i = mm_sentinel_pick(&c->cursor, first, k);
+        asked++;
         mm_redis_addr primary;
         if (ask_sentinel(c, i, deadline_us, &primary, why, whylen) != MM_OK)
             continue;
@@ -300,7 +304,7 @@ static redisContext *discover(mm_rconn *c, int64_t deadline_us, char *why, size_
         }
         break;
     }
-    mm_sentinel_round_done(&c->cursor, first, found);
+    mm_sentinel_round_done(&c->cursor, first, asked, found);
     return ctx;
 }
 

@@ -178,9 +178,9 @@ size_t mm_sentinel_pick(const mm_sentinel_cursor *cur, size_t first, size_t k)
     return cur->n == 0 ? 0 : (first + k) % cur->n;
 }
 
-void mm_sentinel_round_done(mm_sentinel_cursor *cur, size_t first, size_t found)
+void mm_sentinel_round_done(mm_sentinel_cursor *cur, size_t first, size_t asked, size_t found)
 {
     if (cur->n == 0)
         return;
-    cur->first = found < cur->n ? found : (first + 1) % cur->n;
+    cur->first = found < cur->n ? found : (first + asked) % cur->n;
 }

@@ -59,11 +59,11 @@ typedef enum {
 mm_redis_role mm_sentinel_role_reply(const redisReply *r);
 const char *mm_redis_role_name(mm_redis_role role);
 
-/* The order of asking. A round asks each sentinel once, starting with the one that last
- * answered with a primary that proved to be one (clients are told to prefer it: its view
- * was current), then the ones after it in the configured order. A round in which none
- * did starts the next round one further on, so a sentinel that hangs until the timeout
- * does not stand first in every round. */
+/* The order of asking. A round asks the sentinels one after another, starting with the
+ * one that last answered with a primary that proved to be one (clients are told to
+ * prefer it: its view was current), then the ones after it in the configured order. A
+ * round that found none starts the next round after the last sentinel it asked, so a
+ * sentinel that hangs until the time runs out stands first in no more than one round. */
 typedef struct {
     size_t n;     /* sentinels configured */
     size_t first; /* where the next round starts */
@@ -71,8 +71,8 @@ typedef struct {
 
 /* The index of the sentinel to ask at step k (0..n-1) of a round that started at first. */
 size_t mm_sentinel_pick(const mm_sentinel_cursor *cur, size_t first, size_t k);
-/* The round that started at first ended: found is the index of the sentinel whose answer
- * gave the primary, or n when none did. */
-void mm_sentinel_round_done(mm_sentinel_cursor *cur, size_t first, size_t found);
+/* The round that started at first has ended after asking `asked` sentinels: found is the
+ * index of the one whose answer gave the primary, or n when none did. */
+void mm_sentinel_round_done(mm_sentinel_cursor *cur, size_t first, size_t asked, size_t found);
 
 #endif

@@ -262,8 +262,9 @@ static void master_names(void **state)
     assert_false(mm_sentinel_name_valid(name, MM_SENTINEL_NAME_MAX + 1));
 }
 
-/* Rounds of asking: each sentinel once per round, the one that answered first next time,
- * a round that found nothing moving the start on. */
+/* Rounds of asking: each sentinel at most once per round, the one whose answer proved
+ * right first next time, a round that found nothing followed by one that starts after the
+ * last sentinel it asked. */
 static void the_order_of_asking(void **state)
 {
     mm_sentinel_cursor cur = {.n = 3, .first = 0};
@@ -274,32 +275,40 @@ static void the_order_of_asking(void **state)
     assert_int_equal(order[1], 1);
     assert_int_equal(order[2], 2);
     /* the second answered with the primary: it is asked first from now on */
-    mm_sentinel_round_done(&cur, 0, 1);
+    mm_sentinel_round_done(&cur, 0, 2, 1);
     assert_int_equal(cur.first, 1);
     assert_int_equal(mm_sentinel_pick(&cur, cur.first, 0), 1);
     assert_int_equal(mm_sentinel_pick(&cur, cur.first, 1), 2);
     assert_int_equal(mm_sentinel_pick(&cur, cur.first, 2), 0);
-    /* a round where none did (a sentinel that hung used up the time): start one on */
-    mm_sentinel_round_done(&cur, 1, cur.n);
+    /* the first asked hung until the time ran out: the next round starts after it */
+    mm_sentinel_round_done(&cur, 1, 1, cur.n);
     assert_int_equal(cur.first, 2);
-    mm_sentinel_round_done(&cur, 2, cur.n);
-    assert_int_equal(cur.first, 0);
+    /* two asked (one refused, one hung): after both */
+    mm_sentinel_round_done(&cur, 2, 2, cur.n);
+    assert_int_equal(cur.first, 1);
+    /* all asked, none found (each named the dead primary during a failover): from where
+     * the round started, which was as good as any */
+    mm_sentinel_round_done(&cur, 1, 3, cur.n);
+    assert_int_equal(cur.first, 1);
+    /* no time to ask any */
+    mm_sentinel_round_done(&cur, 1, 0, cur.n);
+    assert_int_equal(cur.first, 1);
     /* one sentinel: always that one */
     mm_sentinel_cursor one = {.n = 1, .first = 0};
     assert_int_equal(mm_sentinel_pick(&one, 0, 0), 0);
-    mm_sentinel_round_done(&one, 0, 1);
+    mm_sentinel_round_done(&one, 0, 1, 1);
     assert_int_equal(one.first, 0);
     /* none configured: nothing moves */
     mm_sentinel_cursor none = {.n = 0, .first = 0};
     assert_int_equal(mm_sentinel_pick(&none, 0, 5), 0);
-    mm_sentinel_round_done(&none, 0, 0);
+    mm_sentinel_round_done(&none, 0, 0, 0);
     assert_int_equal(none.first, 0);
-    /* over many rounds, every sentinel gets its turn first */
+    /* sentinels that each hang in turn: every one stands first once over n rounds */
     mm_sentinel_cursor sixteen = {.n = MM_SENTINELS_MAX, .first = 0};
     int seen[MM_SENTINELS_MAX] = {0};
     for (int round = 0; round < MM_SENTINELS_MAX; round++) {
         seen[sixteen.first]++;
-        mm_sentinel_round_done(&sixteen, sixteen.first, sixteen.n);
+        mm_sentinel_round_done(&sixteen, sixteen.first, 1, sixteen.n);
     }
     for (int i = 0; i < MM_SENTINELS_MAX; i++)
         assert_int_equal(seen[i], 1);
