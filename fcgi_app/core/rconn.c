@@ -13,6 +13,11 @@
 #include "log.h"
 
 #define PEER_MAX (MM_REDIS_ADDR_TEXT_MAX + MM_REDIS_PATH_MAX + 8)
+/* After a discovery found no primary, calls fail at once for this long (or the timeout,
+ * if shorter) instead of asking again: while a failover is under way every request of
+ * every process would otherwise send the sentinels a question, and they are busy. It
+ * adds at most this much to the time a failover costs the clients. */
+#define DISCOVERY_HOLD_MS 100
 
 struct mm_rconn {
     mm_redis_url url;
@@ -25,6 +30,7 @@ struct mm_rconn {
     redisContext *ctx;
     char peer[PEER_MAX];    /* where ctx is connected; "" without ctx */
     char primary[PEER_MAX]; /* the last primary the sentinels gave, for the log */
+    int64_t hold_until_us;  /* no discovery before then (monotonic us) */
     unsigned long generation;
     int down_logged; /* an outage is logged once, and its end once */
     unsigned long errors;
@@ -333,10 +339,16 @@ redisContext *mm_rconn_get(mm_rconn *c)
     if (c->ctx != NULL)
         return c->ctx;
     char why[512];
-    int64_t deadline = mm_clock_us() + (int64_t)c->timeout_ms * 1000;
+    int64_t now = mm_clock_us(), deadline = now + (int64_t)c->timeout_ms * 1000;
+    if (c->sentinels.n > 0 && now < c->hold_until_us) {
+        note_down(c, "no primary found a moment ago");
+        return NULL;
+    }
     redisContext *ctx = c->sentinels.n > 0 ? discover(c, deadline, why, sizeof(why))
                                            : open_url(c, deadline, why, sizeof(why));
     if (ctx == NULL) {
+        long hold = c->timeout_ms < DISCOVERY_HOLD_MS ? c->timeout_ms : DISCOVERY_HOLD_MS;
+        c->hold_until_us = mm_clock_us() + (int64_t)hold * 1000;
         c->peer[0] = '\0';
         note_down(c, why);
         return NULL;

@@ -5,7 +5,9 @@
  * With sentinels (SPEC 14), connecting means finding the primary first: the
  * sentinels are asked in turn (sentinel.h) and the address they give is used
  * only once ROLE there says "master"; a READONLY reply (the server was demoted)
- * drops the connection like an I/O error, so the primary is found again.
+ * drops the connection like an I/O error, so the primary is found again. After
+ * a discovery that found none, calls fail at once for 100 ms before the
+ * sentinels are asked again.
  * Replies returned by mm_rconn_command and mm_rconn_command_argv belong to the caller
  * (freeReplyObject); those of mm_rconn_command_argv_in to the arena passed in.
  * Creating one sets SIGPIPE to be ignored if it had its default action. */
