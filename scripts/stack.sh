@@ -26,6 +26,11 @@
 #   MM_REDIS_PORT    Redis TCP port on 127.0.0.1 (default 0: unix socket only)
 #   MM_GS_PORT       demo game server port (0: any free port)
 #   MM_FCGI_PROCS    FastCGI processes (default: one per core)
+#   MM_REDIS_SENTINELS  "host:port host:port ...": use the Redis these sentinels manage
+#                    (scripts/sentinel.sh) instead of starting one: the generated config
+#                    and the game server find the primary through them
+#   MM_REDIS_MASTER_NAME  the master name the sentinels monitor (default mm)
+#   MM_REDIS_MIN_REPLICAS_ACK  redis_min_replicas_ack of the generated config (default 0)
 #   MATCHMAKER_CONFIG  use this config instead of generating one
 #   MM_NGINX_TEMPLATE  nginx.conf template (default nginx/nginx-local.conf.in;
 #                    @RUN_DIR@, @LISTEN@, @USER_LINE@, @NGINX_DIR@ are filled in)
@@ -43,6 +48,8 @@ redis_server=${MM_REDIS_SERVER:-$(command -v redis-server || echo /usr/bin/redis
 nginx_bin=${MM_NGINX_BIN:-$(command -v nginx || echo /usr/sbin/nginx)}
 spawn_fcgi=${MM_SPAWN_FCGI:-$(command -v spawn-fcgi || echo /usr/bin/spawn-fcgi)}
 multiwatch=${MM_MULTIWATCH-$(command -v multiwatch || true)}
+sentinels=${MM_REDIS_SENTINELS:-}
+master_name=${MM_REDIS_MASTER_NAME:-mm}
 
 die() { echo "stack: $*" >&2; exit 1; }
 pid_of() { [ -s "$run/$1.pid" ] && cat "$run/$1.pid" 2>/dev/null; }
@@ -152,11 +159,15 @@ dev_ports() {
 
 # The game server on its recorded port ($gs_port the first time).
 start_gameserver() {
-    local port=$gs_port
+    local port=$gs_port redis=(--redis-url "unix://$run/redis.sock?db=1") s
     [ -s "$run/gameserver.port" ] && port=$(cat "$run/gameserver.port")
     rm -f "$run/gameserver.port.new"
+    if [ -n "$sentinels" ]; then # the address is the sentinels' to give
+        redis=(--redis-url "redis://127.0.0.1/1" --master-name "$master_name")
+        for s in $sentinels; do redis+=(--sentinel "$s"); done
+    fi
     "$build/tests/gameserver/mm-test-gameserver" -p "$port" \
-        --port-file "$run/gameserver.port.new" --redis-url "unix://$run/redis.sock?db=1" \
+        --port-file "$run/gameserver.port.new" "${redis[@]}" \
         >>"$run/gameserver.log" 2>&1 &
     echo $! >"$run/gameserver.pid"
     wait_for "test -s '$run/gameserver.port.new'" 50 ||
@@ -169,14 +180,22 @@ start_gameserver() {
 # (the programs' user, when it is not ours).
 write_config() {
     local gs="http://127.0.0.1:$(cat "$run/gameserver.port")"
-    local redis_url="unix://$run/redis.sock"
+    local redis_url="unix://$run/redis.sock" data="?db=0" events="?db=1" managed="" s list=""
+    if [ -n "$sentinels" ]; then
+        # with sentinels the URLs give only the database: the address is theirs to give
+        redis_url="redis://127.0.0.1" data="/0" events="/1"
+        for s in $sentinels; do list="$list${list:+, }\"$s\""; done
+        managed="\"redis_sentinels\": [$list], \"redis_master_name\": \"$master_name\","
+    fi
     # a random secret unless one is given (SPEC 11: never a public default)
     local secret=${MM_SECRET_KEY:-$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')}
     rm -f "$1.new"
     (umask 077 && cat >"$1.new") <<JSON
 {
-  "redis_url": "$redis_url?db=0",
-  "event_stream_url": "$redis_url?db=1",
+  "redis_url": "$redis_url$data",
+  "event_stream_url": "$redis_url$events",
+  $managed
+  "redis_min_replicas_ack": ${MM_REDIS_MIN_REPLICAS_ACK:-0},
   "secret_key": "$secret",
   "log_level": "info",
   "game_server_connect_timeout_ms": 1000,
@@ -215,8 +234,8 @@ start() {
     missing=$(check_programs) || die "$missing"
     mkdir -p "$run"
     chmod 755 "$run"
-    alive redis && die "a stack is already running in $run (stop it first)"
-    start_redis
+    { alive redis || alive nginx; } && die "a stack is already running in $run (stop it first)"
+    [ -n "$sentinels" ] || start_redis
 
     rm -f "$run/gameserver.port"
     start_gameserver
@@ -319,7 +338,9 @@ stop() {
 
 status() {
     local name rc=0
+    [ -n "$sentinels" ] && echo "redis: found through the sentinels $sentinels"
     for name in redis gameserver worker nginx; do
+        [ $name = redis ] && [ -n "$sentinels" ] && continue
         if alive $name; then echo "$name: running (pid $(pid_of $name))"; else
             echo "$name: stopped"; rc=1; fi
     done
