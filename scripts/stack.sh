@@ -26,6 +26,9 @@
 #   MM_REDIS_PORT    Redis TCP port on 127.0.0.1 (default 0: unix socket only)
 #   MM_GS_PORT       demo game server port (0: any free port)
 #   MM_FCGI_PROCS    FastCGI processes (default: one per core)
+#   MM_REDIS_ADDR    "[:password@]host:port" (a redis:// URL without its database): use
+#                    the Redis there (databases 0 and 1) instead of starting one
+#                    (scripts/multihost-drill.sh: several stacks, one Redis)
 #   MM_REDIS_SENTINELS  "host:port host:port ...": use the Redis these sentinels manage
 #                    (scripts/sentinel.sh) instead of starting one: the generated config
 #                    and the game server find the primary through them
@@ -49,6 +52,7 @@ nginx_bin=${MM_NGINX_BIN:-$(command -v nginx || echo /usr/sbin/nginx)}
 spawn_fcgi=${MM_SPAWN_FCGI:-$(command -v spawn-fcgi || echo /usr/bin/spawn-fcgi)}
 multiwatch=${MM_MULTIWATCH-$(command -v multiwatch || true)}
 sentinels=${MM_REDIS_SENTINELS:-}
+redis_addr=${MM_REDIS_ADDR:-}
 master_name=${MM_REDIS_MASTER_NAME:-mm}
 
 die() { echo "stack: $*" >&2; exit 1; }
@@ -165,6 +169,8 @@ start_gameserver() {
     if [ -n "$sentinels" ]; then # the address is the sentinels' to give
         redis=(--redis-url "redis://127.0.0.1/1" --master-name "$master_name")
         for s in $sentinels; do redis+=(--sentinel "$s"); done
+    elif [ -n "$redis_addr" ]; then
+        redis=(--redis-url "redis://$redis_addr/1")
     fi
     "$build/tests/gameserver/mm-test-gameserver" -p "$port" \
         --port-file "$run/gameserver.port.new" "${redis[@]}" \
@@ -186,6 +192,8 @@ write_config() {
         redis_url="redis://127.0.0.1" data="/0" events="/1"
         for s in $sentinels; do list="$list${list:+, }\"$s\""; done
         managed="\"redis_sentinels\": [$list], \"redis_master_name\": \"$master_name\","
+    elif [ -n "$redis_addr" ]; then
+        redis_url="redis://$redis_addr" data="/0" events="/1"
     fi
     # a random secret unless one is given (SPEC 11: never a public default)
     local secret=${MM_SECRET_KEY:-$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')}
@@ -235,7 +243,7 @@ start() {
     mkdir -p "$run"
     chmod 755 "$run"
     { alive redis || alive nginx; } && die "a stack is already running in $run (stop it first)"
-    [ -n "$sentinels" ] || start_redis
+    [ -n "$sentinels" ] || [ -n "$redis_addr" ] || start_redis
 
     rm -f "$run/gameserver.port"
     start_gameserver
@@ -339,8 +347,9 @@ stop() {
 status() {
     local name rc=0
     [ -n "$sentinels" ] && echo "redis: found through the sentinels $sentinels"
+    [ -n "$redis_addr" ] && echo "redis: at $redis_addr (not this stack's)"
     for name in redis gameserver worker nginx; do
-        [ $name = redis ] && [ -n "$sentinels" ] && continue
+        [ $name = redis ] && [ -n "$sentinels$redis_addr" ] && continue
         if alive $name; then echo "$name: running (pid $(pid_of $name))"; else
             echo "$name: stopped"; rc=1; fi
     done
