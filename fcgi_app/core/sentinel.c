@@ -126,8 +126,11 @@ mm_status mm_sentinel_master_reply(const redisReply *r, mm_redis_addr *out, cons
         return MM_ERR_UNAVAILABLE;
     }
     const redisReply *h = r->element[0], *p = r->element[1];
+    /* a name or an IPv4 address, or an IPv6 one (it holds a colon): what a host of the
+     * configuration may be */
+    bool v6 = memchr(h->str, ':', h->len) != NULL;
     for (size_t i = 0; i < h->len; i++) {
-        if (!name_char(h->str[i]) && h->str[i] != ':') {
+        if (!(v6 ? hex_or_colon(h->str[i]) : name_char(h->str[i]))) {
             *why = "the sentinel's host has invalid characters";
             return MM_ERR_UNAVAILABLE;
         }
