@@ -88,6 +88,19 @@ static int cmp_handling(const void *a, const void *b)
     return cmp_id(&((const handling *)a)->id, &((const handling *)b)->id);
 }
 
+/* Whether id is among the n sorted ids. */
+static int has_id(const entry_id *ids, size_t n, const entry_id *id)
+{
+    return n > 0 && bsearch(id, ids, n, sizeof(entry_id), cmp_id) != NULL;
+}
+
+/* Whether the log handled id (hs: n rows sorted by id). */
+static int was_handled(const handling *hs, size_t n, const entry_id *id)
+{
+    handling key = {.id = *id};
+    return n > 0 && bsearch(&key, hs, n, sizeof(handling), cmp_handling) != NULL;
+}
+
 /* The log line's time (ts=2026-12-01T23:32:40.049817Z) in Unix ms, or -1. */
 static long long line_ms(const char *line)
 {
@@ -307,7 +320,8 @@ int main(int argc, char **argv)
             break;
     }
     entry_id *ids = stream.items;
-    qsort(ids, stream.n, sizeof(entry_id), cmp_id);
+    if (stream.n > 0)
+        qsort(ids, stream.n, sizeof(entry_id), cmp_id);
 
     /* the worker's log: each entry it handled, and when it found the new primary */
     FILE *log = fopen(argv[3], "r");
@@ -348,7 +362,8 @@ int main(int argc, char **argv)
     fclose(log);
     /* one row per entry id */
     handling *hs = handled.items;
-    qsort(hs, handled.n, sizeof(handling), cmp_handling);
+    if (handled.n > 0)
+        qsort(hs, handled.n, sizeof(handling), cmp_handling);
     size_t m = 0;
     for (size_t i = 0; i < handled.n; i++) {
         if (m > 0 && cmp_id(&hs[m - 1].id, &hs[i].id) == 0) {
@@ -368,7 +383,7 @@ int main(int argc, char **argv)
         if (es[i].status != 200 || parse_id(es[i].entry, &e) != 0)
             continue;
         reported++;
-        if (bsearch(&e, ids, stream.n, sizeof(entry_id), cmp_id) == NULL)
+        if (!has_id(ids, stream.n, &e))
             not_on_stream++;
     }
     printf("events reported added (200): %ld, missing from the new primary's stream: %ld\n",
@@ -376,13 +391,12 @@ int main(int argc, char **argv)
 
     long unhandled = 0, twice = 0, again = 0, gone = 0, redone = 0, applied_after = 0;
     for (size_t i = 0; i < stream.n; i++) {
-        handling key = {.id = ids[i]};
-        if (bsearch(&key, hs, handled.n, sizeof(handling), cmp_handling) == NULL)
+        if (!was_handled(hs, handled.n, &ids[i]))
             unhandled++;
     }
     for (size_t i = 0; i < handled.n; i++) {
         const handling *h = &hs[i];
-        if (bsearch(&h->id, ids, stream.n, sizeof(entry_id), cmp_id) == NULL)
+        if (!has_id(ids, stream.n, &h->id))
             gone++;
         if (h->applied_before > 1 || h->applied_after > 1)
             twice++;
@@ -422,8 +436,7 @@ int main(int argc, char **argv)
     freeReplyObject(must(c, "SELECT 0"));
     for (size_t i = 0; i < emits.n; i++) {
         entry_id e;
-        if (es[i].status != 200 || parse_id(es[i].entry, &e) != 0 ||
-            bsearch(&e, ids, stream.n, sizeof(entry_id), cmp_id) == NULL)
+        if (es[i].status != 200 || parse_id(es[i].entry, &e) != 0 || !has_id(ids, stream.n, &e))
             continue;
         json_object *gm = stored_game(c, es[i].product, es[i].game);
         if (gm != NULL && strcmp(game_state(gm), "created") == 0 && effect_lost++ == 0)

@@ -30,40 +30,40 @@ static redisReply *reply_of(const char *raw)
 
 typedef struct {
     const char *raw;
-    int ok;
     const char *host;
-    int port;
     const char *why; /* a fragment of the reason, when refused */
+    int ok;
+    int port;
 } master_row;
 
 static const master_row master_rows[] = {
     /* recorded: a sentinel monitoring "mm" */
-    {"*2\r\n$9\r\n127.0.0.1\r\n$5\r\n17001\r\n", 1, "127.0.0.1", 17001, NULL},
+    {"*2\r\n$9\r\n127.0.0.1\r\n$5\r\n17001\r\n", "127.0.0.1", NULL, 1, 17001},
     /* recorded: the same sentinel asked for a name it does not monitor */
-    {"*-1\r\n", 0, NULL, 0, "does not monitor"},
+    {"*-1\r\n", NULL, "does not monitor", 0, 0},
     /* recorded: SENTINEL with a subcommand it does not know */
-    {"-ERR unknown subcommand 'nope'. Try SENTINEL HELP.\r\n", 0, NULL, 0, "error"},
-    {"-NOAUTH Authentication required.\r\n", 0, NULL, 0, "error"},
-    {"*2\r\n$3\r\n::1\r\n$4\r\n6380\r\n", 1, "::1", 6380, NULL},
-    {"*2\r\n$12\r\nredis-a.prod\r\n$4\r\n6379\r\n", 1, "redis-a.prod", 6379, NULL},
-    {"*2\r\n$9\r\n127.0.0.1\r\n$5\r\n65535\r\n", 1, "127.0.0.1", 65535, NULL},
-    {"*2\r\n$9\r\n127.0.0.1\r\n$1\r\n0\r\n", 0, NULL, 0, "port"},
-    {"*2\r\n$9\r\n127.0.0.1\r\n$5\r\n65536\r\n", 0, NULL, 0, "port"},
-    {"*2\r\n$9\r\n127.0.0.1\r\n$6\r\n100000\r\n", 0, NULL, 0, "[host, port]"},
-    {"*2\r\n$9\r\n127.0.0.1\r\n$4\r\n63a9\r\n", 0, NULL, 0, "port"},
-    {"*2\r\n$9\r\n127.0.0.1\r\n$0\r\n\r\n", 0, NULL, 0, "[host, port]"},
-    {"*2\r\n$9\r\n127.0.0.1\r\n:6379\r\n", 0, NULL, 0, "[host, port]"},
-    {"*2\r\n$0\r\n\r\n$4\r\n6379\r\n", 0, NULL, 0, "[host, port]"},
-    {"*2\r\n$5\r\nh ost\r\n$4\r\n6379\r\n", 0, NULL, 0, "invalid characters"},
-    {"*2\r\n$3\r\ng:1\r\n$4\r\n6379\r\n", 0, NULL, 0, "invalid characters"},
-    {"*2\r\n$11\r\nfe80::1%eth\r\n$4\r\n6379\r\n", 0, NULL, 0, "invalid characters"},
-    {"*2\r\n$7\r\n2001:db\r\n$4\r\n6379\r\n", 1, "2001:db", 6379, NULL},
-    {"*3\r\n$9\r\n127.0.0.1\r\n$4\r\n6379\r\n$1\r\nx\r\n", 0, NULL, 0, "[host, port]"},
-    {"*1\r\n$9\r\n127.0.0.1\r\n", 0, NULL, 0, "[host, port]"},
-    {"*0\r\n", 0, NULL, 0, "[host, port]"},
-    {"+OK\r\n", 0, NULL, 0, "[host, port]"},
-    {":1\r\n", 0, NULL, 0, "[host, port]"},
-    {"$-1\r\n", 0, NULL, 0, "does not monitor"},
+    {"-ERR unknown subcommand 'nope'. Try SENTINEL HELP.\r\n", NULL, "error", 0, 0},
+    {"-NOAUTH Authentication required.\r\n", NULL, "error", 0, 0},
+    {"*2\r\n$3\r\n::1\r\n$4\r\n6380\r\n", "::1", NULL, 1, 6380},
+    {"*2\r\n$12\r\nredis-a.prod\r\n$4\r\n6379\r\n", "redis-a.prod", NULL, 1, 6379},
+    {"*2\r\n$9\r\n127.0.0.1\r\n$5\r\n65535\r\n", "127.0.0.1", NULL, 1, 65535},
+    {"*2\r\n$9\r\n127.0.0.1\r\n$1\r\n0\r\n", NULL, "port", 0, 0},
+    {"*2\r\n$9\r\n127.0.0.1\r\n$5\r\n65536\r\n", NULL, "port", 0, 0},
+    {"*2\r\n$9\r\n127.0.0.1\r\n$6\r\n100000\r\n", NULL, "[host, port]", 0, 0},
+    {"*2\r\n$9\r\n127.0.0.1\r\n$4\r\n63a9\r\n", NULL, "port", 0, 0},
+    {"*2\r\n$9\r\n127.0.0.1\r\n$0\r\n\r\n", NULL, "[host, port]", 0, 0},
+    {"*2\r\n$9\r\n127.0.0.1\r\n:6379\r\n", NULL, "[host, port]", 0, 0},
+    {"*2\r\n$0\r\n\r\n$4\r\n6379\r\n", NULL, "[host, port]", 0, 0},
+    {"*2\r\n$5\r\nh ost\r\n$4\r\n6379\r\n", NULL, "invalid characters", 0, 0},
+    {"*2\r\n$3\r\ng:1\r\n$4\r\n6379\r\n", NULL, "invalid characters", 0, 0},
+    {"*2\r\n$11\r\nfe80::1%eth\r\n$4\r\n6379\r\n", NULL, "invalid characters", 0, 0},
+    {"*2\r\n$7\r\n2001:db\r\n$4\r\n6379\r\n", "2001:db", NULL, 1, 6379},
+    {"*3\r\n$9\r\n127.0.0.1\r\n$4\r\n6379\r\n$1\r\nx\r\n", NULL, "[host, port]", 0, 0},
+    {"*1\r\n$9\r\n127.0.0.1\r\n", NULL, "[host, port]", 0, 0},
+    {"*0\r\n", NULL, "[host, port]", 0, 0},
+    {"+OK\r\n", NULL, "[host, port]", 0, 0},
+    {":1\r\n", NULL, "[host, port]", 0, 0},
+    {"$-1\r\n", NULL, "does not monitor", 0, 0},
 };
 
 static void master_replies(void **state)
@@ -171,38 +171,38 @@ static void role_replies(void **state)
 
 typedef struct {
     const char *text;
-    int ok;
     const char *host;
-    int port;
     const char *formatted; /* mm_redis_addr_format of the result */
+    int ok;
+    int port;
 } addr_row;
 
 static const addr_row addr_rows[] = {
-    {"127.0.0.1:26379", 1, "127.0.0.1", 26379, "127.0.0.1:26379"},
-    {"sentinel-a.internal:1", 1, "sentinel-a.internal", 1, "sentinel-a.internal:1"},
-    {"s_1:65535", 1, "s_1", 65535, "s_1:65535"},
-    {"[::1]:26379", 1, "::1", 26379, "[::1]:26379"},
-    {"[2001:db8::7]:5", 1, "2001:db8::7", 5, "[2001:db8::7]:5"},
-    {"", 0, NULL, 0, NULL},
-    {"h", 0, NULL, 0, NULL},
-    {"h:", 0, NULL, 0, NULL},
-    {":26379", 0, NULL, 0, NULL},
-    {"h:0", 0, NULL, 0, NULL},
-    {"h:65536", 0, NULL, 0, NULL},
-    {"h:123456", 0, NULL, 0, NULL},
-    {"h:-1", 0, NULL, 0, NULL},
-    {"h:+1", 0, NULL, 0, NULL},
-    {"h:1 ", 0, NULL, 0, NULL},
-    {"h :1", 0, NULL, 0, NULL},
-    {"h/x:1", 0, NULL, 0, NULL},
-    {"u@h:1", 0, NULL, 0, NULL},
-    {"::1:26379", 0, NULL, 0, NULL},
-    {"[::1]", 0, NULL, 0, NULL},
-    {"[::1]26379", 0, NULL, 0, NULL},
-    {"[::1", 0, NULL, 0, NULL},
-    {"[]:1", 0, NULL, 0, NULL},
-    {"[::g]:1", 0, NULL, 0, NULL},
-    {"redis://h:1", 0, NULL, 0, NULL},
+    {"127.0.0.1:26379", "127.0.0.1", "127.0.0.1:26379", 1, 26379},
+    {"sentinel-a.internal:1", "sentinel-a.internal", "sentinel-a.internal:1", 1, 1},
+    {"s_1:65535", "s_1", "s_1:65535", 1, 65535},
+    {"[::1]:26379", "::1", "[::1]:26379", 1, 26379},
+    {"[2001:db8::7]:5", "2001:db8::7", "[2001:db8::7]:5", 1, 5},
+    {"", NULL, NULL, 0, 0},
+    {"h", NULL, NULL, 0, 0},
+    {"h:", NULL, NULL, 0, 0},
+    {":26379", NULL, NULL, 0, 0},
+    {"h:0", NULL, NULL, 0, 0},
+    {"h:65536", NULL, NULL, 0, 0},
+    {"h:123456", NULL, NULL, 0, 0},
+    {"h:-1", NULL, NULL, 0, 0},
+    {"h:+1", NULL, NULL, 0, 0},
+    {"h:1 ", NULL, NULL, 0, 0},
+    {"h :1", NULL, NULL, 0, 0},
+    {"h/x:1", NULL, NULL, 0, 0},
+    {"u@h:1", NULL, NULL, 0, 0},
+    {"::1:26379", NULL, NULL, 0, 0},
+    {"[::1]", NULL, NULL, 0, 0},
+    {"[::1]26379", NULL, NULL, 0, 0},
+    {"[::1", NULL, NULL, 0, 0},
+    {"[]:1", NULL, NULL, 0, 0},
+    {"[::g]:1", NULL, NULL, 0, 0},
+    {"redis://h:1", NULL, NULL, 0, 0},
 };
 
 static void addresses(void **state)
