@@ -116,7 +116,8 @@ run_once() {
         echo "drill: the stack takes the local stack's port(s) $taken" >&2
         return 1
     fi
-    local gs="http://127.0.0.1:$(cat "$d/stack/gameserver.port")"
+    local gs
+    gs="http://127.0.0.1:$(cat "$d/stack/gameserver.port")"
     "$soak" load "$d/stack/nginx.sock" "$gs" "$secret" "$seconds" "$threads" "$d/record" \
         >"$d/load.out" 2>&1 &
     load_pid=$!
