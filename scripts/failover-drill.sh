@@ -79,7 +79,8 @@ chmod 755 "$base"
 load_pid=""
 cleanup() {
     local rc=$? d
-    [ -n "$load_pid" ] && kill "$load_pid" 2>/dev/null || true
+    set +e # everything below is tried, whatever fails
+    [ -n "$load_pid" ] && kill "$load_pid" 2>/dev/null
     for d in "$base"/ack*; do
         [ -d "$d" ] || continue
         MM_RUN_DIR=$d/stack "$stack" stop >/dev/null 2>&1 || true

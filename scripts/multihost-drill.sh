@@ -67,12 +67,20 @@ ip netns del "$probe"
 dir=$(mktemp -d "${TMPDIR:-/tmp}/mm-multihost.XXXXXX")
 chmod 755 "$dir"
 wrk_pid=""
+# stop_and_wait PID...: TERM, then KILL whatever is left after 3 s.
+stop_and_wait() {
+    local p
+    kill -TERM "$@" 2>/dev/null || true
+    for p in "$@"; do
+        for _ in $(seq 30); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$p" 2>/dev/null || true
+    done
+}
 cleanup() {
     local rc=$? i p
-    [ -n "$wrk_pid" ] && kill "$wrk_pid" 2>/dev/null || true
-    if [ -s "$dir/front/nginx.pid" ]; then
-        "$nginx_bin" -p "$dir/front" -c "$dir/front/nginx.conf" -s stop 2>/dev/null || true
-    fi
+    set +e # everything below is tried, whatever fails
+    [ -n "$wrk_pid" ] && kill "$wrk_pid" 2>/dev/null
+    [ -s "$dir/front/nginx.pid" ] && stop_and_wait "$(cat "$dir/front/nginx.pid")"
     for ((i = 1; i <= hosts; i++)); do
         if ip netns list 2>/dev/null | grep -qw "$(ns $i)"; then
             MM_RUN_DIR=$dir/host$i ip netns exec "$(ns $i)" "$stack" stop >/dev/null 2>&1 || true
@@ -82,7 +90,7 @@ cleanup() {
         fi
     done
     ip link del "$bridge" 2>/dev/null || true
-    [ -s "$dir/redis.pid" ] && kill "$(cat "$dir/redis.pid")" 2>/dev/null || true
+    [ -s "$dir/redis.pid" ] && stop_and_wait "$(cat "$dir/redis.pid")"
     if [ $keep = 1 ]; then echo "multihost: kept $dir"; else rm -rf "$dir"; fi
     exit $rc
 }
