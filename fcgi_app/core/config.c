@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/un.h>
 
 #include "ids.h"
 #include "redis_url.h"
@@ -46,6 +47,7 @@ static const long_key long_keys[] = {
      5},
     {"game_server_cooldown_ms", offsetof(mm_config, game_server_cooldown_ms), 1, 3600000, 5000},
     {"worker_metrics_port", offsetof(mm_config, worker_metrics_port), 0, 65535, 5051},
+    {"lobby_publish_timeout_ms", offsetof(mm_config, lobby_publish_timeout_ms), 1, 10000, 200},
 };
 
 typedef struct {
@@ -62,6 +64,7 @@ static const string_key string_keys[] = {
     {"event_group", offsetof(mm_config, event_group), "matchmaker"},
     {"metrics_file", offsetof(mm_config, metrics_file), "/run/matchmaker/metrics"},
     {"worker_metrics_address", offsetof(mm_config, worker_metrics_address), "127.0.0.1"},
+    {"lobby_publisher", offsetof(mm_config, lobby_publisher), MM_LOBBY_PUBLISHER_DEFAULT},
 };
 
 /* An absolute path of a file (the pool's shared metrics). */
@@ -148,6 +151,24 @@ static int is_http_url(const char *s)
 {
     return (strncmp(s, "http://", 7) == 0 && s[7] != '\0') ||
            (strncmp(s, "https://", 8) == 0 && s[8] != '\0');
+}
+
+/* Where the lobby's changes are published (SPEC 13): "" (off), the unix socket of the
+ * host's nginx publisher ("unix:/absolute/path", short enough for a socket address), or
+ * a plain http:// address on this host. */
+static int check_publisher(const char *v, char *err, size_t errlen)
+{
+    const size_t path_max = sizeof(((struct sockaddr_un *)NULL)->sun_path) - 1;
+    size_t len = strlen(v);
+    bool unix_path = strncmp(v, "unix:/", 6) == 0 && len - 5 <= path_max && v[len - 1] != '/';
+    bool http = strncmp(v, "http://", 7) == 0 && len > 7 && len <= 256;
+    if (len == 0 || ((unix_path || http) && !mm_text_has_control(v, len) && strchr(v, ' ') == NULL))
+        return 0;
+    snprintf(err, errlen,
+             "config: \"lobby_publisher\" must be \"\", \"unix:/path/to/socket\" (at most %d "
+             "bytes of path) or an http:// address",
+             (int)path_max);
+    return -1;
 }
 
 /* A filter key or value: 1..MM_FILTER_NAME_MAX of [A-Za-z0-9_-]. */
@@ -401,7 +422,8 @@ static mm_status parse_root(json_object *root, mm_config *c, char *err, size_t e
         FAIL("config: \"cors_allow_origin\" contains a control character");
     if (check_redis_url("redis_url", c->redis_url, err, errlen) != 0 ||
         check_redis_url("event_stream_url", c->event_stream_url, err, errlen) != 0 ||
-        check_metrics_file("metrics_file", c->metrics_file, err, errlen) != 0)
+        check_metrics_file("metrics_file", c->metrics_file, err, errlen) != 0 ||
+        check_publisher(c->lobby_publisher, err, errlen) != 0)
         goto out;
     unsigned char addr[sizeof(struct in6_addr)];
     if (inet_pton(AF_INET, c->worker_metrics_address, addr) != 1 &&

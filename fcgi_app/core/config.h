@@ -19,6 +19,10 @@
 /* cors_allow_origin goes into every response head, whose buffer is bounded */
 #define MM_CORS_ORIGIN_MAX 256
 
+/* SPEC 13: where the lobby's changes are published by default: the publisher socket of
+ * the host's nginx (nginx/matchmaker-server.conf.in). */
+#define MM_LOBBY_PUBLISHER_DEFAULT "unix:/run/matchmaker-live/publish.sock"
+
 /* SPEC 12: a product's lobby filters, declared in its "lobby_filters". */
 #define MM_FILTERS_MAX 4        /* keys per product */
 #define MM_FILTER_VALUES_MAX 16 /* values per key */
@@ -53,6 +57,7 @@ typedef struct {
     char *event_group;
     char *metrics_file;           /* the pool's shared counters */
     char *worker_metrics_address; /* where the worker serves /metrics */
+    char *lobby_publisher;        /* SPEC 13: "unix:/path" or "http://host:port"; "": off */
     mm_log_level log_level;
     long lobby_default_page_size;
     long lobby_max_page_size;
@@ -74,7 +79,8 @@ typedef struct {
      * cooldown, by any process of the host's pool */
     long game_server_failure_threshold;
     long game_server_cooldown_ms;
-    long worker_metrics_port; /* 0: off */
+    long worker_metrics_port;      /* 0: off */
+    long lobby_publish_timeout_ms; /* one publish, connecting included */
     /* GET /game_lobby/_bench/noop answers a constant body (the benchmark's
      * FastCGI ceiling); off by default, so the path is an unknown one. */
     bool bench_noop_route;
