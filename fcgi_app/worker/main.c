@@ -18,6 +18,7 @@
 #include "curation.h"
 #include "cleanup_job.h"
 #include "game_server_async.h"
+#include "lobby_publisher.h"
 #include "log.h"
 #include "metrics_http.h"
 #include "rconn.h"
@@ -205,6 +206,11 @@ static int run(const mm_config *cfg, const char *name)
     /* the blocking read must not time out before the server answers it */
     mm_rconn *stream = connect_to(cfg->event_stream_url, cfg->redis_timeout_ms + BLOCK_MS);
     mm_store *store = games ? mm_store_new(games) : NULL;
+    /* what the worker lists, relists and unlists is pushed to the subscribers (SPEC 13) */
+    mm_lobby_publisher *publisher =
+        mm_lobby_publisher_new(cfg->lobby_publisher, cfg->lobby_publish_timeout_ms);
+    if (store != NULL)
+        mm_store_set_observer(store, mm_lobby_publisher_observe, publisher);
     mm_gs_multi *calls = mm_gs_multi_new(cfg->game_server_connect_timeout_ms,
                                          cfg->game_server_timeout_ms, CLEANUP_SLOTS);
     char host[64] = "worker", consumer[160];
@@ -220,7 +226,8 @@ static int run(const mm_config *cfg, const char *name)
     mm_arena *arena = mm_arena_new(0);
     mm_metrics_server *server = NULL;
     int rc = 1;
-    if (w == NULL || calls == NULL || metrics == NULL || cursor == NULL || arena == NULL) {
+    if (w == NULL || calls == NULL || metrics == NULL || cursor == NULL || arena == NULL ||
+        publisher == NULL) {
         mm_log_error("msg=\"out of memory at start-up\"");
         goto out;
     }
@@ -287,6 +294,9 @@ static int run(const mm_config *cfg, const char *name)
                 mm_worker_metrics_tidy(metrics, (uint64_t)trimmed, (uint64_t)removed);
             }
         }
+        mm_publish_counts pc;
+        mm_lobby_publisher_counts(publisher, &pc);
+        mm_worker_metrics_lobby(metrics, pc.published, pc.failed);
         if (st == MM_OK) {
             if (backoff != 0)
                 mm_log_info("msg=\"redis reachable again; resuming\"");
@@ -316,6 +326,7 @@ out:
     mm_arena_free(arena);
     mm_gs_multi_free(calls);
     mm_store_free(store);
+    mm_lobby_publisher_free(publisher);
     mm_rconn_free(stream);
     mm_rconn_free(games);
     return rc;

@@ -25,6 +25,7 @@ struct mm_worker_metrics {
     uint64_t passes, expired, reset, cleaned, changed, skipped;
     uint64_t trimmed, consumers_removed;
     uint64_t cleanup[MM_CLEANUP_OUTCOMES];
+    uint64_t lobby_published, lobby_publish_failed;
     uint64_t pass_buckets[BUCKETS];
     uint64_t pass_us;
 };
@@ -102,6 +103,12 @@ void mm_worker_metrics_cleanup(mm_worker_metrics *m, mm_cleanup_outcome outcome)
         add(&m->cleanup[outcome], 1);
 }
 
+void mm_worker_metrics_lobby(mm_worker_metrics *m, uint64_t published, uint64_t failed)
+{
+    __atomic_store_n(&m->lobby_published, published, __ATOMIC_RELAXED);
+    __atomic_store_n(&m->lobby_publish_failed, failed, __ATOMIC_RELAXED);
+}
+
 char *mm_worker_metrics_render(void *ctx, size_t *len)
 {
     const mm_worker_metrics *m = ctx;
@@ -170,6 +177,13 @@ char *mm_worker_metrics_render(void *ctx, size_t *len)
         snprintf(labels, sizeof(labels), "outcome=\"%s\"", cleanup_names[o]);
         mm_prom_counter(&p, "matchmaker_worker_cleanup_calls_total", labels, get(&m->cleanup[o]));
     }
+    mm_prom_family(&p, "matchmaker_worker_lobby_publish_total", "counter",
+                   "Live lobby changes sent to nginx's publisher, by result (a failed one is "
+                   "missing from the subscriptions).");
+    mm_prom_counter(&p, "matchmaker_worker_lobby_publish_total", "result=\"published\"",
+                    get(&m->lobby_published));
+    mm_prom_counter(&p, "matchmaker_worker_lobby_publish_total", "result=\"failed\"",
+                    get(&m->lobby_publish_failed));
 
     uint64_t counts[BUCKETS];
     for (int b = 0; b < BUCKETS; b++)
