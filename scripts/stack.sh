@@ -28,7 +28,9 @@
 #   MM_FCGI_PROCS    FastCGI processes (default: one per core)
 #   MATCHMAKER_CONFIG  use this config instead of generating one
 #   MM_NGINX_TEMPLATE  nginx.conf template (default nginx/nginx-local.conf.in;
-#                    @RUN_DIR@, @LISTEN@, @USER_LINE@, @NGINX_DIR@ are filled in)
+#                    @RUN_DIR@, @LISTEN@, @USER_LINE@, @NGINX_DIR@, @NCHAN_MODULE@
+#                    are filled in)
+#   MM_NCHAN_MODULE  nginx's nchan module (the live lobby; Debian's path by default)
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -43,6 +45,7 @@ redis_server=${MM_REDIS_SERVER:-$(command -v redis-server || echo /usr/bin/redis
 nginx_bin=${MM_NGINX_BIN:-$(command -v nginx || echo /usr/sbin/nginx)}
 spawn_fcgi=${MM_SPAWN_FCGI:-$(command -v spawn-fcgi || echo /usr/bin/spawn-fcgi)}
 multiwatch=${MM_MULTIWATCH-$(command -v multiwatch || true)}
+nchan_module=${MM_NCHAN_MODULE:-/usr/lib/nginx/modules/ngx_nchan_module.so}
 
 die() { echo "stack: $*" >&2; exit 1; }
 pid_of() { [ -s "$run/$1.pid" ] && cat "$run/$1.pid" 2>/dev/null; }
@@ -56,12 +59,21 @@ need() {
     return 1
 }
 
+# nginx's nchan module, which serves the live lobby (a library: not executable).
+need_nchan() {
+    [ -f "$nchan_module" ] && return 0
+    echo "nginx's nchan module not found at $nchan_module: install libnginx-mod-nchan, or" \
+        "set MM_NCHAN_MODULE"
+    return 1
+}
+
 # The programs a start needs ($1 = --redis-only: those Redis needs).
 check_programs() {
     need redis-server "$redis_server" "set MM_REDIS_SERVER" &&
         need redis-cli "$(command -v redis-cli || true)" "put it on PATH" || return 1
     [ "${1:-}" = --redis-only ] && return 0
     need nginx "$nginx_bin" "set MM_NGINX_BIN" &&
+        need_nchan &&
         need spawn-fcgi "$spawn_fcgi" "set MM_SPAWN_FCGI" &&
         { [ -z "$multiwatch" ] || need multiwatch "$multiwatch" "set MM_MULTIWATCH ('' for none)"; }
 }
@@ -183,6 +195,7 @@ write_config() {
   "game_server_timeout_ms": ${MM_GS_TIMEOUT_MS:-3000},
   "redis_timeout_ms": 500,
   "worker_metrics_port": ${MM_WORKER_METRICS_PORT:-5051},
+  "lobby_publisher": "unix:$run/live.sock",
   "products": [
     {"product_id": "exrps", "game_server_url": "$gs",
      "game_socket_url": "127.0.0.1:$(cat "$run/gameserver.port")",
@@ -202,7 +215,8 @@ nginx_conf() {
     local user_line="" fcgi_listen
     [ "$(id -u)" = 0 ] && user_line="user nobody nogroup;"
     sed -e "s|@RUN_DIR@|$run|g" -e "s|@LISTEN@|$listen|g" -e "s|@USER_LINE@|$user_line|g" \
-        -e "s|@NGINX_DIR@|$src/nginx|g" "${MM_NGINX_TEMPLATE:-$src/nginx/nginx-local.conf.in}" \
+        -e "s|@NGINX_DIR@|$src/nginx|g" -e "s|@NCHAN_MODULE@|$nchan_module|g" \
+        "${MM_NGINX_TEMPLATE:-$src/nginx/nginx-local.conf.in}" \
         >"$run/nginx.conf"
 }
 

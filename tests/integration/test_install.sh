@@ -43,12 +43,28 @@ MATCHMAKER_SECRET_KEY=0123456789abcdef0123456789abcdef \
 "$stage/usr/bin/matchmaker-worker" -h | grep -q usage || fail "worker does not run"
 "$stage/usr/bin/matchmaker-token" -h 2>&1 | grep -qi usage || fail "token tool does not run"
 
+# 3b. the live lobby: the programs publish where nginx listens, in the folder tmpfiles.d makes
+publisher=$(sed -n 's/.*"lobby_publisher": "unix:\(.*\)".*/\1/p' "$sample")
+grep -q "listen unix:$publisher;" "$stage/etc/matchmaker/nginx/matchmaker-server.conf" ||
+    fail "the sample's lobby_publisher ($publisher) is not the nginx block's publisher socket"
+grep -q "^d ${publisher%/*} 0750 root matchmaker" "$stage/usr/lib/tmpfiles.d/matchmaker.conf" ||
+    fail "tmpfiles.d does not make the publisher socket's folder ${publisher%/*}"
+[ -f "$stage/usr/share/matchmaker/lobby/index.html" ] &&
+    grep -q 'set $matchmaker_lobby_root /usr/share/matchmaker;' \
+        "$stage/etc/matchmaker/nginx/matchmaker-server.conf" ||
+    fail "the nginx block does not serve the installed lobby page"
+
 # 4. nginx accepts the server block (its include pointed into the stage)
 nginx_bin=${MM_NGINX_BIN:-$(command -v nginx || echo /usr/sbin/nginx)}
 if [ -x "$nginx_bin" ]; then
-    sed -i "s|include /etc/matchmaker/|include $stage/etc/matchmaker/|" \
+    # (nginx -t binds the publisher's unix socket: its folder is the stage)
+    sed -i -e "s|include /etc/matchmaker/|include $stage/etc/matchmaker/|" \
+        -e "s|listen unix:/run/matchmaker-live/|listen unix:$stage/|" \
         "$stage/etc/matchmaker/nginx/matchmaker-server.conf"
+    # Debian's nginx loads the live lobby's module through modules-enabled/
+    nchan=${MM_NCHAN_MODULE:-/usr/lib/nginx/modules/ngx_nchan_module.so}
     cat >"$stage/nginx.conf" <<CONF
+load_module $nchan;
 pid $stage/nginx.pid;
 error_log stderr;
 events {}
