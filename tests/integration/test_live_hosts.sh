@@ -11,17 +11,7 @@ if ! missing=$("$top_srcdir/scripts/stack.sh" check); then
     exit 77
 fi
 
-# A loopback port nothing listens on, away from the local stack's (5050-5052).
-free_port() {
-    local p
-    for _ in $(seq 200); do
-        p=$((20000 + (RANDOM % 10000)))
-        grep -q ":$(printf '%04X' $p) " /proc/net/tcp /proc/net/tcp6 2>/dev/null && continue
-        echo $p
-        return 0
-    done
-    return 1
-}
+. "$top_srcdir/tests/integration/free_port.sh"
 port=$(free_port) || { echo "no free port" >&2; exit 1; }
 
 # Both hosts' nginx.conf: the local stack's, sharing channels through that Redis
