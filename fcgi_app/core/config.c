@@ -161,12 +161,12 @@ static int check_publisher(const char *v, char *err, size_t errlen)
     const size_t path_max = sizeof(((struct sockaddr_un *)NULL)->sun_path) - 1;
     size_t len = strlen(v);
     bool unix_path = strncmp(v, "unix:/", 6) == 0 && len - 5 <= path_max && v[len - 1] != '/';
-    bool http = strncmp(v, "http://", 7) == 0 && len > 7 && len <= 256;
+    bool http = strncmp(v, "http://", 7) == 0 && len > 7 && len <= 256 && !strchr(v + 7, '/');
     if (len == 0 || ((unix_path || http) && !mm_text_has_control(v, len) && strchr(v, ' ') == NULL))
         return 0;
     snprintf(err, errlen,
              "config: \"lobby_publisher\" must be \"\", \"unix:/path/to/socket\" (at most %d "
-             "bytes of path) or an http:// address",
+             "bytes of path) or http://host[:port]",
              (int)path_max);
     return -1;
 }

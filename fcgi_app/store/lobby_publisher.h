@@ -1,10 +1,10 @@
 /* store/ -- uses core only. The live lobby's publisher (SPEC 13): after a store step changed
  * what the lobby lists, one message goes to the channel of the game's product on the host's
- * nginx (nchan's publisher location, nginx/matchmaker-live-publisher.conf), over one
- * kept-alive connection per process. A publish that fails is logged and counted, never
- * reported to the step's caller: the change is made, only its push is missing, and clients
- * read open_games again whenever their subscription reconnects.
- * mm_lobby_publisher_new has one matching mm_lobby_publisher_free. */
+ * nginx (nchan's publisher location, nginx/matchmaker-live-publisher.conf), written on a
+ * kept-alive WebSocket per product that the process opens on its first message. A publish
+ * that fails is logged and counted, never reported to the step's caller: the change is
+ * made, only its push is missing, and clients read open_games again whenever their
+ * subscription reconnects. mm_lobby_publisher_new has one matching mm_lobby_publisher_free. */
 #ifndef MM_LOBBY_PUBLISHER_H
 #define MM_LOBBY_PUBLISHER_H
 
@@ -18,16 +18,16 @@
 typedef struct mm_lobby_publisher mm_lobby_publisher;
 
 typedef struct {
-    uint64_t published; /* messages nginx took */
-    uint64_t failed;    /* messages lost: no connection, a timeout, an answer other than 2xx,
-                           or a document that did not make a message */
+    uint64_t published; /* messages nginx answered */
+    uint64_t failed;    /* messages lost: no connection, a write that failed or timed out, a
+                           connection that closed before their answer, or a document that did
+                           not make a message */
 } mm_publish_counts;
 
 /* address as the configuration's lobby_publisher: "unix:/path" (the publisher socket of the
- * host's nginx) or "http://host:port"; "" publishes nothing. timeout_ms (> 0) bounds one
- * publish, connecting included. Calls curl_global_init the first time (the processes are
- * single-threaded and make their publisher at start-up). NULL when memory is short or
- * libcurl cannot start. */
+ * host's nginx) or "http://host[:port]"; "" publishes nothing. timeout_ms (> 0) bounds one
+ * publish: connecting and upgrading, or writing. NULL when memory is short or the address
+ * does not resolve. */
 mm_lobby_publisher *mm_lobby_publisher_new(const char *address, long timeout_ms);
 /* NULL is accepted. */
 void mm_lobby_publisher_free(mm_lobby_publisher *p);
@@ -37,8 +37,9 @@ void mm_lobby_publisher_free(mm_lobby_publisher *p);
 void mm_lobby_publisher_observe(void *ctx, const char *product_id, const char *game_id,
                                 mm_lobby_effect effect, const char *doc, size_t doc_len);
 
-/* What the publisher did so far. */
-void mm_lobby_publisher_counts(const mm_lobby_publisher *p, mm_publish_counts *out);
+/* What the publisher did so far, once the answers nginx has sent are taken in (no
+ * waiting). */
+void mm_lobby_publisher_counts(mm_lobby_publisher *p, mm_publish_counts *out);
 
 /* The message of one lobby change, no I/O: {"type": "listed" | "updated" | "unlisted",
  * "product_id", "game_id", "game"} with the game's partial form (SPEC 3) for listed and

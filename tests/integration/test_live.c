@@ -83,6 +83,23 @@ static void emit(const char *game, const char *type, const char *k, const char *
     freeReplyObject(r);
 }
 
+/* Waits (up to WAIT_MS) until the worker has made the game creator_joined: for a private
+ * game, no message says so. */
+static void until_creator_joined(const char *game)
+{
+    redisContext *db = itest_redis(0);
+    bool done = false;
+    for (int i = 0; i < WAIT_MS / 10 && !done; i++) {
+        redisReply *r = redisCommand(db, "HGET __games:" P " %s", game);
+        done = r->type == REDIS_REPLY_STRING && strstr(r->str, "\"state\": \"creator_joined\"");
+        freeReplyObject(r);
+        if (!done)
+            usleep(10 * 1000);
+    }
+    redisFree(db);
+    assert_true(done);
+}
+
 /* The next message: its type, game and players checked; the game's partial form holds no
  * token, state or _last_updated. Returns the message's id (in the arena). */
 static const char *expect(sse_sub *s, const char *type, const char *game, const char *players)
@@ -238,6 +255,7 @@ static void private_games_are_never_published(void **state)
     const char *code = mm_arena_strdup(arena, json_object_get_string(v));
     json_object_put(j);
     emit(game, "state_change", "new_state", "creator_joined");
+    until_creator_joined(game);
     post(mm_arena_printf(arena, "/game_lobby/" P "/join_by_code/%s", code), "live-q", NULL, 200);
     post(path_of("leave_game", game), "live-q", NULL, 200);
     post(path_of("leave_game", game), "live-p", NULL, 200);
@@ -337,17 +355,7 @@ static void a_publish_failure_fails_no_request(void **state)
     reload_nginx();
     const char *game = create("live-f", NULL);
     emit(game, "state_change", "new_state", "creator_joined"); /* the worker's fails too */
-    redisContext *db = itest_redis(0);
-    int listed = 0;
-    for (int i = 0; i < 100 && !listed; i++) {
-        redisReply *r = redisCommand(db, "ZSCORE __lobby_games:" P " %s", game);
-        listed = r->type == REDIS_REPLY_STRING;
-        freeReplyObject(r);
-        if (!listed)
-            usleep(20 * 1000);
-    }
-    redisFree(db);
-    assert_true(listed);
+    until_creator_joined(game);
     post(path_of("join_game", game), "live-g", NULL, 200); /* updated: not published */
     post(path_of("leave_game", game), "live-g", NULL, 200);
     post(path_of("leave_game", game), "live-f", NULL, 200);

@@ -209,6 +209,8 @@ static const refusal refusals[] = {
      "\"lobby_publisher\" must be"},
     {"{\"lobby_publisher\":\"unix:/run/\",\"products\":[" P1 "]}", "\"lobby_publisher\" must be"},
     {"{\"lobby_publisher\":\"http://\",\"products\":[" P1 "]}", "\"lobby_publisher\" must be"},
+    {"{\"lobby_publisher\":\"http://127.0.0.1:8090/pub\",\"products\":[" P1 "]}",
+     "\"lobby_publisher\" must be"},
     {"{\"lobby_publisher\":\"unix:/a\\nb\",\"products\":[" P1 "]}", "\"lobby_publisher\" must be"},
     /* a socket address holds at most 107 bytes of path */
     {"{\"lobby_publisher\":\"unix:/" LONG_PATH "\",\"products\":[" P1 "]}", "at most 107 bytes"},
