@@ -223,7 +223,8 @@ void mm_app_count(mm_app *app, const mm_request_kind *kind, int status, int64_t 
     mm_publish_counts pc;
     mm_lobby_publisher_counts(app->publisher, &pc);
     mm_metrics_lobby_published(app->metrics, pc.published - app->publish_counted.published,
-                               pc.failed - app->publish_counted.failed);
+                               pc.failed - app->publish_counted.failed,
+                               pc.unconfirmed - app->publish_counted.unconfirmed);
     app->publish_counted = pc;
     mm_metrics_request(app->metrics, kind, status, duration_us);
 }

@@ -50,7 +50,7 @@ typedef struct {
     uint64_t games_created[SLOTS];
     uint64_t games_joined[SLOTS];
     uint64_t limited[SLOTS][MM_LIMIT_COUNT];
-    uint64_t lobby_published, lobby_publish_failed;
+    uint64_t lobby_publish[3]; /* published, failed, unconfirmed */
 } segment;
 
 struct mm_metrics {
@@ -238,12 +238,13 @@ void mm_metrics_redis_errors(mm_metrics *m, uint64_t n)
         add(&m->seg->redis_errors, n);
 }
 
-void mm_metrics_lobby_published(mm_metrics *m, uint64_t published, uint64_t failed)
+void mm_metrics_lobby_published(mm_metrics *m, uint64_t published, uint64_t failed,
+                                uint64_t unconfirmed)
 {
-    if (published > 0)
-        add(&m->seg->lobby_published, published);
-    if (failed > 0)
-        add(&m->seg->lobby_publish_failed, failed);
+    const uint64_t n[3] = {published, failed, unconfirmed};
+    for (int i = 0; i < 3; i++)
+        if (n[i] > 0)
+            add(&m->seg->lobby_publish[i], n[i]);
 }
 
 void mm_metrics_game_created(mm_metrics *m, const mm_product *p)
@@ -324,12 +325,14 @@ char *mm_metrics_render(const mm_metrics *m, size_t *len)
     mm_prom_counter(&p, "matchmaker_redis_errors_total", "", get(&s->redis_errors));
 
     mm_prom_family(&p, "matchmaker_lobby_publish_total", "counter",
-                   "Live lobby changes sent to nginx's publisher, by result (a failed one is "
-                   "missing from the subscriptions).");
-    mm_prom_counter(&p, "matchmaker_lobby_publish_total", "result=\"published\"",
-                    get(&s->lobby_published));
-    mm_prom_counter(&p, "matchmaker_lobby_publish_total", "result=\"failed\"",
-                    get(&s->lobby_publish_failed));
+                   "Live lobby changes sent to nginx's publisher, by result: published, failed "
+                   "(missing from the subscriptions), unconfirmed (the connection closed before "
+                   "nginx answered).");
+    static const char *const publish_results[3] = {"published", "failed", "unconfirmed"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(labels, sizeof(labels), "result=\"%s\"", publish_results[i]);
+        mm_prom_counter(&p, "matchmaker_lobby_publish_total", labels, get(&s->lobby_publish[i]));
+    }
 
     mm_prom_family(&p, "matchmaker_games_created_total", "counter", "Games created, by product.");
     render_per_product(&p, s, nslots, "matchmaker_games_created_total", s->games_created);

@@ -90,13 +90,13 @@ mm_status mm_lobby_message(mm_arena *a, const char *product_id, const char *game
 }
 
 /* ---- publishing: one WebSocket per product's channel ---------------------------------
- * nchan takes a message written to a publisher WebSocket as published, and answers each
- * with a text frame of the channel's state. Over one kept-alive socket a message costs a
- * frame written and one read of answers now and then: on this project's benchmark machine
- * about a third of the CPU of one HTTP POST through libcurl, nginx's share included
- * (BENCHMARKS.md, "Live lobby"). Answers are read as they come, without waiting: each one
- * counts a message published; messages written on a connection that closes before their
- * answer came count as failed. */
+ * nchan publishes each message written to a publisher WebSocket, and answers each with a
+ * text frame of the channel's state. Over one kept-alive socket a message costs a frame
+ * written and one read of answers now and then: on this project's benchmark machine about
+ * a quarter of the CPU of one HTTP POST through libcurl, nginx's share included
+ * (BENCHMARKS.md, "Live lobby"). A message counts as published once written; answers are
+ * read as they come, without waiting, and messages written on a connection that closes
+ * before their answer came count as unconfirmed. */
 
 #define WINDOW 256         /* messages written and not yet answered, per connection */
 #define HANDSHAKE_MAX 4096 /* bytes of nginx's 101 answer */
@@ -211,10 +211,13 @@ static void next_mask(mm_lobby_publisher *p, unsigned char key[4])
     memcpy(key, &x, 4);
 }
 
-static void log_failure(mm_lobby_publisher *p, uint64_t n, const char *product_id,
-                        const char *game_id, const char *type, const char *why)
+/* Adds n to a failure counter and says so, at once and then at most once every
+ * FAILURE_LOG_INTERVAL_US (with the count since the last line). */
+static void note_failure(mm_lobby_publisher *p, uint64_t *counter, uint64_t n,
+                         const char *product_id, const char *game_id, const char *type,
+                         const char *why)
 {
-    p->counts.failed += n;
+    *counter += n;
     p->unreported += n;
     p->failing = true;
     int64_t now = mm_clock_us();
@@ -230,7 +233,14 @@ static void log_failure(mm_lobby_publisher *p, uint64_t n, const char *product_i
     p->unreported = 0;
 }
 
-/* The connection is gone: what was written on it and not answered is counted failed. */
+static void log_failure(mm_lobby_publisher *p, uint64_t n, const char *product_id,
+                        const char *game_id, const char *type, const char *why)
+{
+    note_failure(p, &p->counts.failed, n, product_id, game_id, type, why);
+}
+
+/* The connection is gone: what was written on it and not answered may or may not have been
+ * published. */
 static void lose(mm_lobby_publisher *p, channel *c, const char *why)
 {
     if (c->fd >= 0)
@@ -238,17 +248,21 @@ static void lose(mm_lobby_publisher *p, channel *c, const char *why)
     c->fd = -1;
     memset(&c->reader, 0, sizeof(c->reader));
     if (c->unanswered > 0)
-        log_failure(p, c->unanswered, c->product, NULL, "unanswered", why);
+        note_failure(p, &p->counts.unconfirmed, c->unanswered, c->product, NULL, "unanswered", why);
     c->unanswered = 0;
 }
 
-static void published(mm_lobby_publisher *p, channel *c, uint64_t n)
+static void answered(channel *c, uint64_t n)
 {
-    if (n > c->unanswered)
-        n = c->unanswered; /* nchan answers only what it was sent */
-    c->unanswered -= n;
-    p->counts.published += n;
-    if (n > 0 && p->failing) {
+    c->unanswered -= n < c->unanswered ? n : c->unanswered; /* nchan answers what it got */
+}
+
+/* A message written: nginx has it. */
+static void published(mm_lobby_publisher *p, channel *c)
+{
+    c->unanswered++;
+    p->counts.published++;
+    if (p->failing) {
         p->failing = false;
         p->next_failure_log = 0;
         mm_log_info("msg=\"lobby changes published again\" not_reported=%llu",
@@ -316,7 +330,7 @@ static void take_answers(mm_lobby_publisher *p, channel *c)
             lose(p, c, "the publisher's answer is not WebSocket frames");
             return;
         }
-        published(p, c, seen.messages);
+        answered(c, seen.messages);
         if (seen.closed) {
             lose(p, c, "nginx closed the publisher connection");
             return;
@@ -450,7 +464,7 @@ void mm_lobby_publisher_free(mm_lobby_publisher *p)
 void mm_lobby_publisher_counts(mm_lobby_publisher *p, mm_publish_counts *out)
 {
     if (p == NULL) {
-        *out = (mm_publish_counts){0, 0};
+        *out = (mm_publish_counts){0, 0, 0};
         return;
     }
     for (size_t i = 0; i < p->nchannels; i++)
@@ -513,5 +527,5 @@ void mm_lobby_publisher_observe(void *ctx, const char *product_id, const char *g
         log_failure(p, 1, product_id, game_id, type, "the publisher connection failed");
         return;
     }
-    c->unanswered++;
+    published(p, c);
 }

@@ -18,10 +18,11 @@
 typedef struct mm_lobby_publisher mm_lobby_publisher;
 
 typedef struct {
-    uint64_t published; /* messages nginx answered */
-    uint64_t failed;    /* messages lost: no connection, a write that failed or timed out, a
-                           connection that closed before their answer, or a document that did
-                           not make a message */
+    uint64_t published;   /* messages written to nginx */
+    uint64_t failed;      /* messages lost: no connection, a write that failed or timed out,
+                             or a document that did not make a message */
+    uint64_t unconfirmed; /* published, on a connection that closed before nginx answered
+                             them (by a reload of nginx, say): maybe lost */
 } mm_publish_counts;
 
 /* address as the configuration's lobby_publisher: "unix:/path" (the publisher socket of the
@@ -37,8 +38,8 @@ void mm_lobby_publisher_free(mm_lobby_publisher *p);
 void mm_lobby_publisher_observe(void *ctx, const char *product_id, const char *game_id,
                                 mm_lobby_effect effect, const char *doc, size_t doc_len);
 
-/* What the publisher did so far, once the answers nginx has sent are taken in (no
- * waiting). */
+/* What the publisher did so far, once what nginx has answered is taken in (no waiting): a
+ * connection nginx closed is seen here. */
 void mm_lobby_publisher_counts(mm_lobby_publisher *p, mm_publish_counts *out);
 
 /* The message of one lobby change, no I/O: {"type": "listed" | "updated" | "unlisted",

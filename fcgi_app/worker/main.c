@@ -296,7 +296,7 @@ static int run(const mm_config *cfg, const char *name)
         }
         mm_publish_counts pc;
         mm_lobby_publisher_counts(publisher, &pc);
-        mm_worker_metrics_lobby(metrics, pc.published, pc.failed);
+        mm_worker_metrics_lobby(metrics, pc.published, pc.failed, pc.unconfirmed);
         if (st == MM_OK) {
             if (backoff != 0)
                 mm_log_info("msg=\"redis reachable again; resuming\"");

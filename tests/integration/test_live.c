@@ -349,7 +349,8 @@ static void a_publish_failure_fails_no_request(void **state)
     snprintf(away, sizeof(away), "%s/live.sock.away", dir);
     const char *failed = "matchmaker_lobby_publish_total{result=\"failed\"} ";
     long before = metric(failed);
-    assert_true(before >= 0);
+    long published = metric("matchmaker_lobby_publish_total{result=\"published\"} ");
+    assert_true(before >= 0 && published >= 0);
     /* the publisher's socket disappears (nginx keeps listening on the moved one) */
     assert_int_equal(rename(live, away), 0);
     reload_nginx();
@@ -374,6 +375,8 @@ static void a_publish_failure_fails_no_request(void **state)
     expect(s, "unlisted", again, NULL);
     sse_close(s);
     assert_int_equal(metric(failed) - before, 3);
+    /* counted when written: the leave's publish is in already */
+    assert_true(metric("matchmaker_lobby_publish_total{result=\"published\"} ") > published);
 }
 
 int main(void)
