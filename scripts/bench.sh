@@ -136,6 +136,7 @@ gs=http://127.0.0.1:$gs_port
   "log_level": "info",
   "bench_noop_route": true,
   "worker_metrics_port": 0,
+  "lobby_publisher": "unix:$run/live.sock",
   "max_open_games_per_user": 100000, "max_seats_per_user": 100000,
   "user_requests_per_minute": 1000000,
   "expiry_seconds": {"created": 86400, "creator_joined": 86400,
