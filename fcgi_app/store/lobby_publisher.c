@@ -450,7 +450,7 @@ void mm_lobby_publisher_free(mm_lobby_publisher *p)
     for (size_t i = 0; i < p->nchannels; i++) {
         channel *c = &p->channels[i];
         /* answers to the last messages, briefly: the counts stay right to the end */
-        int64_t deadline = mm_clock_us() + 50 * 1000;
+        int64_t deadline = mm_clock_us() + (int64_t)50 * 1000;
         while (c->fd >= 0 && c->unanswered > 0 && wait_for(c->fd, POLLIN, deadline) == 1)
             take_answers(p, c);
         if (c->fd >= 0)

@@ -186,13 +186,10 @@ static void on_bytes(subscriber *s, const char *p, size_t n, int64_t t)
         if (s->len >= 2 && s->buf[s->len - 2] == '\n') {
             on_event(s, s->buf, s->len - 2, t);
             s->len = 0;
-        } else if (s->len >= 2 && s->buf[s->len - 2] == '\r') {
-            s->len = 0; /* a line of the head */
-        } else if (s->len == 1) {
-            s->len = 0;
-        } else {
-            /* a line of an event: keep it, the event goes on */
+        } else if (s->len == 1 || s->buf[s->len - 2] == '\r') {
+            s->len = 0; /* a line of the head, or a stray newline */
         }
+        /* else a line of an event: kept, the event goes on */
     }
 }
 

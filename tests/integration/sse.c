@@ -129,8 +129,10 @@ int sse_has_header(const sse_sub *s, const char *prefix)
 /* Cuts the first complete event out of the buffer: 1 and *ev, or 0. */
 static int take_event(sse_sub *s, sse_event *ev)
 {
+    if (s->buf == NULL)
+        return 0;
     for (;;) {
-        char *end = strstr(s->buf ? s->buf : "", "\n\n");
+        char *end = strstr(s->buf, "\n\n");
         if (end == NULL)
             return 0;
         *end = '\0';

@@ -35,28 +35,32 @@
 
 typedef struct {
     const char *name;
-    mm_lobby_effect effect;
-    const char *doc; /* NULL: none */
-    mm_status status;
+    const char *doc;    /* NULL: none */
     const char *expect; /* NULL: nothing to publish */
+    mm_lobby_effect effect;
+    mm_status status;
 } message_case;
 
 static const message_case cases[] = {
-    {"listed", MM_LOBBY_LISTED, DOC, MM_OK,
+    {"listed", DOC,
      "{\"type\": \"listed\", \"product_id\": \"exrps\", \"game_id\": \"" GAME_ID "\", "
-     "\"game\": " PARTIAL "}"},
-    {"updated", MM_LOBBY_UPDATED, DOC, MM_OK,
+     "\"game\": " PARTIAL "}",
+     MM_LOBBY_LISTED, MM_OK},
+    {"updated", DOC,
      "{\"type\": \"updated\", \"product_id\": \"exrps\", \"game_id\": \"" GAME_ID "\", "
-     "\"game\": " PARTIAL "}"},
-    {"unlisted, with the document before", MM_LOBBY_UNLISTED, DOC, MM_OK,
-     "{\"type\": \"unlisted\", \"product_id\": \"exrps\", \"game_id\": \"" GAME_ID "\"}"},
-    {"unlisted, document unknown", MM_LOBBY_UNLISTED, NULL, MM_OK,
-     "{\"type\": \"unlisted\", \"product_id\": \"exrps\", \"game_id\": \"" GAME_ID "\"}"},
-    {"a private game is never published", MM_LOBBY_LISTED, PRIVATE_DOC, MM_OK, NULL},
-    {"listed without a document", MM_LOBBY_LISTED, NULL, MM_ERR_INVALID, NULL},
-    {"updated with a document that does not decode", MM_LOBBY_UPDATED, "{\"game_id\": 5}",
-     MM_ERR_INVALID, NULL},
-    {"not JSON", MM_LOBBY_LISTED, "{\"game_id\"", MM_ERR_INVALID, NULL},
+     "\"game\": " PARTIAL "}",
+     MM_LOBBY_UPDATED, MM_OK},
+    {"unlisted, with the document before", DOC,
+     "{\"type\": \"unlisted\", \"product_id\": \"exrps\", \"game_id\": \"" GAME_ID "\"}",
+     MM_LOBBY_UNLISTED, MM_OK},
+    {"unlisted, document unknown", NULL,
+     "{\"type\": \"unlisted\", \"product_id\": \"exrps\", \"game_id\": \"" GAME_ID "\"}",
+     MM_LOBBY_UNLISTED, MM_OK},
+    {"a private game is never published", PRIVATE_DOC, NULL, MM_LOBBY_LISTED, MM_OK},
+    {"listed without a document", NULL, NULL, MM_LOBBY_LISTED, MM_ERR_INVALID},
+    {"updated with a document that does not decode", "{\"game_id\": 5}", NULL, MM_LOBBY_UPDATED,
+     MM_ERR_INVALID},
+    {"not JSON", "{\"game_id\"", NULL, MM_LOBBY_LISTED, MM_ERR_INVALID},
 };
 
 static void each_change_makes_its_message(void **state)
@@ -76,16 +80,17 @@ static void each_change_makes_its_message(void **state)
                 fail_msg("%s: published %s", c->name, msg);
             continue;
         }
-        if (msg == NULL || strcmp(msg, c->expect) != 0)
-            fail_msg("%s:\n got  %s\n want %s", c->name, msg ? msg : "(null)", c->expect);
+        const char *got = msg ? msg : "(null)";
+        if (strcmp(got, c->expect) != 0)
+            fail_msg("%s:\n got  %s\n want %s", c->name, got, c->expect);
         assert_int_equal(len, strlen(c->expect));
         /* every message is one JSON object, and never carries the game's token */
-        json_object *j = json_tokener_parse(msg);
+        json_object *j = json_tokener_parse(got);
         assert_true(json_object_is_type(j, json_type_object));
         json_object_put(j);
-        assert_null(strstr(msg, "secret-token"));
-        assert_null(strstr(msg, "_last_updated"));
-        assert_null(strstr(msg, "\"state\""));
+        assert_null(strstr(got, "secret-token"));
+        assert_null(strstr(got, "_last_updated"));
+        assert_null(strstr(got, "\"state\""));
     }
     mm_arena_free(a);
 }
