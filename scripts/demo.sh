@@ -2,11 +2,13 @@
 # Plays one whole round against the running local stack (scripts/run.sh),
 # through nginx with curl, printing what each player sees: A creates, A
 # connects, B lists and joins, B connects, B leaves and the game is back in
-# the lobby, A leaves and it is gone. The demo game server reports the
-# connections to the matchmaker the way a real one does: by adding events to
-# the Redis stream (its /_control/emit call). A third player watches the live
-# lobby all along (GET .../lobby_events, SSE): after each step, what was
-# pushed to it.
+# the lobby, A leaves and it is gone. Then the lobby's features: C's quick
+# match joins an open game, D's private game is joined by its code, C leaves
+# and the game is listed again, a create B retries with an Idempotency-Key
+# makes one game. The demo game server reports the connections to the
+# matchmaker the way a real one does: by adding events to the Redis stream
+# (its /_control/emit call). A watcher follows the live lobby all along
+# (GET .../lobby_events, SSE): after each step, what was pushed to it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 run=${MM_RUN_DIR:-${TMPDIR:-/tmp}/matchmaker-$(id -un)}
@@ -27,6 +29,9 @@ product=exrps
 
 token_a=$("$build"/fcgi_app/matchmaker-token -c "$conf" --user-id player-a --username alice)
 token_b=$("$build"/fcgi_app/matchmaker-token -c "$conf" --user-id player-b --username bob)
+token_c=$("$build"/fcgi_app/matchmaker-token -c "$conf" --user-id player-c --username carol)
+token_d=$("$build"/fcgi_app/matchmaker-token -c "$conf" --user-id player-d --username dave)
+token_e=$("$build"/fcgi_app/matchmaker-token -c "$conf" --user-id player-e --username erin)
 
 step() { printf '\n== %s\n' "$*"; }
 show() { printf '%s\n' "$1"; }
@@ -110,3 +115,47 @@ show "$(lobby)"
 pushed 1
 show "B tries to join: $(curl -s -X POST -H "Authorization: Bearer $token_b" "$base/game_lobby/$product/join_game/$game")"
 printf '\nround complete\n'
+
+field() { printf '%s' "$1" | sed -n "s/.*\"$2\": \"\([^\"]*\)\".*/\1/p"; }
+post() { # token path [body] [extra header]
+    curl -s -X POST -H "Authorization: Bearer $1" -H "Content-Type: application/json" \
+        ${4:+-H "$4"} -d "${3:-{\}}" "$base/game_lobby/$product/$2"
+}
+
+step "A creates another game and connects"
+game=$(field "$(post "$token_a" create_game)" game_id)
+report "{\"product_id\":\"$product\",\"game_id\":\"$game\",\"type\":\"state_change\",\"new_state\":\"creator_joined\"}"
+until_listed "$game" || { echo "the game did not reach the lobby" >&2; exit 1; }
+show "$(lobby)"
+
+step "C (carol) presses \"play now\": quick match joins the oldest open game"
+matched=$(post "$token_c" quick_match)
+show "$matched"
+[ "$(field "$matched" game_id)" = "$game" ] || { echo "quick match did not join A's game" >&2; exit 1; }
+
+step "D (dave) makes a private game to play with a friend: it comes with a join code"
+private=$(post "$token_d" create_game '{"private": true}')
+show "$private"
+secret_game=$(field "$private" game_id)
+code=$(field "$private" join_code)
+report "{\"product_id\":\"$product\",\"game_id\":\"$secret_game\",\"type\":\"state_change\",\"new_state\":\"creator_joined\"}"
+sleep 0.3
+show "the lobby does not list it: $(lobby)"
+
+step "E (erin) joins D's game with the code D told her (in lower case)"
+joined=$(post "$token_e" "join_by_code/$(printf '%s' "$code" | tr 'A-Z' 'a-z')")
+show "$joined"
+[ "$(field "$joined" game_id)" = "$secret_game" ] || { echo "the code did not join D's game" >&2; exit 1; }
+
+step "C changes their mind and leaves A's game: it is listed again"
+show "$(post "$token_c" "leave_game/$game")"
+until_listed "$game" || { echo "the game was not relisted" >&2; exit 1; }
+show "$(lobby)"
+
+step "B's create is sent twice on a bad network, with one Idempotency-Key: one game"
+first=$(post "$token_b" create_game '{}' "Idempotency-Key: demo-1")
+again=$(post "$token_b" create_game '{}' "Idempotency-Key: demo-1")
+show "$first"
+[ "$first" = "$again" ] && show "the retry got the same answer: one game" ||
+    { echo "the retry made another game" >&2; exit 1; }
+printf '\nfeatures round complete\n'

@@ -22,7 +22,7 @@ for _ in $(seq 30); do curl -fs "$base/health" >/dev/null && break; sleep 0.1; d
 token=$(fcgi_app/matchmaker-token -c "$conf" --user-id u1 --username alice)
 cat <<TXT
 The matchmaker is running:
-  lobby API     $base/game_lobby/{product_id}/...   (products: exrps, exrps3)
+  lobby API     $base/game_lobby/{product_id}/...   (products: exrps, exrps3, exrps4 -- with lobby filters mode and region)
   lobby page    $base/lobby/?product=exrps   (live; paste the token below to play)
   health        $base/health
   metrics       $base/metrics  (the pool)   http://127.0.0.1:5051/metrics  (the worker)

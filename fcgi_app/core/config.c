@@ -46,6 +46,7 @@ static const long_key long_keys[] = {
     {"game_server_failure_threshold", offsetof(mm_config, game_server_failure_threshold), 1, 1000,
      5},
     {"game_server_cooldown_ms", offsetof(mm_config, game_server_cooldown_ms), 1, 3600000, 5000},
+    {"redis_min_replicas_ack", offsetof(mm_config, redis_min_replicas_ack), 0, 16, 0},
     {"worker_metrics_port", offsetof(mm_config, worker_metrics_port), 0, 65535, 5051},
     {"lobby_publish_timeout_ms", offsetof(mm_config, lobby_publish_timeout_ms), 1, 10000, 200},
 };
@@ -228,6 +229,11 @@ static int parse_filters(json_object *v, size_t idx, mm_product *out, char *err,
     return 0;
 }
 
+const char *mm_config_redis_url(const mm_config *cfg, const mm_product *p)
+{
+    return p != NULL && p->redis_url != NULL ? p->redis_url : cfg->redis_url;
+}
+
 const mm_lobby_filter *mm_product_filter(const mm_product *p, const char *name, size_t len)
 {
     for (int i = 0; i < p->nfilters; i++)
@@ -253,12 +259,13 @@ static mm_status parse_product(json_object *p, size_t idx, mm_product *out, char
         FAIL("config: products[%zu] must be an object", idx);
     json_object_object_foreach (p, key, val) {
         if (strcmp(key, "product_id") == 0 || strcmp(key, "game_server_url") == 0 ||
-            strcmp(key, "game_socket_url") == 0) {
+            strcmp(key, "game_socket_url") == 0 || strcmp(key, "redis_url") == 0) {
             if (!json_object_is_type(val, json_type_string))
                 FAIL("config: products[%zu].%s must be a string", idx, key);
             if (has_nul(val))
                 FAIL("config: products[%zu].%s contains a NUL character", idx, key);
             char **slot = key[0] == 'p'                         ? &out->product_id
+                          : key[0] == 'r'                       ? &out->redis_url
                           : strcmp(key, "game_server_url") == 0 ? &out->game_server_url
                                                                 : &out->game_socket_url;
             if (set_string(slot, json_object_get_string(val)) != 0)
@@ -292,6 +299,12 @@ static mm_status parse_product(json_object *p, size_t idx, mm_product *out, char
              out->product_id);
     if (out->game_socket_url == NULL)
         FAIL("config: product \"%s\" has no game_socket_url", out->product_id);
+    if (out->redis_url != NULL) {
+        char where[64];
+        snprintf(where, sizeof(where), "products[%zu].redis_url", idx);
+        if (check_redis_url(where, out->redis_url, err, errlen) != 0)
+            goto out;
+    }
     if (out->game_socket_url[0] == '\0')
         FAIL("config: product \"%s\": game_socket_url is empty", out->product_id);
 
@@ -595,6 +608,25 @@ mm_status mm_config_load(const char *path, mm_config *out, char *err, size_t err
     return st;
 }
 
+mm_status mm_config_start(const char *prog, const char *log_path, const char *config_path,
+                          mm_config *out)
+{
+    mm_log_init(prog, MM_LOG_INFO);
+    if (log_path != NULL && mm_log_open(log_path) != 0) {
+        fprintf(stderr, "%s: cannot open log file %s: %s\n", prog, log_path, strerror(errno));
+        memset(out, 0, sizeof(*out));
+        return MM_ERR_IO;
+    }
+    char err[512];
+    mm_status st = mm_config_load(config_path, out, err, sizeof(err));
+    if (st != MM_OK) {
+        mm_log_error("msg=\"refusing to start\" reason=\"%s\"", err);
+        return st;
+    }
+    mm_log_set_level(out->log_level);
+    return MM_OK;
+}
+
 void mm_config_free(mm_config *cfg)
 {
     for (size_t i = 0; i < MM_ARRAY_LEN(string_keys); i++) {
@@ -606,6 +638,7 @@ void mm_config_free(mm_config *cfg)
         free(cfg->products[i].product_id);
         free(cfg->products[i].game_server_url);
         free(cfg->products[i].game_socket_url);
+        free(cfg->products[i].redis_url);
         free(cfg->products[i].settings_json);
     }
     free(cfg->products);

@@ -39,6 +39,7 @@ typedef struct {
     char *game_server_url; /* no trailing slash */
     char *game_socket_url;
     char *settings_json; /* the product's settings object, with num_players */
+    char *redis_url;     /* SPEC 14: the product's own Redis (NULL: the global redis_url) */
     int num_players;
     mm_lobby_filter filters[MM_FILTERS_MAX]; /* in the order declared */
     int nfilters;
@@ -79,6 +80,8 @@ typedef struct {
      * cooldown, by any process of the host's pool */
     long game_server_failure_threshold;
     long game_server_cooldown_ms;
+    /* SPEC 14: replicas that must have each write step before it is answered (0: none) */
+    long redis_min_replicas_ack;
     long worker_metrics_port;      /* 0: off */
     long lobby_publish_timeout_ms; /* one publish, connecting included */
     /* GET /game_lobby/_bench/noop answers a constant body (the benchmark's
@@ -100,6 +103,13 @@ mm_status mm_config_parse(const char *json, size_t len, mm_config *out, char *er
  * (mm_config_check_secret). */
 mm_status mm_config_load(const char *path, mm_config *out, char *err, size_t errlen);
 
+/* The start of both programs: logs as prog (appending to log_path instead of stderr when
+ * it is not NULL), then loads the configuration as mm_config_load and applies its log
+ * level. On failure says why -- on stderr when the log cannot be opened, in the log when
+ * the configuration is refused -- and *out is left empty. */
+mm_status mm_config_start(const char *prog, const char *log_path, const char *config_path,
+                          mm_config *out);
+
 /* Applies MATCHMAKER_REDIS_URL, MATCHMAKER_EVENT_STREAM_URL,
  * MATCHMAKER_SECRET_KEY, MATCHMAKER_LOG_LEVEL, MATCHMAKER_METRICS_FILE and
  * MATCHMAKER_WORKER_METRICS_PORT. */
@@ -110,6 +120,9 @@ mm_status mm_config_apply_env(mm_config *cfg, char *err, size_t errlen);
 mm_status mm_config_check_secret(const mm_config *cfg, char *err, size_t errlen);
 
 void mm_config_free(mm_config *cfg);
+
+/* The Redis URL of p's games: its own, or the global one. */
+const char *mm_config_redis_url(const mm_config *cfg, const mm_product *p);
 
 /* The registered product with this id, or NULL. */
 const mm_product *mm_config_product(const mm_config *cfg, const char *id, size_t len);

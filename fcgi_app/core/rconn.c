@@ -66,32 +66,31 @@ static void note_down(mm_rconn *c, const char *why)
     c->down_logged = 1;
 }
 
+/* The reply to a handshake command, freed: 0 when it succeeded, else -1 (noted). */
+static int handshake_reply(mm_rconn *c, redisReply *r)
+{
+    if (r == NULL || r->type == REDIS_REPLY_ERROR) {
+        note_down(c, r ? r->str : c->ctx->errstr);
+        if (r)
+            freeReplyObject(r);
+        return -1;
+    }
+    freeReplyObject(r);
+    return 0;
+}
+
 /* AUTH and SELECT on a fresh connection. */
 static int handshake(mm_rconn *c)
 {
-    redisReply *r;
     if (c->url.password[0] != '\0') {
-        r = c->url.user[0] != '\0'
-                ? redisCommand(c->ctx, "AUTH %s %s", c->url.user, c->url.password)
-                : redisCommand(c->ctx, "AUTH %s", c->url.password);
-        if (r == NULL || r->type == REDIS_REPLY_ERROR) {
-            note_down(c, r ? r->str : c->ctx->errstr);
-            if (r)
-                freeReplyObject(r);
+        redisReply *r = c->url.user[0] != '\0'
+                            ? redisCommand(c->ctx, "AUTH %s %s", c->url.user, c->url.password)
+                            : redisCommand(c->ctx, "AUTH %s", c->url.password);
+        if (handshake_reply(c, r) != 0)
             return -1;
-        }
-        freeReplyObject(r);
     }
-    if (c->url.db != 0) {
-        r = redisCommand(c->ctx, "SELECT %d", c->url.db);
-        if (r == NULL || r->type == REDIS_REPLY_ERROR) {
-            note_down(c, r ? r->str : c->ctx->errstr);
-            if (r)
-                freeReplyObject(r);
-            return -1;
-        }
-        freeReplyObject(r);
-    }
+    if (c->url.db != 0 && handshake_reply(c, redisCommand(c->ctx, "SELECT %d", c->url.db)) != 0)
+        return -1;
     return 0;
 }
 

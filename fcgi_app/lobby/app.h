@@ -15,11 +15,11 @@
 #include "rconn.h"
 #include "router.h"
 #include "store.h"
+#include "store_set.h"
 
 typedef struct mm_app {
     mm_config cfg;
-    mm_rconn *redis;
-    mm_store *store;
+    mm_store_set *stores; /* one per Redis deployment (SPEC 14: products may have their own) */
     mm_gs_client *gs;
     mm_metrics *metrics;
     unsigned long redis_errors_counted;
@@ -38,6 +38,9 @@ void mm_app_handle(mm_app *app, const mm_request *req, mm_response *res, mm_requ
 
 /* Counts a finished request (with the Redis errors it met) in the metrics. */
 void mm_app_count(mm_app *app, const mm_request_kind *kind, int status, int64_t duration_us);
+
+/* The store of the product's games. */
+mm_store *mm_app_store(const mm_app *app, const mm_product *p);
 
 /* The answer to a store failure that is not the request's fault: 503 when
  * Redis is unreachable, else 500 (logged). */

@@ -61,18 +61,24 @@ static bool holds(const slot *s, const char *doc, size_t len)
     return s->mem != NULL && s->doc_len == len && memcmp(s->mem, doc, len) == 0;
 }
 
-bool mm_doc_cache_get(const mm_doc_cache *c, const char *doc, size_t len, const char **value,
+bool mm_doc_cache_get(const mm_doc_cache *c, mm_arena *a, const char *doc, size_t len, char **value,
                       size_t *value_len)
 {
     if (len > MM_DOC_CACHE_MAX_DOC)
         return false;
     const slot *set = c->slots[set_of(doc, len)];
     for (size_t w = 0; w < WAYS; w++) {
-        if (holds(&set[w], doc, len)) {
-            *value = set[w].mem + len;
-            *value_len = set[w].value_len;
-            return true;
-        }
+        if (!holds(&set[w], doc, len))
+            continue;
+        /* A copy, never the slot's memory: a put later in the same request may
+         * give this slot to another document and free it. */
+        char *copy = mm_arena_alloc(a, set[w].value_len + 1);
+        if (copy == NULL)
+            return false;
+        memcpy(copy, set[w].mem + len, set[w].value_len + 1);
+        *value = copy;
+        *value_len = set[w].value_len;
+        return true;
     }
     return false;
 }
@@ -80,25 +86,37 @@ bool mm_doc_cache_get(const mm_doc_cache *c, const char *doc, size_t len, const 
 void mm_doc_cache_put(mm_doc_cache *c, const char *doc, size_t len, const char *value,
                       size_t value_len)
 {
-    if (len > MM_DOC_CACHE_MAX_DOC || value_len > MM_DOC_CACHE_MAX_DOC)
+    if (len > MM_DOC_CACHE_MAX_DOC)
         return;
     size_t i = set_of(doc, len);
     slot *set = c->slots[i];
+    /* The document's own slot wherever it is, else a free one: an earlier
+     * put may have emptied a slot before the document's, and a second entry
+     * for it there would leave the older value to be found once the newer is
+     * replaced. */
     slot *s = NULL;
-    for (size_t w = 0; w < WAYS && s == NULL; w++) /* the same document, or a free slot */
-        if (set[w].mem == NULL || holds(&set[w], doc, len))
+    for (size_t w = 0; w < WAYS && s == NULL; w++)
+        if (holds(&set[w], doc, len))
+            s = &set[w];
+    for (size_t w = 0; w < WAYS && s == NULL; w++)
+        if (set[w].mem == NULL)
             s = &set[w];
     if (s == NULL) {
         s = &set[c->next[i]];
         c->next[i] = (unsigned char)((c->next[i] + 1) % WAYS);
     }
+    /* Emptied before anything can fail, so that doc's older value is never
+     * left behind for a get to find. */
+    free(s->mem);
+    s->mem = NULL;
+    if (value_len > MM_DOC_CACHE_MAX_DOC)
+        return;
     char *mem = malloc(len + value_len + 1);
     if (mem == NULL)
         return;
     memcpy(mem, doc, len);
     memcpy(mem + len, value, value_len);
     mem[len + value_len] = '\0';
-    free(s->mem);
     s->mem = mem;
     s->doc_len = len;
     s->value_len = value_len;

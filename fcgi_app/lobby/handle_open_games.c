@@ -14,14 +14,20 @@
 #include "query.h"
 #include "store.h"
 
-/* The partial form of one stored document: remembered per process by the
- * document's exact bytes (doc_cache.h), decoded and encoded on a miss. */
+/* The partial form of one stored document, in the request's arena:
+ * remembered per process by the document's exact bytes (doc_cache.h; a hit is
+ * a copy, so the puts of later misses in this page cannot touch it), decoded
+ * and encoded on a miss. */
 static mm_status partial_form(mm_app *app, mm_arena *a, const mm_candidate *c, const char **out,
                               size_t *len)
 {
     const mm_stored *d = &c->stored;
-    if (app->doc_cache != NULL && mm_doc_cache_get(app->doc_cache, d->doc, d->doc_len, out, len))
+    char *hit;
+    if (app->doc_cache != NULL &&
+        mm_doc_cache_get(app->doc_cache, a, d->doc, d->doc_len, &hit, len)) {
+        *out = hit;
         return MM_OK;
+    }
     mm_game g;
     mm_status st = mm_game_decode(a, d->doc, d->doc_len, &g);
     if (st != MM_OK)
@@ -71,10 +77,10 @@ void mm_handle_open_games(mm_app *app, const mm_request *req, const mm_route_par
     }
     mm_candidate *docs = NULL;
     size_t n = 0;
-    mm_store_result r =
-        count == 0 ? MM_STORE_OK
-                   : mm_store_lobby_docs(app->store, req->arena, params->product->product_id, index,
-                                         page * count, count, &docs, &n);
+    mm_store_result r = count == 0 ? MM_STORE_OK
+                                   : mm_store_lobby_docs(mm_app_store(app, params->product),
+                                                         req->arena, params->product->product_id,
+                                                         index, page * count, count, &docs, &n);
     if (r != MM_STORE_OK) {
         mm_app_store_error(req, r, res);
         return;

@@ -203,19 +203,10 @@ int main(int argc, char **argv)
         default: usage(stderr); return 2;
         }
     }
-    mm_log_init("matchmaker-fcgi", MM_LOG_INFO);
-    if (log_path != NULL && mm_log_open(log_path) != 0) {
-        fprintf(stderr, "matchmaker-fcgi: cannot open log file %s: %s\n", log_path,
-                strerror(errno));
-        return 1;
-    }
     char err[512];
     mm_config cfg;
-    if (mm_config_load(config_path, &cfg, err, sizeof(err)) != MM_OK) {
-        mm_log_error("msg=\"refusing to start\" reason=\"%s\"", err);
+    if (mm_config_start("matchmaker-fcgi", log_path, config_path, &cfg) != MM_OK)
         return 1;
-    }
-    mm_log_set_level(cfg.log_level);
     if (check_only) {
         mm_config_free(&cfg);
         printf("configuration ok\n");

@@ -36,14 +36,14 @@
 
 #define GS_PROG "mm-test-gameserver"
 #define GS_HEADER_MAX (16 * 1024)
-#define GS_BODY_MAX (1024 * 1024)
+#define GS_BODY_MAX ((long)1024 * 1024)
 #define GS_IDLE_TIMEOUT_S 30
 #define GS_LISTEN_BACKLOG 1024
 #define GS_CONN_MAX 4096
-#define GS_THREAD_STACK (512 * 1024)
+#define GS_THREAD_STACK ((size_t)512 * 1024)
 #define GS_JSON_DEPTH 32
 #define GS_LINGER_MS 500
-#define GS_LINGER_BYTES (4 * 1024 * 1024)
+#define GS_LINGER_BYTES ((size_t)4 * 1024 * 1024)
 #define GS_SHUTDOWN_WAIT_MS 150
 #define GS_CALLS_MAX 100000
 #define GS_CALLS_BYTES_MAX ((size_t)64 * 1024 * 1024)
@@ -81,8 +81,8 @@ static void gs_log(const char *level, const char *fmt, ...)
     gmtime_r(&tv.tv_sec, &tm);
     int n = snprintf(line, sizeof(line),
                      "ts=%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ level=%s prog=%s msg=\"",
-                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-                     tm.tm_sec, (long)tv.tv_usec, level, GS_PROG);
+                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                     (long)tv.tv_usec, level, GS_PROG);
     if (n < 0 || (size_t)n >= sizeof(line))
         return;
     size_t len = (size_t)n;
@@ -422,10 +422,11 @@ static void res_json_text(gs_response *res, int status, const char *key, const c
     if (mm_json_escape(NULL, 0, text, len) > room)
         len = room / 6; /* no byte escapes to more than 6 */
     size_t n = (size_t)head + mm_json_escape(b + head, room, text, len);
-    memcpy(b + n, "\"}", 2);
+    b[n++] = '"';
+    b[n++] = '}';
     res->status = status;
     res->body = b;
-    res->len = n + 2;
+    res->len = n;
 }
 
 static void res_error(gs_response *res, int status, const char *msg)
@@ -740,8 +741,8 @@ static void calls_record(gs_op op, json_object *body, int status)
     char *copy = NULL;
     size_t len = 0;
     if (body != NULL) {
-        const char *s = json_object_to_json_string_ext(
-            body, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+        const char *s = json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN |
+                                                                 JSON_C_TO_STRING_NOSLASHESCAPE);
         len = strlen(s);
         copy = malloc(len + 1);
         if (copy == NULL)
@@ -776,8 +777,8 @@ static char *calls_render(int filter, size_t *out_len)
         snprintf(pre, sizeof(pre), "%s{\"op\":\"%s\",\"body\":", first ? "" : ",",
                  op_names[call->op]);
         snprintf(post, sizeof(post), ",\"status\":%d}", call->status);
-        failed = buf_append_str(&b, pre) || buf_append(&b, call->body ? call->body : "null",
-                                                       call->body ? call->len : 4) ||
+        failed = buf_append_str(&b, pre) ||
+                 buf_append(&b, call->body ? call->body : "null", call->body ? call->len : 4) ||
                  buf_append_str(&b, post);
         first = 0;
     }
@@ -877,15 +878,9 @@ static void handle_api(const gs_ctx *x, gs_response *res)
     json_object *body = parse_json_body(x->conn->tok, x->req->body, x->req->body_len);
     gs_rule rule = rule_take(op);
     switch (rule.mode) {
-    case FAULT_STATUS:
-        res_error(res, rule.status, "injected");
-        break;
-    case FAULT_GARBAGE:
-        res_static(res, 200, "<html>oops");
-        break;
-    case FAULT_CLOSE:
-        res->drop = 1;
-        break;
+    case FAULT_STATUS: res_error(res, rule.status, "injected"); break;
+    case FAULT_GARBAGE: res_static(res, 200, "<html>oops"); break;
+    case FAULT_CLOSE: res->drop = 1; break;
     default:
         api_answer(op, body, rule.mode == FAULT_NO_TOKEN, res);
         if (rule.mode == FAULT_HANG)
@@ -917,7 +912,7 @@ static const struct {
     const char *name;
     gs_fault mode;
 } fault_modes[] = {
-    {"ok", FAULT_NONE},          {"status", FAULT_STATUS},     {"hang", FAULT_HANG},
+    {"ok", FAULT_NONE},         {"status", FAULT_STATUS},     {"hang", FAULT_HANG},
     {"garbage", FAULT_GARBAGE}, {"no_token", FAULT_NO_TOKEN}, {"close", FAULT_CLOSE},
 };
 
@@ -929,8 +924,7 @@ static const char *parse_fail_body(json_object *body, int *idx, gs_rule *rule)
 
     if (body == NULL || !json_object_is_type(body, json_type_object))
         return "body must be a JSON object";
-    json_object_object_foreach(body, key, val)
-    {
+    json_object_object_foreach (body, key, val) {
         if (strcmp(key, "op") == 0 && json_object_is_type(val, json_type_string))
             op = json_object_get_string(val);
         else if (strcmp(key, "mode") == 0 && json_object_is_type(val, json_type_string))
@@ -1070,7 +1064,8 @@ static int redis_simple(const char *err_prefix, char *err, size_t errlen, int ar
 
 static int redis_connect(char *err, size_t errlen)
 {
-    struct timeval tv = {GS_REDIS_TIMEOUT_MS / 1000, (GS_REDIS_TIMEOUT_MS % 1000) * 1000};
+    struct timeval tv = {GS_REDIS_TIMEOUT_MS / 1000,
+                         (suseconds_t)(GS_REDIS_TIMEOUT_MS % 1000) * 1000};
     if (rds.url.is_unix)
         rds.ctx = redisConnectUnixWithTimeout(rds.url.path, tv);
     else
@@ -1106,8 +1101,7 @@ out:
 }
 
 /* XADDs argv; 200 with the entry id in id, or 503 with a reason in err. */
-static int redis_xadd(int argc, const char **argv, char *id, size_t idlen, char *err,
-                      size_t errlen)
+static int redis_xadd(int argc, const char **argv, char *id, size_t idlen, char *err, size_t errlen)
 {
     int status = 503;
     redisReply *r = NULL;
@@ -1162,8 +1156,7 @@ static int emit_args(json_object *body, const char **argv, const char **err)
         argv[argc++] = fixed[i];
         argv[argc++] = v;
     }
-    json_object_object_foreach(body, key, val)
-    {
+    json_object_object_foreach (body, key, val) {
         if (!json_object_is_type(val, json_type_string)) {
             *err = "every field must be a string";
             return -1;
@@ -1300,10 +1293,12 @@ static void *conn_main(void *arg)
         if (st > 0) {
             gs_response res;
             memset(&res, 0, sizeof(res));
-            res_error(&res, st, st == 431 ? "header block too large" :
-                                st == 413 ? "body too large" :
-                                st == 411 ? "length required" :
-                                st == 505 ? "HTTP version not supported" : "bad request");
+            res_error(&res, st,
+                      st == 431   ? "header block too large"
+                      : st == 413 ? "body too large"
+                      : st == 411 ? "length required"
+                      : st == 505 ? "HTTP version not supported"
+                                  : "bad request");
             if (send_response(c->fd, &res, 0) == 0)
                 conn_linger(c);
             break;
@@ -1487,6 +1482,7 @@ static int open_listener(const gs_options *o, char *addr, size_t addrlen, int *p
         return -1;
 
     struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof(ss));
     socklen_t sl = sizeof(ss);
     char host[INET6_ADDRSTRLEN] = "?";
     if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0) {

@@ -128,7 +128,7 @@ static int setup(void **state)
     free(control("POST", "/_control/reset", "{}"));
     fixture *f = calloc(1, sizeof(*f));
     assert_non_null(f);
-    f->gs = mm_gs_client_new(CONNECT_MS, TIMEOUT_MS);
+    f->gs = mm_gs_client_new(CONNECT_MS, TIMEOUT_MS, NULL);
     f->a = mm_arena_new(0);
     assert_non_null(f->gs);
     assert_non_null(f->a);
@@ -148,7 +148,7 @@ static int teardown(void **state)
 
 /* ---- a one-shot fake server ----------------------------------------------------------- */
 
-#define FAKE_REQUEST_MAX (4 * 1024 * 1024)
+#define FAKE_REQUEST_MAX ((size_t)4 * 1024 * 1024)
 
 typedef struct {
     int lfd;
@@ -303,7 +303,7 @@ static void injected_400_and_500_are_refused(void **state)
 static void hang_past_timeout_is_unavailable_in_time(void **state)
 {
     fixture *f = *state;
-    mm_gs_client *quick = mm_gs_client_new(CONNECT_MS, 300);
+    mm_gs_client *quick = mm_gs_client_new(CONNECT_MS, 300, NULL);
     assert_non_null(quick);
     gs_fail("{\"op\":\"create_game\",\"mode\":\"hang\",\"hang_ms\":2000}");
     const char *token = "sentinel";
@@ -583,7 +583,7 @@ static void request_is_a_plain_json_post(void **state)
 {
     fixture *f = *state;
     /* a body over 1 MiB: where libcurl would add "Expect: 100-continue" unless told not to */
-    size_t name_len = 1536 * 1024;
+    size_t name_len = (size_t)1536 * 1024;
     char *name = malloc(name_len + 1);
     assert_non_null(name);
     memset(name, 'n', name_len);

@@ -159,7 +159,7 @@ static void a_body_no_route_reads_takes_no_memory(void **state)
         itest_request(cases[i].method, cases[i].path, NULL, body, sizeof(body), &r);
         assert_int_equal(r.status, cases[i].status);
         size_t used = arena_bytes_of(&r);
-        if (used >= 16 * 1024)
+        if (used >= (size_t)16 * 1024)
             fail_msg("%s %s: the request took %zu bytes of memory", cases[i].method, cases[i].path,
                      used);
         itest_response_free(&r);
@@ -168,14 +168,18 @@ static void a_body_no_route_reads_takes_no_memory(void **state)
 
 /* ---- a FastCGI client of our own, to hold connections open the way nginx would not ---- */
 
+static void put_bytes(unsigned char *buf, size_t *at, const void *bytes, size_t len)
+{
+    memcpy(buf + *at, bytes, len);
+    *at += len;
+}
+
 static void put_record(unsigned char *buf, size_t *at, int type, const void *body, size_t len)
 {
     unsigned char h[8] = {
         1, (unsigned char)type, 0, 1, (unsigned char)(len >> 8), (unsigned char)(len & 0xff), 0, 0};
-    memcpy(buf + *at, h, sizeof(h));
-    *at += sizeof(h);
-    memcpy(buf + *at, body, len);
-    *at += len;
+    put_bytes(buf, at, h, sizeof(h));
+    put_bytes(buf, at, body, len);
 }
 
 static void put_param(unsigned char *buf, size_t *at, const char *name, const char *value)
@@ -183,10 +187,8 @@ static void put_param(unsigned char *buf, size_t *at, const char *name, const ch
     size_t n = strlen(name), v = strlen(value);
     buf[(*at)++] = (unsigned char)n;
     buf[(*at)++] = (unsigned char)v;
-    memcpy(buf + *at, name, n);
-    *at += n;
-    memcpy(buf + *at, value, v);
-    *at += v;
+    put_bytes(buf, at, name, n);
+    put_bytes(buf, at, value, v);
 }
 
 /* Sends GET path straight to the pool's socket and reads the answer up to its
@@ -199,7 +201,7 @@ static int fcgi_get(const char *path)
     assert_true(fd >= 0);
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     assert_true(strlen(sock) < sizeof(sa.sun_path));
-    strcpy(sa.sun_path, sock);
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
     assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
 
     unsigned char params[512], req[1024];

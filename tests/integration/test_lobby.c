@@ -674,8 +674,7 @@ static void open_games_bad_numbers_are_400(void **state)
                                       "?count=1234567890",
                                       "?page=0x1",
                                       "?count=1e3",
-                                      "?count="
-                                      "000000000000000000001"};
+                                      "?count=000000000000000000001"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         char path[256];
         snprintf(path, sizeof(path), "/game_lobby/exrps/open_games%s", bad[i]);

@@ -91,7 +91,7 @@ static uint64_t delta(const char *before, const char *after, const char *series)
 typedef struct {
     const char *method, *path;
     int auth;
-    long expect;
+    int expect;
     int copies;
 } kind;
 
@@ -454,9 +454,12 @@ static void worker_serves_metrics_that_follow_the_stream(void **state)
     assert_int_equal(value(text, EV("state_change", "applied")), 0);
     /* -n named the consumer */
     redisReply *c = redisCommand(ev, "XINFO CONSUMERS game_event_stream metrics-test");
-    assert_true(c != NULL && c->type == REDIS_REPLY_ARRAY && c->elements == 1);
-    assert_true(c->element[0]->elements >= 2);
-    assert_string_equal(c->element[0]->element[1]->str, "metrics-w1");
+    const char *consumer = NULL; /* the only one's name */
+    if (c != NULL && c->type == REDIS_REPLY_ARRAY && c->elements == 1 &&
+        c->element[0]->elements >= 2)
+        consumer = c->element[0]->element[1]->str;
+    assert_non_null(consumer);
+    assert_string_equal(consumer, "metrics-w1");
     freeReplyObject(c);
     assert_non_null(strstr(text, "\nmatchmaker_worker_stream_pending "));
     free(text);

@@ -23,9 +23,9 @@ enum { OP_CREATE, OP_LIST, OP_JOIN, OP_COUNT };
 static const char *const op_names[] = {"create", "open_games", "join"};
 /* kinds of answer */
 enum { K_OK, K_409, K_404, K_400, K_502, K_503, K_TRANSPORT, K_OTHER, K_COUNT };
-static const char *const kind_names[] = {"200",     "409 conflict",    "404 not found",
-                                         "400",     "502 game server", "503 unavailable",
-                                         "transport", "other"};
+static const char *const kind_names[] = {
+    "200",       "409 conflict", "404 not found", "400", "502 game server", "503 unavailable",
+    "transport", "other"};
 
 static const char *nginx_sock, *gs_url, *secret;
 static double deadline;
@@ -59,8 +59,8 @@ static size_t collect(char *p, size_t size, size_t n, void *u)
 }
 
 /* One exchange; returns the HTTP status, or 0 on a transport error. */
-static long exchange(CURL *c, const char *sock, const char *url, const char *auth,
-                     const char *body, buf *out, double *secs)
+static long exchange(CURL *c, const char *sock, const char *url, const char *auth, const char *body,
+                     buf *out, double *secs)
 {
     struct curl_slist *hl = auth ? curl_slist_append(NULL, auth) : NULL;
     out->len = 0;
@@ -136,7 +136,7 @@ static int pick_game(const char *json, unsigned n, char out[64])
 
 static void *worker(void *arg)
 {
-    int index = (int)(long)arg;
+    int index = *(const int *)arg;
     CURL *c = curl_easy_init();
     mm_arena *a = mm_arena_new(0);
     char *mem = malloc(65536);
@@ -205,8 +205,11 @@ static int load(int argc, char **argv)
     curl_global_init(CURL_GLOBAL_DEFAULT);
     deadline = now_s() + seconds;
     pthread_t tid[64];
-    for (long i = 0; i < threads; i++)
-        pthread_create(&tid[i], NULL, worker, (void *)i);
+    int index[64];
+    for (long i = 0; i < threads; i++) {
+        index[i] = (int)i;
+        pthread_create(&tid[i], NULL, worker, &index[i]);
+    }
     for (long i = 0; i < threads; i++)
         pthread_join(tid[i], NULL);
     long total = 0;

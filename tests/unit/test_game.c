@@ -508,8 +508,8 @@ static void test_decode_rejects_bad_json(void **state)
     mm_game g;
     assert_int_equal(mm_game_decode(a, base, blen - 1, &g), MM_ERR_INVALID);
     /* A NUL byte then garbage: json-c stops at the NUL, the decoder must not. */
-    memcpy(doc, base, blen);
-    memcpy(doc + blen, "\0xyz", 4);
+    memcpy(doc, base, blen + 1);
+    memcpy(doc + blen + 1, "xyz", 4);
     assert_int_equal(mm_game_decode(a, doc, blen + 4, &g), MM_ERR_INVALID);
     assert_int_equal(mm_game_decode(a, doc, blen + 1, &g), MM_ERR_INVALID);
     assert_int_equal(mm_game_decode(a, NULL, 0, &g), MM_ERR_INVALID);

@@ -77,7 +77,8 @@ static char *padded_token_body(size_t len)
     assert_non_null(b);
     memset(b, 'x', len);
     memcpy(b, head, sizeof(head) - 1);
-    memcpy(b + len - 2, "\"}", 2);
+    b[len - 2] = '"';
+    b[len - 1] = '}';
     return b;
 }
 
@@ -89,7 +90,8 @@ static char *token_body(size_t token_len, size_t *len)
     assert_non_null(b);
     memcpy(b, head, sizeof(head) - 1);
     memset(b + sizeof(head) - 1, 'k', token_len);
-    memcpy(b + *len - 2, "\"}", 2);
+    b[*len - 2] = '"';
+    b[*len - 1] = '}';
     return b;
 }
 
@@ -97,6 +99,7 @@ static char *token_body(size_t token_len, size_t *len)
 static const char *make_body(const body_row *r, size_t *len, char **owned)
 {
     *owned = NULL;
+    *len = 0;
     if (r->body != NULL) {
         *len = strlen(r->body);
         return r->body;
@@ -124,7 +127,7 @@ static const char *make_body(const body_row *r, size_t *len, char **owned)
         /* {"gameToken":"t","a":[[[[...]]]]} nested 200 deep */
         enum { DEPTH = 200 };
         static const char head[] = "{\"gameToken\":\"t\",\"a\":";
-        *len = sizeof(head) - 1 + 2 * DEPTH + 1;
+        *len = sizeof(head) - 1 + (size_t)2 * DEPTH + 1;
         *owned = malloc(*len);
         assert_non_null(*owned);
         memcpy(*owned, head, sizeof(head) - 1);
@@ -165,9 +168,7 @@ static void every_status_with_every_body(void **state)
             for (int want_token = 0; want_token <= 1; want_token++) {
                 const status_row *s = &statuses[si];
                 mm_gs_result want = s->when_body_ok;
-                if (b->oversize)
-                    want = MM_GS_UNAVAILABLE;
-                else if (want == MM_GS_OK && want_token && b->token == NULL)
+                if (b->oversize || (want == MM_GS_OK && want_token && b->token == NULL))
                     want = MM_GS_UNAVAILABLE;
                 const char *token = "sentinel";
                 mm_gs_result got = mm_gs_classify(a, s->status, body, len, want_token, &token);
@@ -237,10 +238,10 @@ static void result_names(void **state)
 
 static void client_refuses_non_positive_timeouts(void **state)
 {
-    assert_null(mm_gs_client_new(0, 1000));
-    assert_null(mm_gs_client_new(1000, 0));
-    assert_null(mm_gs_client_new(-1, -1));
-    mm_gs_client *c = mm_gs_client_new(1000, 3000);
+    assert_null(mm_gs_client_new(0, 1000, NULL));
+    assert_null(mm_gs_client_new(1000, 0, NULL));
+    assert_null(mm_gs_client_new(-1, -1, NULL));
+    mm_gs_client *c = mm_gs_client_new(1000, 3000, NULL);
     assert_non_null(c);
     assert_int_equal(mm_gs_client_connects(c), 0);
     mm_gs_client_free(c);

@@ -698,7 +698,11 @@ static void test_truncations_and_mutations(void **state)
     }
     for (size_t i = 0; i < n; i++) {
         char saved = good[i];
-        good[i] = saved == 'A' ? 'B' : (saved == '.' ? 'x' : 'A');
+        good[i] = 'A';
+        if (saved == 'A')
+            good[i] = 'B';
+        else if (saved == '.')
+            good[i] = 'x';
         mm_jwt_result r = verify_n(a, good, n, secret, SECRET_LEN, NOW, &c);
         if (r == MM_JWT_OK)
             fail_msg("change at %zu accepted", i);
