@@ -7,17 +7,22 @@
 #   scripts/bench.sh [--procs "N M"] [--duration S] [--threads T]
 #                    [--connections C] [--callgrind N] [--smoke]
 #
-#   --procs        FastCGI pool sizes to run, one after the other
-#                  (default: one per core, then four per core)
+#   --procs        FastCGI pool sizes to run, one after the other, each the
+#                  size of both pools (the read pool and the game-server pool
+#                  of create and join; default: one per core, then four per core)
 #   --duration     seconds per scenario (default 10), run as --rounds slices
 #   --rounds R     slices per scenario (default 5): every round runs each
 #                  scenario and the ceilings once, so load from elsewhere on the
 #                  machine falls on scenarios and ceilings alike
-#   --threads, --connections   wrk's -t and -c (default 2 and 32)
+#   --threads, --connections   wrk's -t and -c (default 2 and 32; more than 64
+#                  connections meet the shipped per-address connection limit)
 #   --callgrind N  instructions per request from N and 2N requests to one
 #                  process under valgrind (default 1000; 0 skips it)
 #   --smoke        1 s per scenario, one pool size, no callgrind; fails unless
 #                  every scenario made requests and none answered non-2xx
+#   --live         the live lobby instead (scripts/bench/live.sh --help):
+#                  10,000 subscribers, delivery latency, losses, nginx memory,
+#                  and what publishing costs create_game and join_game
 #
 # Ceilings, measured in the same run as the scenarios they bound:
 #   nginx_static   nginx answering a constant body itself ("return 200")
@@ -41,6 +46,7 @@ connections=32
 cg_requests=1000
 smoke=0
 cmdline="scripts/bench.sh $*"
+[ "${1:-}" = --live ] && { shift; exec "$here/bench/live.sh" "$@"; }
 
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -118,8 +124,11 @@ cached=http://127.0.0.1:$cached_port
 gs=http://127.0.0.1:$gs_port
 
 # Products: exrps (2 players) and exrps3 (3 players) hold the browsable lobby
-# of 1,000 games; exduel (2 players) holds the games join_game fills, so the
-# listed lobby keeps its size whatever the join scenarios consume. Expiry is
+# of 1,000 games; exduel (2 players) holds the games join_game and join_by_code
+# fill, so the listed lobby keeps its size whatever the join scenarios consume;
+# exmatch's lobby is what quick_match joins, exquick has none (quick_match
+# makes a game); exfilter holds 10,000 games of which 5 % have the lobby filter
+# mode=rare (the filtered page against the unfiltered one). Expiry is
 # a day so the worker's curation keeps every seeded game during the run. The
 # worker's metrics are not read: off, so no port is taken for them.
 # It holds the secret: mode 0600 (SPEC 11); as root, the pool and the worker run
@@ -132,6 +141,7 @@ gs=http://127.0.0.1:$gs_port
   "log_level": "info",
   "bench_noop_route": true,
   "worker_metrics_port": 0,
+  "lobby_publisher": "unix:$run/live.sock",
   "max_open_games_per_user": 100000, "max_seats_per_user": 100000,
   "user_requests_per_minute": 1000000,
   "expiry_seconds": {"created": 86400, "creator_joined": 86400,
@@ -142,7 +152,13 @@ gs=http://127.0.0.1:$gs_port
     {"product_id": "exrps3", "game_server_url": "$gs", "game_socket_url": "127.0.0.1:$gs_port",
      "settings": {"num_players": 3}},
     {"product_id": "exduel", "game_server_url": "$gs", "game_socket_url": "127.0.0.1:$gs_port",
-     "settings": {"num_players": 2}}
+     "settings": {"num_players": 2}},
+    {"product_id": "exmatch", "game_server_url": "$gs", "game_socket_url": "127.0.0.1:$gs_port",
+     "settings": {"num_players": 2}},
+    {"product_id": "exquick", "game_server_url": "$gs", "game_socket_url": "127.0.0.1:$gs_port",
+     "settings": {"num_players": 2}},
+    {"product_id": "exfilter", "game_server_url": "$gs", "game_socket_url": "127.0.0.1:$gs_port",
+     "settings": {"num_players": 2}, "lobby_filters": {"mode": ["common", "rare"]}}
   ]
 }
 JSON
@@ -158,12 +174,12 @@ export MM_BENCH_TOKEN MM_BENCH_PRODUCT=exrps MM_BENCH_JOIN_PRODUCT=exduel
 
 rcli() { redis-cli -s "$run/redis.sock" "$@"; }
 
-# seed PRODUCT NUM_PLAYERS TAG COUNT
+# seed PRODUCT NUM_PLAYERS TAG COUNT [KIND [FIRST]] (KIND: seed.lua's)
 seed() {
     local when
     when=$(date -u '+%d-%b-%Y (%H:%M:%S.000000)')
     rcli --eval "$src/scripts/bench/seed.lua" "__games:$1" "__lobby_games:$1" , \
-        "$1" "$gs" "$2" "$3" 0 "$4" "$(($(date +%s) * 1000))" "$when" >/dev/null
+        "$1" "$gs" "$2" "$3" "${6:-0}" "$4" "$(($(date +%s) * 1000))" "$when" "${5:-}" >/dev/null
 }
 
 # The benchmark never takes a port of the local stack (scripts/run.sh: nginx
@@ -173,7 +189,7 @@ check_ports() {
     taken=$("$stack" dev-ports) || die "the benchmark's stack takes the local stack's port(s) $taken"
 }
 
-# the matchmaker-fcgi processes (under multiwatch, fcgi.pid is the supervisor)
+# the matchmaker-fcgi processes of both pools
 fcgi_pids() { "$stack" pool-pids; }
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 pss_kib() { awk '/^Pss:/ {print $2}' "/proc/$1/smaps_rollup" 2>/dev/null || echo 0; }
@@ -277,12 +293,14 @@ stop_callgrind() {
 # callgrind_total N URL [curl args]: instructions of one process that served N
 # requests (curl, one connection kept alive, requests one after the other).
 # "@GAME@" in URL becomes the id of seeded game i of tag $cg_tag (join_game:
-# each request joins its own game).
+# each request joins its own game). The process listens on the socket of the
+# pool nginx sends URL to.
 callgrind_total() {
-    local n=$1 url=$2 out=$run/callgrind.$1.$RANDOM i
+    local n=$1 url=$2 out=$run/callgrind.$1.$RANDOM i sock=$run/fcgi.sock
     shift 2
-    rm -f "$run/fcgi.sock"
-    "${MM_SPAWN_FCGI:-spawn-fcgi}" -s "$run/fcgi.sock" -F 1 -P "$run/cg.pid" -M 0666 -- \
+    [[ $url == */create_game || $url == */join_game/* ]] && sock=$run/fcgi-gs.sock
+    rm -f "$sock"
+    "${MM_SPAWN_FCGI:-spawn-fcgi}" -s "$sock" -F 1 -P "$run/cg.pid" -M 0666 -- \
         "$(command -v valgrind)" --tool=callgrind --callgrind-out-file="$out" \
         "$build/fcgi_app/matchmaker-fcgi" -c "$run/bench.json" -l "$run/callgrind-fcgi.log" \
         >>"$run/callgrind.log" 2>&1 || die "spawn-fcgi under valgrind failed"
@@ -315,7 +333,7 @@ echo "bench: run directory $run; nginx :$port (micro-cache :$cached_port), game 
 tag=10
 for procs in $procs_list; do
     echo "bench: pool of $procs FastCGI processes (load $(loadavg))" >&2
-    MM_FCGI_PROCS=$procs timeout 60 "$stack" start >/dev/null ||
+    MM_FCGI_PROCS=$procs MM_FCGI_GS_PROCS=$procs timeout 60 "$stack" start >/dev/null ||
         die "the stack did not start"
     check_ports
     declare -A rss0=()
@@ -323,6 +341,11 @@ for procs in $procs_list; do
     for p in $(fcgi_pids); do rss0[$p]=$(rss_kib "$p") anon0[$p]=$(anon_kib "$p"); done
     seed exrps 2 1 500
     seed exrps3 3 2 500
+    # 10,000 games, 5 % of them (one in 20, spread over the lobby's age) mode=rare
+    for ((k = 0; k < 20; k++)); do
+        seed exfilter 2 3 475 mode=common $((k * 500))
+        seed exfilter 2 3 25 mode=rare $((k * 500 + 475))
+    done
     echo "$procs start $(loadavg)" >>"$run/load.txt"
     # The libraries' own floor, in the pool's environment (stack.sh sets
     # GNUTLS_NO_IMPLICIT_INIT for the pool), POSTing to this run's game server.
@@ -350,6 +373,16 @@ for procs in $procs_list; do
         # out shows as 404s in the non-2xx table
         seed exduel 2 $tag $((slice * 20000 + 2000))
         MM_BENCH_JOIN_TAG=$tag wrk_run join_game "$base/" join_game.lua
+        tag=$((tag + 1))
+        seed exduel 2 $tag $((slice * 20000 + 2000)) private
+        MM_BENCH_JOIN_TAG=$tag wrk_run join_by_code "$base/" join_by_code.lua
+        tag=$((tag + 1))
+        seed exmatch 2 $tag $((slice * 20000 + 2000))
+        MM_BENCH_QUICK_PRODUCT=exmatch wrk_run quick_match_joined "$base/" quick_match.lua
+        MM_BENCH_QUICK_PRODUCT=exquick wrk_run quick_match_created "$base/" quick_match.lua
+        wrk_run open_games_10k "$base/game_lobby/exfilter/open_games?count=10&page=0" get.lua
+        wrk_run open_games_filtered "$base/game_lobby/exfilter/open_games?count=10&page=0&mode=rare" \
+            get.lua
         tag=$((tag + 1))
         seed exduel 2 $tag $((slice * 1000 + 1000))
         MM_BENCH_JOIN_TAG=$tag wrk_run mixed "$base/" mixed.lua
@@ -386,12 +419,12 @@ done
 
 if [ "$cg_requests" -gt 0 ]; then
     echo "bench: callgrind, one process, $cg_requests and $((2 * cg_requests)) requests" >&2
-    MM_FCGI_PROCS=1 timeout 60 "$stack" start >/dev/null || die "the stack did not start"
+    MM_FCGI_PROCS=1 MM_FCGI_GS_PROCS=1 timeout 60 "$stack" start >/dev/null ||
+        die "the stack did not start"
     check_ports
     seed exrps 2 1 500
     seed exrps3 3 2 500
-    kill -TERM $(cat "$run/fcgi.pid") $(fcgi_pids) 2>/dev/null || true
-    sleep 0.3
+    "$stack" pool-stop
     : >"$run/callgrind.txt"
     instructions_per_request open_games "$base/game_lobby/exrps/open_games?count=10&page=0"
     instructions_per_request create_game "$base/game_lobby/exrps/create_game" -X POST \
@@ -478,6 +511,16 @@ while read -r p name rest; do
         fi
     fi
 done <"$results"
+
+# SPEC 12: a filtered page of a 10,000-game lobby costs at most twice the
+# unfiltered page (the filter has its own index: no scan of the lobby).
+echo
+for p in $procs_list; do
+    awk -v p="$p" -v a="$(rps_of "$p" open_games_10k)" -v b="$(rps_of "$p" open_games_filtered)" \
+        'BEGIN { if (a > 0 && b > 0)
+            printf "Filtered page (mode=rare, 5 %% of 10,000 games), %s procs: %.2fx the time of the unfiltered page.\n",
+                p, a / b }'
+done
 
 if [ -s "$run/non2xx.txt" ]; then
     echo

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/un.h>
 
 #include "ids.h"
 #include "redis_url.h"
@@ -46,7 +47,9 @@ static const long_key long_keys[] = {
     {"game_server_failure_threshold", offsetof(mm_config, game_server_failure_threshold), 1, 1000,
      5},
     {"game_server_cooldown_ms", offsetof(mm_config, game_server_cooldown_ms), 1, 3600000, 5000},
+    {"redis_min_replicas_ack", offsetof(mm_config, redis_min_replicas_ack), 0, 16, 0},
     {"worker_metrics_port", offsetof(mm_config, worker_metrics_port), 0, 65535, 5051},
+    {"lobby_publish_timeout_ms", offsetof(mm_config, lobby_publish_timeout_ms), 1, 10000, 200},
 };
 
 typedef struct {
@@ -63,6 +66,7 @@ static const string_key string_keys[] = {
     {"event_group", offsetof(mm_config, event_group), "matchmaker"},
     {"metrics_file", offsetof(mm_config, metrics_file), "/run/matchmaker/metrics"},
     {"worker_metrics_address", offsetof(mm_config, worker_metrics_address), "127.0.0.1"},
+    {"lobby_publisher", offsetof(mm_config, lobby_publisher), MM_LOBBY_PUBLISHER_DEFAULT},
 };
 
 /* An absolute path of a file (the pool's shared metrics). */
@@ -220,6 +224,24 @@ static int is_http_url(const char *s)
            (strncmp(s, "https://", 8) == 0 && s[8] != '\0');
 }
 
+/* Where the lobby's changes are published (SPEC 13): "" (off), the unix socket of the
+ * host's nginx publisher ("unix:/absolute/path", short enough for a socket address), or
+ * a plain http:// address on this host. */
+static int check_publisher(const char *v, char *err, size_t errlen)
+{
+    const size_t path_max = sizeof(((struct sockaddr_un *)NULL)->sun_path) - 1;
+    size_t len = strlen(v);
+    bool unix_path = strncmp(v, "unix:/", 6) == 0 && len - 5 <= path_max && v[len - 1] != '/';
+    bool http = strncmp(v, "http://", 7) == 0 && len > 7 && len <= 256 && !strchr(v + 7, '/');
+    if (len == 0 || ((unix_path || http) && !mm_text_has_control(v, len) && strchr(v, ' ') == NULL))
+        return 0;
+    snprintf(err, errlen,
+             "config: \"lobby_publisher\" must be \"\", \"unix:/path/to/socket\" (at most %d "
+             "bytes of path) or http://host[:port]",
+             (int)path_max);
+    return -1;
+}
+
 /* A filter key or value: 1..MM_FILTER_NAME_MAX of [A-Za-z0-9_-]. */
 static bool filter_word(const char *s, size_t len)
 {
@@ -277,6 +299,11 @@ static int parse_filters(json_object *v, size_t idx, mm_product *out, char *err,
     return 0;
 }
 
+const char *mm_config_redis_url(const mm_config *cfg, const mm_product *p)
+{
+    return p != NULL && p->redis_url != NULL ? p->redis_url : cfg->redis_url;
+}
+
 const mm_lobby_filter *mm_product_filter(const mm_product *p, const char *name, size_t len)
 {
     for (int i = 0; i < p->nfilters; i++)
@@ -302,12 +329,13 @@ static mm_status parse_product(json_object *p, size_t idx, mm_product *out, char
         FAIL("config: products[%zu] must be an object", idx);
     json_object_object_foreach (p, key, val) {
         if (strcmp(key, "product_id") == 0 || strcmp(key, "game_server_url") == 0 ||
-            strcmp(key, "game_socket_url") == 0) {
+            strcmp(key, "game_socket_url") == 0 || strcmp(key, "redis_url") == 0) {
             if (!json_object_is_type(val, json_type_string))
                 FAIL("config: products[%zu].%s must be a string", idx, key);
             if (has_nul(val))
                 FAIL("config: products[%zu].%s contains a NUL character", idx, key);
             char **slot = key[0] == 'p'                         ? &out->product_id
+                          : key[0] == 'r'                       ? &out->redis_url
                           : strcmp(key, "game_server_url") == 0 ? &out->game_server_url
                                                                 : &out->game_socket_url;
             if (set_string(slot, json_object_get_string(val)) != 0)
@@ -341,6 +369,12 @@ static mm_status parse_product(json_object *p, size_t idx, mm_product *out, char
              out->product_id);
     if (out->game_socket_url == NULL)
         FAIL("config: product \"%s\" has no game_socket_url", out->product_id);
+    if (out->redis_url != NULL) {
+        char where[64];
+        snprintf(where, sizeof(where), "products[%zu].redis_url", idx);
+        if (check_redis_url(where, out->redis_url, err, errlen) != 0)
+            goto out;
+    }
     if (out->game_socket_url[0] == '\0')
         FAIL("config: product \"%s\": game_socket_url is empty", out->product_id);
 
@@ -496,7 +530,8 @@ static mm_status parse_root(json_object *root, mm_config *c, char *err, size_t e
     settle_sentinels(c, &event_keys);
     if (check_redis_url("redis_url", c->redis_url, err, errlen) != 0 ||
         check_redis_url("event_stream_url", c->event_stream_url, err, errlen) != 0 ||
-        check_metrics_file("metrics_file", c->metrics_file, err, errlen) != 0)
+        check_metrics_file("metrics_file", c->metrics_file, err, errlen) != 0 ||
+        check_publisher(c->lobby_publisher, err, errlen) != 0)
         goto out;
     unsigned char addr[sizeof(struct in6_addr)];
     if (inet_pton(AF_INET, c->worker_metrics_address, addr) != 1 &&
@@ -698,6 +733,7 @@ void mm_config_free(mm_config *cfg)
         free(cfg->products[i].product_id);
         free(cfg->products[i].game_server_url);
         free(cfg->products[i].game_socket_url);
+        free(cfg->products[i].redis_url);
         free(cfg->products[i].settings_json);
     }
     free(cfg->products);

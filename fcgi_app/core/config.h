@@ -20,6 +20,10 @@
 /* cors_allow_origin goes into every response head, whose buffer is bounded */
 #define MM_CORS_ORIGIN_MAX 256
 
+/* SPEC 13: where the lobby's changes are published by default: the publisher socket of
+ * the host's nginx (nginx/matchmaker-server.conf.in). */
+#define MM_LOBBY_PUBLISHER_DEFAULT "unix:/run/matchmaker-live/publish.sock"
+
 /* SPEC 12: a product's lobby filters, declared in its "lobby_filters". */
 #define MM_FILTERS_MAX 4        /* keys per product */
 #define MM_FILTER_VALUES_MAX 16 /* values per key */
@@ -36,6 +40,7 @@ typedef struct {
     char *game_server_url; /* no trailing slash */
     char *game_socket_url;
     char *settings_json; /* the product's settings object, with num_players */
+    char *redis_url;     /* SPEC 14: the product's own Redis (NULL: the global redis_url) */
     int num_players;
     mm_lobby_filter filters[MM_FILTERS_MAX]; /* in the order declared */
     int nfilters;
@@ -59,6 +64,7 @@ typedef struct {
     char *event_group;
     char *metrics_file;           /* the pool's shared counters */
     char *worker_metrics_address; /* where the worker serves /metrics */
+    char *lobby_publisher;        /* SPEC 13: "unix:/path" or "http://host:port"; "": off */
     mm_log_level log_level;
     long lobby_default_page_size;
     long lobby_max_page_size;
@@ -81,7 +87,10 @@ typedef struct {
      * cooldown, by any process of the host's pool */
     long game_server_failure_threshold;
     long game_server_cooldown_ms;
-    long worker_metrics_port; /* 0: off */
+    /* SPEC 14: replicas that must have each write step before it is answered (0: none) */
+    long redis_min_replicas_ack;
+    long worker_metrics_port;      /* 0: off */
+    long lobby_publish_timeout_ms; /* one publish, connecting included */
     /* GET /game_lobby/_bench/noop answers a constant body (the benchmark's
      * FastCGI ceiling); off by default, so the path is an unknown one. */
     bool bench_noop_route;
@@ -118,6 +127,9 @@ mm_status mm_config_apply_env(mm_config *cfg, char *err, size_t errlen);
 mm_status mm_config_check_secret(const mm_config *cfg, char *err, size_t errlen);
 
 void mm_config_free(mm_config *cfg);
+
+/* The Redis URL of p's games: its own, or the global one. */
+const char *mm_config_redis_url(const mm_config *cfg, const mm_product *p);
 
 /* The registered product with this id, or NULL. */
 const mm_product *mm_config_product(const mm_config *cfg, const char *id, size_t len);

@@ -32,6 +32,9 @@ static const mm_route routes[] = {
     {"POST", "/game_lobby/{product_id}/leave_game/{game_id}", mm_handle_leave_game, WRITES, 0,
      MM_EP_LEAVE_GAME},
     {"GET", "/game_lobby/{product_id}/open_games", mm_handle_open_games, 0, 0, MM_EP_OPEN_GAMES},
+    /* nginx serves the subscription itself (nchan); it asks here whether the product exists */
+    {"GET", "/game_lobby/{product_id}/lobby_events", mm_handle_lobby_events, 0, 0,
+     MM_EP_LOBBY_EVENTS},
     {"GET", "/game_lobby/_bench/noop", mm_handle_bench_noop, MM_ROUTE_BENCH, 0, MM_EP_BENCH},
 };
 
@@ -40,24 +43,20 @@ mm_status mm_app_init(mm_app *app, mm_config *cfg, char *err, size_t errlen)
     memset(app, 0, sizeof(*app));
     app->cfg = *cfg;
     memset(cfg, 0, sizeof(*cfg));
-    mm_redis_target target;
-    if (mm_redis_target_make(app->cfg.redis_url, &app->cfg.redis_sentinels, &target, err, errlen) !=
-        MM_OK)
+    app->stores = mm_store_set_new(&app->cfg, app->cfg.redis_timeout_ms, err, errlen);
+    if (app->stores == NULL)
         return MM_ERR_INVALID;
-    app->redis = mm_rconn_new_target(&target, app->cfg.redis_timeout_ms);
-    app->store = app->redis ? mm_store_new(app->redis) : NULL;
-    if (app->store != NULL) {
-        mm_user_limits limits = {.max_open_games = app->cfg.max_open_games_per_user,
-                                 .max_seats = app->cfg.max_seats_per_user,
-                                 .requests_per_minute = app->cfg.user_requests_per_minute};
-        mm_store_set_limits(app->store, &limits);
-    }
-    app->gs =
-        mm_gs_client_new(app->cfg.game_server_connect_timeout_ms, app->cfg.game_server_timeout_ms);
+    app->gs = mm_gs_client_new(app->cfg.game_server_connect_timeout_ms,
+                               app->cfg.game_server_timeout_ms, mm_breaker_open_pool(&app->cfg));
     app->doc_cache = mm_doc_cache_new();
+    app->publisher =
+        mm_lobby_publisher_new(app->cfg.lobby_publisher, app->cfg.lobby_publish_timeout_ms);
+    if (app->publisher != NULL)
+        mm_store_set_observe(app->stores, mm_lobby_publisher_observe, app->publisher);
     char warning[512];
     app->metrics = mm_metrics_open(app->cfg.metrics_file, &app->cfg, warning, sizeof(warning));
-    if (app->store == NULL || app->gs == NULL || app->doc_cache == NULL || app->metrics == NULL) {
+    if (app->gs == NULL || app->doc_cache == NULL || app->metrics == NULL ||
+        app->publisher == NULL) {
         snprintf(err, errlen, "out of memory");
         return MM_ERR_NOMEM;
     }
@@ -69,10 +68,10 @@ mm_status mm_app_init(mm_app *app, mm_config *cfg, char *err, size_t errlen)
 void mm_app_free(mm_app *app)
 {
     mm_metrics_close(app->metrics);
+    mm_lobby_publisher_free(app->publisher);
     mm_doc_cache_free(app->doc_cache);
     mm_gs_client_free(app->gs);
-    mm_store_free(app->store);
-    mm_rconn_free(app->redis);
+    mm_store_set_free(app->stores);
     mm_config_free(&app->cfg);
     memset(app, 0, sizeof(*app));
 }
@@ -97,8 +96,9 @@ static void handle_once(mm_app *app, const mm_request *req, const mm_route *rout
     int status;
     const char *body;
     size_t len;
-    switch (mm_idem_begin(app->redis, req->arena, key, req->path, req->path_len,
-                          params->user->user_id, &status, &body, &len)) {
+    mm_rconn *redis = mm_store_conn(mm_app_store(app, params->product));
+    switch (mm_idem_begin(redis, req->arena, key, req->path, req->path_len, params->user->user_id,
+                          &status, &body, &len)) {
     case MM_IDEM_PROCEED: break;
     case MM_IDEM_REPLAY:
         mm_response_json(res, status, body, len);
@@ -112,7 +112,7 @@ static void handle_once(mm_app *app, const mm_request *req, const mm_route *rout
         return;
     }
     route->handler(app, req, params, res);
-    mm_idem_finish(app->redis, req->arena, key, req->path, req->path_len, params->user->user_id,
+    mm_idem_finish(redis, req->arena, key, req->path, req->path_len, params->user->user_id,
                    res->status, res->body, res->body_len);
 }
 
@@ -195,6 +195,11 @@ void mm_app_handle(mm_app *app, const mm_request *req, mm_response *res, mm_requ
         route->handler(app, req, &params, res);
 }
 
+mm_store *mm_app_store(const mm_app *app, const mm_product *p)
+{
+    return mm_store_set_for(app->stores, p);
+}
+
 void mm_app_store_error(const mm_request *req, mm_store_result r, mm_response *res)
 {
     if (r == MM_STORE_UNAVAILABLE) {
@@ -209,8 +214,16 @@ void mm_app_count(mm_app *app, const mm_request_kind *kind, int status, int64_t 
 {
     /* Redis errors are counted by the connection; the pool's counter gets
      * what this process has added since its last request. */
-    unsigned long errors = mm_rconn_errors(app->redis);
+    unsigned long errors = 0;
+    for (size_t i = 0; i < mm_store_set_count(app->stores); i++)
+        errors += mm_rconn_errors(mm_store_set_conn(app->stores, i));
     mm_metrics_redis_errors(app->metrics, errors - app->redis_errors_counted);
     app->redis_errors_counted = errors;
+    mm_publish_counts pc;
+    mm_lobby_publisher_counts(app->publisher, &pc);
+    mm_metrics_lobby_published(app->metrics, pc.published - app->publish_counted.published,
+                               pc.failed - app->publish_counted.failed,
+                               pc.unconfirmed - app->publish_counted.unconfirmed);
+    app->publish_counted = pc;
     mm_metrics_request(app->metrics, kind, status, duration_us);
 }

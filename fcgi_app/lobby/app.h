@@ -10,19 +10,22 @@
 #include "doc_cache.h"
 #include "game_server_client.h"
 #include "http.h"
+#include "lobby_publisher.h"
 #include "pool_metrics.h"
 #include "rconn.h"
 #include "router.h"
 #include "store.h"
+#include "store_set.h"
 
 typedef struct mm_app {
     mm_config cfg;
-    mm_rconn *redis;
-    mm_store *store;
+    mm_store_set *stores; /* one per Redis deployment (SPEC 14: products may have their own) */
     mm_gs_client *gs;
     mm_metrics *metrics;
     unsigned long redis_errors_counted;
-    mm_doc_cache *doc_cache; /* open_games: document -> partial form */
+    mm_doc_cache *doc_cache;           /* open_games: document -> partial form */
+    mm_lobby_publisher *publisher;     /* the store's lobby changes -> nginx (SPEC 13) */
+    mm_publish_counts publish_counted; /* what the pool's metrics have of them */
 } mm_app;
 
 /* Takes ownership of cfg (moved into app). */
@@ -35,6 +38,9 @@ void mm_app_handle(mm_app *app, const mm_request *req, mm_response *res, mm_requ
 
 /* Counts a finished request (with the Redis errors it met) in the metrics. */
 void mm_app_count(mm_app *app, const mm_request_kind *kind, int status, int64_t duration_us);
+
+/* The store of the product's games. */
+mm_store *mm_app_store(const mm_app *app, const mm_product *p);
 
 /* The answer to a store failure that is not the request's fault: 503 when
  * Redis is unreachable, else 500 (logged). */
@@ -59,5 +65,7 @@ void mm_handle_join_by_code(mm_app *app, const mm_request *req, const mm_route_p
                             mm_response *res);
 void mm_handle_leave_game(mm_app *app, const mm_request *req, const mm_route_params *params,
                           mm_response *res);
+void mm_handle_lobby_events(mm_app *app, const mm_request *req, const mm_route_params *params,
+                            mm_response *res);
 
 #endif

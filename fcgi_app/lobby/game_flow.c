@@ -113,8 +113,8 @@ static void answer(const mm_request *req, const char *body, size_t len, const ch
 }
 
 /* Stores g, drawing another join code while the one drawn is taken. */
-static mm_store_result store_game(mm_app *app, const mm_request *req, mm_game *g,
-                                  char code[MM_JOIN_CODE_LEN + 1])
+static mm_store_result store_game(mm_app *app, const mm_request *req, const mm_product *prod,
+                                  mm_game *g, char code[MM_JOIN_CODE_LEN + 1])
 {
     mm_store_result sr = MM_STORE_CODE_TAKEN;
     for (int draw = 0; draw < CODE_DRAWS && sr == MM_STORE_CODE_TAKEN; draw++) {
@@ -123,7 +123,7 @@ static mm_store_result store_game(mm_app *app, const mm_request *req, mm_game *g
                 return MM_STORE_ERROR;
             g->join_code = code;
         }
-        sr = mm_store_create(app->store, req->arena, g);
+        sr = mm_store_create(mm_app_store(app, prod), req->arena, g);
     }
     return sr;
 }
@@ -133,8 +133,8 @@ void mm_flow_create(mm_app *app, const mm_request *req, const mm_product *prod,
                     const char *extra_name, const char *extra_value, mm_response *res)
 {
     long retry_ms = 0;
-    mm_store_result sr =
-        mm_store_admit(app->store, prod->product_id, user->user_id, count_call, &retry_ms);
+    mm_store_result sr = mm_store_admit(mm_app_store(app, prod), prod->product_id, user->user_id,
+                                        count_call, &retry_ms);
     if (mm_flow_limited(app, req, prod, sr, retry_ms, res))
         return;
     if (sr != MM_STORE_OK) {
@@ -184,7 +184,7 @@ void mm_flow_create(mm_app *app, const mm_request *req, const mm_product *prod,
         .private_game = gr->private_game,
     };
     char code[MM_JOIN_CODE_LEN + 1];
-    sr = store_game(app, req, &g, code);
+    sr = store_game(app, req, prod, &g, code);
     if (sr != MM_STORE_OK) {
         mm_log_error("msg=\"game not saved; removing it from the game server\" product=%s "
                      "game_id=%s result=%s",
@@ -217,8 +217,8 @@ static void undo(mm_app *app, const mm_request *req, const mm_product *prod, con
 {
     bool maybe_seated = mm_gs_may_have_acted(app->gs);
     mm_stored after;
-    mm_store_result r =
-        mm_store_undo_seat(app->store, req->arena, prod->product_id, game_id, user_id, &after);
+    mm_store_result r = mm_store_undo_seat(mm_app_store(app, prod), req->arena, prod->product_id,
+                                           game_id, user_id, &after);
     if (r == MM_STORE_CHANGED || r == MM_STORE_NOT_FOUND || r == MM_STORE_NOT_PLAYER)
         mm_log_warn("msg=\"seat not given back: the game changed since it was taken\" "
                     "game_id=%s result=%s",

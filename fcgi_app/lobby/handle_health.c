@@ -10,12 +10,13 @@ void mm_handle_health(mm_app *app, const mm_request *req, const mm_route_params 
                       mm_response *res)
 {
     static const char down[] = "{\"status\":\"unavailable\"}";
-    if (mm_rconn_ping(app->redis) != MM_OK) {
+    mm_rconn *redis = mm_store_set_conn(app->stores, 0);
+    if (mm_rconn_ping(redis) != MM_OK) {
         mm_response_json(res, 503, down, sizeof(down) - 1);
         return;
     }
     static const char head[] = "{\"status\":\"ok\",\"primary\":\"", tail[] = "\"}";
-    const char *peer = mm_rconn_peer(app->redis);
+    const char *peer = mm_rconn_peer(redis);
     size_t plen = strlen(peer), elen = mm_json_escape(NULL, 0, peer, plen);
     size_t len = sizeof(head) - 1 + elen + sizeof(tail) - 1;
     char *body = mm_arena_alloc(req->arena, len);

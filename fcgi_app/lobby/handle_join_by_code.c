@@ -24,7 +24,7 @@ void mm_handle_join_by_code(mm_app *app, const mm_request *req, const mm_route_p
     }
     const char *game_id;
     mm_store_result sr =
-        mm_store_code_game(app->store, req->arena, prod->product_id, code, &game_id);
+        mm_store_code_game(mm_app_store(app, prod), req->arena, prod->product_id, code, &game_id);
     if (sr == MM_STORE_OK && !mm_id_valid(game_id, strlen(game_id)))
         sr = MM_STORE_NOT_FOUND;
     if (sr == MM_STORE_NOT_FOUND) {
@@ -36,7 +36,7 @@ void mm_handle_join_by_code(mm_app *app, const mm_request *req, const mm_route_p
         return;
     }
     mm_seat seat;
-    sr = mm_store_take_seat(app->store, req->arena, prod->product_id, game_id,
+    sr = mm_store_take_seat(mm_app_store(app, prod), req->arena, prod->product_id, game_id,
                             params->user->user_id, code, &seat);
     if (sr == MM_STORE_NOT_FOUND || sr == MM_STORE_CORRUPT) {
         unknown_code(req, res); /* the game went, or the code was freed, in between */

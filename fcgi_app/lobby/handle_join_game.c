@@ -21,8 +21,8 @@ void mm_handle_join_game(mm_app *app, const mm_request *req, const mm_route_para
     memcpy(game_id, params->game_id, params->game_id_len);
     game_id[params->game_id_len] = '\0';
     mm_seat seat;
-    mm_store_result sr = mm_store_take_seat(app->store, req->arena, prod->product_id, game_id,
-                                            params->user->user_id, NULL, &seat);
+    mm_store_result sr = mm_store_take_seat(mm_app_store(app, prod), req->arena, prod->product_id,
+                                            game_id, params->user->user_id, NULL, &seat);
     if (sr == MM_STORE_NOT_FOUND || sr == MM_STORE_CORRUPT) {
         mm_flow_not_found(req, prod, "join", params->game_id, params->game_id_len, res);
         return;

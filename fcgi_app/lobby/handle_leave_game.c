@@ -24,8 +24,8 @@ void mm_handle_leave_game(mm_app *app, const mm_request *req, const mm_route_par
     game_id[params->game_id_len] = '\0';
     const char *user_id = params->user->user_id;
     mm_leave left;
-    mm_store_result sr =
-        mm_store_leave(app->store, req->arena, prod->product_id, game_id, user_id, &left);
+    mm_store_result sr = mm_store_leave(mm_app_store(app, prod), req->arena, prod->product_id,
+                                        game_id, user_id, &left);
     switch (sr) {
     case MM_STORE_OK: break;
     case MM_STORE_NOT_FOUND:

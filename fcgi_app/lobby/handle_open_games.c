@@ -77,10 +77,10 @@ void mm_handle_open_games(mm_app *app, const mm_request *req, const mm_route_par
     }
     mm_candidate *docs = NULL;
     size_t n = 0;
-    mm_store_result r =
-        count == 0 ? MM_STORE_OK
-                   : mm_store_lobby_docs(app->store, req->arena, params->product->product_id, index,
-                                         page * count, count, &docs, &n);
+    mm_store_result r = count == 0 ? MM_STORE_OK
+                                   : mm_store_lobby_docs(mm_app_store(app, params->product),
+                                                         req->arena, params->product->product_id,
+                                                         index, page * count, count, &docs, &n);
     if (r != MM_STORE_OK) {
         mm_app_store_error(req, r, res);
         return;

@@ -29,9 +29,9 @@ void mm_handle_quick_match(mm_app *app, const mm_request *req, const mm_route_pa
         mm_seat seat;
         const char *game_id;
         /* only the first attempt counts as the user's call */
-        mm_store_result sr =
-            mm_store_quick_seat(app->store, req->arena, prod->product_id, params->user->user_id,
-                                index, passed, attempt == 0, &seat, &game_id);
+        mm_store_result sr = mm_store_quick_seat(mm_app_store(app, prod), req->arena,
+                                                 prod->product_id, params->user->user_id, index,
+                                                 passed, attempt == 0, &seat, &game_id);
         if (sr == MM_STORE_NONE)
             break;
         if (sr != MM_STORE_OK) {

@@ -1,17 +1,13 @@
 #include "pool_metrics.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
+#include "breaker.h"
 #include "ids.h"
 #include "prom.h"
+#include "shared_file.h"
 
 /* Product slots: 0 and 1 are the fixed labels, then products in the order
  * processes registered them (a pool restarted with more products appends). */
@@ -21,14 +17,14 @@
 #define CLASSES 5 /* 1xx .. 5xx */
 #define BUCKETS 15
 #define LAYOUT_MAGIC 0x4d4d4d4554524943ULL /* "MMMETRIC" */
-#define LAYOUT_VERSION 2
+#define LAYOUT_VERSION 3
 
 static const double bucket_bounds[BUCKETS - 1] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
                                                   0.1,    0.25,  0.5,    1,     2.5,  5,     10};
 
 static const char *const endpoint_names[MM_EP_COUNT] = {
-    "health",      "create_game",  "join_game",  "open_games", "metrics", "preflight",
-    "quick_match", "join_by_code", "leave_game", "bench",      "other"};
+    "health",      "create_game",  "join_game",  "open_games",   "metrics", "preflight",
+    "quick_match", "join_by_code", "leave_game", "lobby_events", "bench",   "other"};
 static const char *const limit_names[MM_LIMIT_COUNT] = {"rate", "open_games", "seats"};
 static const char *const op_names[MM_GS_OP_COUNT] = {"create_game", "join_game", "remove_game",
                                                      "remove_player"};
@@ -37,9 +33,7 @@ static const char *const op_names[MM_GS_OP_COUNT] = {"create_game", "join_game",
 /* The shared layout. Everything after the header is zero-initialised by
  * ftruncate and only ever added to. */
 typedef struct {
-    uint64_t magic;
-    uint64_t version;
-    uint64_t size;
+    mm_shared_header header;
     uint64_t nslots; /* names[0..nslots) are set */
     char names[SLOTS][MM_ID_MAX + 1];
     uint64_t requests[MM_EP_COUNT][SLOTS][CLASSES];
@@ -50,12 +44,14 @@ typedef struct {
     uint64_t games_created[SLOTS];
     uint64_t games_joined[SLOTS];
     uint64_t limited[SLOTS][MM_LIMIT_COUNT];
+    uint64_t lobby_publish[3]; /* published, failed, unconfirmed */
 } segment;
 
 struct mm_metrics {
     segment *seg;
     bool shared;
     const mm_config *cfg;
+    mm_breaker *breakers; /* the game servers' breakers, read for their metrics; or NULL */
     uint16_t slot[MM_CONFIG_MAX_PRODUCTS]; /* config product index -> slot */
 };
 
@@ -92,76 +88,25 @@ static void register_products(mm_metrics *m)
     }
 }
 
-static bool header_ok(const segment *s)
+/* mm_shared_setup: the products are registered under the file's lock. */
+static void setup_segment(void *mem, bool fresh, void *arg)
 {
-    return s->magic == LAYOUT_MAGIC && s->version == LAYOUT_VERSION && s->size == sizeof(segment) &&
-           s->nslots <= SLOTS;
+    (void)fresh;
+    mm_metrics *m = arg;
+    m->seg = mem;
+    if (m->seg->nslots > SLOTS) /* not a count this layout can hold: names start again */
+        m->seg->nslots = 0;
+    register_products(m);
 }
 
-/* Opens (or creates) the file and maps it, locked while it is set up. A
- * file of another layout is replaced, never resized under the processes
- * that still map it. */
-static int map_file(mm_metrics *m, const char *path, char *warning, size_t warnlen)
+/* The breakers' file beside the metrics file, as the game-server client opens it; no warning
+ * of its own: the client's logs it, and the metrics say what they see. */
+static mm_breaker *open_breakers(const char *path, const mm_config *cfg)
 {
-    for (int attempt = 0; attempt < 3; attempt++) {
-        int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-        if (fd < 0) {
-            snprintf(warning, warnlen, "cannot open %s: %s", path, strerror(errno));
-            return -1;
-        }
-        struct stat st, now;
-        if (flock(fd, LOCK_EX) != 0 || fstat(fd, &st) != 0) {
-            snprintf(warning, warnlen, "cannot lock %s: %s", path, strerror(errno));
-            close(fd);
-            return -1;
-        }
-        if (stat(path, &now) != 0 || now.st_ino != st.st_ino || now.st_dev != st.st_dev) {
-            close(fd); /* replaced while we waited for the lock */
-            continue;
-        }
-        if (!S_ISREG(st.st_mode)) {
-            snprintf(warning, warnlen, "%s is not a regular file", path);
-            close(fd);
-            return -1;
-        }
-        if (st.st_size != 0 && st.st_size != (off_t)sizeof(segment)) {
-            unlink(path); /* another layout: start a new file */
-            close(fd);
-            continue;
-        }
-        if (st.st_size == 0 && ftruncate(fd, (off_t)sizeof(segment)) != 0) {
-            snprintf(warning, warnlen, "cannot size %s: %s", path, strerror(errno));
-            close(fd);
-            return -1;
-        }
-        void *p = mmap(NULL, sizeof(segment), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-        if (p == MAP_FAILED) {
-            snprintf(warning, warnlen, "cannot map %s: %s", path, strerror(errno));
-            close(fd);
-            return -1;
-        }
-        m->seg = p;
-        if (st.st_size == 0) {
-            m->seg->size = sizeof(segment);
-            m->seg->version = LAYOUT_VERSION;
-            m->seg->magic = LAYOUT_MAGIC;
-        }
-        if (!header_ok(m->seg)) {
-            munmap(p, sizeof(segment));
-            m->seg = NULL;
-            unlink(path);
-            close(fd);
-            continue;
-        }
-        register_products(m);
-        /* the mapping holds the open file, and with it the lock, until
-         * unlocked explicitly */
-        flock(fd, LOCK_UN);
-        close(fd);
-        return 0;
-    }
-    snprintf(warning, warnlen, "%s keeps changing under us", path);
-    return -1;
+    char bpath[1100], w[512];
+    if (path == NULL || mm_breaker_path(path, bpath, sizeof(bpath)) != 0)
+        return mm_breaker_open(NULL, cfg, w, sizeof(w));
+    return mm_breaker_open(bpath, cfg, w, sizeof(w));
 }
 
 mm_metrics *mm_metrics_open(const char *path, const mm_config *cfg, char *warning, size_t warnlen)
@@ -170,8 +115,11 @@ mm_metrics *mm_metrics_open(const char *path, const mm_config *cfg, char *warnin
     if (m == NULL)
         return NULL;
     m->cfg = cfg;
+    m->breakers = open_breakers(path, cfg);
     warning[0] = '\0';
-    if (path != NULL && path[0] != '\0' && map_file(m, path, warning, warnlen) == 0) {
+    if (path != NULL && path[0] != '\0' &&
+        mm_shared_file_map(path, sizeof(segment), LAYOUT_MAGIC, LAYOUT_VERSION, setup_segment, m,
+                           warning, warnlen) != NULL) {
         m->shared = true;
         return m;
     }
@@ -179,6 +127,7 @@ mm_metrics *mm_metrics_open(const char *path, const mm_config *cfg, char *warnin
         snprintf(warning, warnlen, "no metrics_file configured");
     m->seg = calloc(1, sizeof(segment));
     if (m->seg == NULL) {
+        mm_breaker_close(m->breakers);
         free(m);
         return NULL;
     }
@@ -191,9 +140,10 @@ void mm_metrics_close(mm_metrics *m)
     if (m == NULL)
         return;
     if (m->shared)
-        munmap(m->seg, sizeof(segment));
+        mm_shared_file_unmap(m->seg, sizeof(segment));
     else
         free(m->seg);
+    mm_breaker_close(m->breakers);
     free(m);
 }
 
@@ -237,6 +187,15 @@ void mm_metrics_redis_errors(mm_metrics *m, uint64_t n)
         add(&m->seg->redis_errors, n);
 }
 
+void mm_metrics_lobby_published(mm_metrics *m, uint64_t published, uint64_t failed,
+                                uint64_t unconfirmed)
+{
+    const uint64_t n[3] = {published, failed, unconfirmed};
+    for (int i = 0; i < 3; i++)
+        if (n[i] > 0)
+            add(&m->seg->lobby_publish[i], n[i]);
+}
+
 void mm_metrics_game_created(mm_metrics *m, const mm_product *p)
 {
     add(&m->seg->games_created[slot_of(m, p)], 1);
@@ -262,6 +221,35 @@ static void render_per_product(mm_prom *p, const segment *s, uint64_t nslots, co
     for (uint64_t k = 2; k < nslots; k++) {
         snprintf(labels, sizeof(labels), "product=\"%s\"", s->names[k]);
         mm_prom_counter(p, name, labels, get(&counts[k]));
+    }
+}
+
+/* The circuit breaker of each configured product's game server (products on one game
+ * server show the same breaker). */
+static void render_breakers(mm_prom *p, const mm_metrics *m)
+{
+    const char *const families[][3] = {
+        {"matchmaker_game_server_breaker_state", "gauge",
+         "The product's game-server circuit breaker: 0 closed, 1 open, 2 a trial call."},
+        {"matchmaker_game_server_breaker_opens_total", "counter",
+         "Times the breaker opened (failures in a row, or a failed trial)."},
+        {"matchmaker_game_server_breaker_refused_total", "counter",
+         "Game-server calls refused while the breaker was open."},
+    };
+    char labels[MM_ID_MAX + 32];
+    for (size_t f = 0; f < MM_ARRAY_LEN(families); f++) {
+        mm_prom_family(p, families[f][0], families[f][1], families[f][2]);
+        for (size_t i = 0; i < m->cfg->nproducts; i++) {
+            const mm_product *prod = &m->cfg->products[i];
+            mm_breaker_stats st;
+            if (!mm_breaker_stats_of(m->breakers, prod->game_server_url, &st))
+                continue;
+            snprintf(labels, sizeof(labels), "product=\"%s\"", prod->product_id);
+            if (f == 0)
+                mm_prom_gauge(p, families[f][0], labels, (double)st.state);
+            else
+                mm_prom_counter(p, families[f][0], labels, f == 1 ? st.opens : st.refused);
+        }
     }
 }
 
@@ -314,6 +302,16 @@ char *mm_metrics_render(const mm_metrics *m, size_t *len)
                    "Redis commands or connections that failed.");
     mm_prom_counter(&p, "matchmaker_redis_errors_total", "", get(&s->redis_errors));
 
+    mm_prom_family(&p, "matchmaker_lobby_publish_total", "counter",
+                   "Live lobby changes sent to nginx's publisher, by result: published, failed "
+                   "(missing from the subscriptions), unconfirmed (the connection closed before "
+                   "nginx answered).");
+    static const char *const publish_results[3] = {"published", "failed", "unconfirmed"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(labels, sizeof(labels), "result=\"%s\"", publish_results[i]);
+        mm_prom_counter(&p, "matchmaker_lobby_publish_total", labels, get(&s->lobby_publish[i]));
+    }
+
     mm_prom_family(&p, "matchmaker_games_created_total", "counter", "Games created, by product.");
     render_per_product(&p, s, nslots, "matchmaker_games_created_total", s->games_created);
     mm_prom_family(&p, "matchmaker_games_joined_total", "counter",
@@ -327,6 +325,8 @@ char *mm_metrics_render(const mm_metrics *m, size_t *len)
                      limit_names[l]);
             mm_prom_counter(&p, "matchmaker_user_limited_total", labels, get(&s->limited[k][l]));
         }
+
+    render_breakers(&p, m);
 
     mm_prom_family(&p, "matchmaker_metrics_shared", "gauge",
                    "1 when these counters cover the whole pool, 0 when only this process.");

@@ -4,7 +4,10 @@
  * connection cache.
  * libcurl re-sends a request once, on a new connection, when a reused connection closes
  * before any byte of the answer (normally the server's idle close racing us); a game server
- * that read the request and then dropped it may therefore see it twice. */
+ * that read the request and then dropped it may therefore see it twice.
+ * The circuit breaker is asked just before the transfer and told its outcome just after,
+ * so every call it lets through is reported, whatever the operation (cleanup calls too: a
+ * game server that hangs on them is as unavailable as one that hangs on creates). */
 #include "game_server_client.h"
 
 #include <curl/curl.h>
@@ -22,6 +25,7 @@
 
 struct mm_gs_client {
     CURL *curl;
+    mm_breaker *breaker; /* owned; NULL: none */
     struct curl_slist *headers;
     long connect_timeout_ms;
     long timeout_ms;
@@ -175,7 +179,7 @@ static CURLcode set_call_options(mm_gs_client *c, const char *url, const char *j
 }
 #undef GS_SET
 
-mm_gs_client *mm_gs_client_new(long connect_timeout_ms, long timeout_ms)
+mm_gs_client *mm_gs_client_new(long connect_timeout_ms, long timeout_ms, mm_breaker *breaker)
 {
     mm_gs_client *c = NULL;
 
@@ -183,19 +187,24 @@ mm_gs_client *mm_gs_client_new(long connect_timeout_ms, long timeout_ms)
         mm_log_error("msg=\"game server client: timeouts must be positive\" connect_ms=%ld "
                      "timeout_ms=%ld",
                      connect_timeout_ms, timeout_ms);
+        mm_breaker_close(breaker);
         return NULL;
     }
     if (!curl_ready) {
         CURLcode rc = curl_global_init(CURL_GLOBAL_DEFAULT);
         if (rc != CURLE_OK) {
             mm_log_error("msg=\"curl_global_init failed\" err=\"%s\"", curl_easy_strerror(rc));
+            mm_breaker_close(breaker);
             return NULL;
         }
         curl_ready = true;
     }
     c = calloc(1, sizeof(*c));
-    if (c == NULL)
+    if (c == NULL) {
+        mm_breaker_close(breaker);
         goto fail;
+    }
+    c->breaker = breaker;
     c->connect_timeout_ms = connect_timeout_ms;
     c->timeout_ms = timeout_ms;
     c->answer = malloc(MM_GS_MAX_ANSWER);
@@ -233,6 +242,7 @@ void mm_gs_client_free(mm_gs_client *c)
         curl_easy_cleanup(c->curl);
     curl_slist_free_all(c->headers);
     free(c->answer);
+    mm_breaker_close(c->breaker);
     free(c);
 }
 
@@ -273,6 +283,33 @@ static void log_call(const char *op, const char *url, long status, mm_gs_result 
                 op, u, status, mm_gs_result_name(r), ms, e);
 }
 
+/* Tells the breaker how a call it let through went, and logs a change of its state. */
+static void report(mm_gs_client *c, const char *base_url, const mm_breaker_ticket *t,
+                   mm_gs_result r)
+{
+    char u[GS_LOG_FIELD];
+    switch (mm_breaker_record(c->breaker, t, r != MM_GS_UNAVAILABLE, now_ms())) {
+    case MM_BREAKER_UNCHANGED: return;
+    case MM_BREAKER_OPENED:
+        log_field(u, sizeof(u), base_url);
+        mm_log_warn("msg=\"game server circuit opened: calls refused for the cooldown\" "
+                    "url=\"%s\"",
+                    u);
+        return;
+    case MM_BREAKER_REOPENED:
+        log_field(u, sizeof(u), base_url);
+        mm_log_warn("msg=\"game server circuit opened again: the trial call failed\" url=\"%s\"",
+                    u);
+        return;
+    case MM_BREAKER_RECLOSED:
+        log_field(u, sizeof(u), base_url);
+        mm_log_info("msg=\"game server circuit closed: the trial call had an answer\" "
+                    "url=\"%s\"",
+                    u);
+        return;
+    }
+}
+
 /* POSTs body to {base_url}/{op} and classifies the answer. body is consumed (released). */
 static mm_gs_result post(mm_gs_client *c, mm_arena *a, const char *base_url, const char *op,
                          json_object *body, bool want_token, const char **token_out)
@@ -302,6 +339,13 @@ static mm_gs_result post(mm_gs_client *c, mm_arena *a, const char *base_url, con
         why = curl_easy_strerror(rc);
         goto out;
     }
+    mm_breaker_ticket ticket;
+    if (!mm_breaker_admit(c->breaker, base_url, now_ms(), &ticket)) {
+        /* refused without a call: no log line of its own (the request's line says 502) */
+        json_object_put(body);
+        mm_log_debug("msg=\"game server call refused: circuit open\" op=%s", op);
+        return MM_GS_UNAVAILABLE;
+    }
     rc = curl_easy_perform(c->curl);
     curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
     if (curl_easy_getinfo(c->curl, CURLINFO_NUM_CONNECTS, &connects) == CURLE_OK)
@@ -314,11 +358,12 @@ static mm_gs_result post(mm_gs_client *c, mm_arena *a, const char *base_url, con
             why = "answer over 64 KiB";
         else
             why = c->errbuf[0] != '\0' ? c->errbuf : curl_easy_strerror(rc);
-        goto out;
+    } else {
+        r = mm_gs_classify(a, status, c->answer, c->answer_len, want_token, token_out);
+        why = r == MM_GS_REFUSED ? "answer is not 2xx" : "answer has no usable gameToken";
+        c->may_have_acted = r == MM_GS_UNAVAILABLE; /* a 2xx (or odd status) it could not use */
     }
-    r = mm_gs_classify(a, status, c->answer, c->answer_len, want_token, token_out);
-    why = r == MM_GS_REFUSED ? "answer is not 2xx" : "answer has no usable gameToken";
-    c->may_have_acted = r == MM_GS_UNAVAILABLE; /* a 2xx (or odd status) it could not use */
+    report(c, base_url, &ticket, r);
 out:
     json_object_put(body);
     log_call(op, url != NULL ? url : base_url, status, r, now_ms() - start, why);

@@ -1,6 +1,8 @@
 /* The game-server client (SPEC section 4): JSON POSTs over libcurl through one reused easy
- * handle per process, so connections stay alive between requests. mm_gs_client_new has one
- * matching mm_gs_client_free; a game token is copied into the caller's arena. */
+ * handle per process, so connections stay alive between requests, each call checked with
+ * and reported to the game server's circuit breaker (breaker.h, SPEC 11) when the client
+ * has one. mm_gs_client_new has one matching mm_gs_client_free; a game token is copied
+ * into the caller's arena. */
 #ifndef MM_GAME_SERVER_CLIENT_H
 #define MM_GAME_SERVER_CLIENT_H
 
@@ -8,6 +10,7 @@
 #include <stddef.h>
 
 #include "arena.h"
+#include "breaker.h"
 
 #define MM_GS_MAX_ANSWER ((size_t)64 * 1024) /* a bigger answer aborts the transfer */
 #define MM_GS_MAX_TOKEN ((size_t)4096)
@@ -17,15 +20,17 @@ typedef enum {
     MM_GS_REFUSED,    /* the game server answered, with a status other than 2xx */
     MM_GS_UNAVAILABLE /* no usable answer: connect failure, timeout, transport error, an
                          answer over MM_GS_MAX_ANSWER, or on create an answer without a
-                         string gameToken of 1..MM_GS_MAX_TOKEN bytes */
+                         string gameToken of 1..MM_GS_MAX_TOKEN bytes; or not called,
+                         its circuit breaker being open */
 } mm_gs_result;
 
 typedef struct mm_gs_client mm_gs_client;
 
-/* Both timeouts must be > 0 (a zero would mean "wait forever" to libcurl). Calls
- * curl_global_init the first time, which is not thread-safe: the processes are
+/* Both timeouts must be > 0 (a zero would mean "wait forever" to libcurl). The client takes
+ * breaker (NULL: calls are never refused) and closes it when freed, also when it fails.
+ * Calls curl_global_init the first time, which is not thread-safe: the processes are
  * single-threaded and create their client at start-up. NULL on bad timeouts or failure. */
-mm_gs_client *mm_gs_client_new(long connect_timeout_ms, long timeout_ms);
+mm_gs_client *mm_gs_client_new(long connect_timeout_ms, long timeout_ms, mm_breaker *breaker);
 /* NULL is accepted. */
 void mm_gs_client_free(mm_gs_client *c);
 
@@ -53,8 +58,8 @@ const char *mm_gs_result_name(mm_gs_result r);
 
 /* Whether the last call was MM_GS_UNAVAILABLE after its request reached the game server (a
  * timeout waiting for the answer, a connection lost mid-answer, an answer that could not be
- * used): the game server may have acted on it. False after a success, a refusal, or a
- * failure to connect. */
+ * used): the game server may have acted on it. False after a success, a refusal, a
+ * failure to connect, or a call its breaker refused. */
 bool mm_gs_may_have_acted(const mm_gs_client *c);
 
 /* New connections this client has opened so far (for tests: keep-alive means 1). */

@@ -23,6 +23,7 @@ struct mm_store {
     mm_rconn *conn;
     script scripts[MM_LUA_COUNT];
     mm_user_limits limits;
+    long min_replicas_ack; /* SPEC 14: WAIT for this many replicas after each write step */
     mm_store_observer observer;
     void *observer_ctx;
 };
@@ -85,9 +86,41 @@ mm_store *mm_store_new(mm_rconn *conn)
     return s;
 }
 
+mm_rconn *mm_store_conn(const mm_store *s)
+{
+    return s->conn;
+}
+
 void mm_store_set_limits(mm_store *s, const mm_user_limits *limits)
 {
     s->limits = *limits;
+}
+
+void mm_store_set_min_replicas_ack(mm_store *s, long n)
+{
+    s->min_replicas_ack = n > 0 ? n : 0;
+}
+
+/* SPEC 14: a write step is answered only once min_replicas_ack replicas have it, so a game
+ * or seat answered 200 survives the loss of the primary. WAIT is given half the Redis
+ * timeout, so its answer comes before the connection gives up. */
+static bool replicated(mm_store *s, mm_arena *a, mm_lua_script which)
+{
+    if (s->min_replicas_ack <= 0)
+        return true;
+    char n[24], ms[24];
+    snprintf(n, sizeof(n), "%ld", s->min_replicas_ack);
+    long t = mm_rconn_timeout_ms(s->conn) / 2;
+    snprintf(ms, sizeof(ms), "%ld", t > 0 ? t : 1);
+    const char *argv[] = {"WAIT", n, ms};
+    redisReply *r = mm_rconn_command_argv_in(s->conn, a, MM_RCONN_REPEATABLE, 3, argv, NULL);
+    long long acked = r != NULL && r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
+    if (acked >= s->min_replicas_ack)
+        return true;
+    mm_log_error("msg=\"write not acknowledged by enough replicas\" script=%d acked=%lld "
+                 "wanted=%ld",
+                 (int)which, acked, s->min_replicas_ack);
+    return false;
 }
 
 void mm_store_set_observer(mm_store *s, mm_store_observer fn, void *ctx)
@@ -184,6 +217,10 @@ static redisReply *run(mm_store *s, mm_arena *a, mm_lua_script which, int nkeys,
     if (r->type != REDIS_REPLY_ARRAY) {
         mm_log_error("msg=\"store script answered a non-array\" script=%d", (int)which);
         *fail = MM_STORE_ERROR;
+        return NULL;
+    }
+    if (write && !replicated(s, a, which)) {
+        *fail = MM_STORE_UNAVAILABLE;
         return NULL;
     }
     return r;

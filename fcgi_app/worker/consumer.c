@@ -15,7 +15,7 @@
 struct mm_worker {
     const mm_config *cfg;
     mm_rconn *stream;
-    mm_store *store;
+    mm_store_set *stores;   /* the games, each product's on its deployment */
     mm_store *stream_steps; /* the stream's own scripts, run over the stream connection */
     char consumer[160];
     char idle[16];
@@ -41,7 +41,7 @@ static void read_history_again(mm_worker *w)
     snprintf(w->history_from, sizeof(w->history_from), "0");
 }
 
-mm_worker *mm_worker_new(const mm_config *cfg, mm_rconn *stream, mm_store *store,
+mm_worker *mm_worker_new(const mm_config *cfg, mm_rconn *stream, mm_store_set *stores,
                          const char *consumer)
 {
     mm_worker *w = calloc(1, sizeof(*w));
@@ -49,7 +49,7 @@ mm_worker *mm_worker_new(const mm_config *cfg, mm_rconn *stream, mm_store *store
         return NULL;
     w->cfg = cfg;
     w->stream = stream;
-    w->store = store;
+    w->stores = stores;
     snprintf(w->consumer, sizeof(w->consumer), "%s", consumer);
     snprintf(w->idle, sizeof(w->idle), "%ld", cfg->event_claim_idle_ms);
     read_history_again(w); /* a restart under the same name resumes its own entries */
@@ -245,7 +245,8 @@ static mm_status handle_entry(mm_worker *w, const redisReply *entry)
         mm_worker_metrics_event(w->metrics, (int)ev.type, MM_EVENT_IGNORED);
         return ack(w, id);
     }
-    mm_store_result r = mm_worker_apply(w->store, w->arena, &ev, id->str);
+    const mm_product *prod = mm_config_product(w->cfg, ev.product_id, strlen(ev.product_id));
+    mm_store_result r = mm_worker_apply(mm_store_set_for(w->stores, prod), w->arena, &ev, id->str);
     if (r == MM_STORE_UNAVAILABLE) {
         mm_log_error("msg=\"event not applied: redis unavailable; will retry\" id=%s", id->str);
         mm_worker_metrics_event(w->metrics, (int)ev.type, MM_EVENT_FAILED);

@@ -15,6 +15,7 @@
 #include "game_server_client.h"
 #include "rconn.h"
 #include "store.h"
+#include "store_set.h"
 #include "worker_metrics.h"
 
 #define MM_EVENT_STREAM "game_event_stream"
@@ -35,7 +36,7 @@ typedef struct {
 
 /* stream: the connection to event_stream_url (its timeout must exceed the longest block
  * of mm_worker_poll); consumer: this process's unique name. */
-mm_worker *mm_worker_new(const mm_config *cfg, mm_rconn *stream, mm_store *store,
+mm_worker *mm_worker_new(const mm_config *cfg, mm_rconn *stream, mm_store_set *stores,
                          const char *consumer);
 void mm_worker_free(mm_worker *w);
 

@@ -138,7 +138,7 @@ static void count(mm_curation_stats *stats, mm_curate_outcome o)
     }
 }
 
-mm_status mm_curate_step(mm_store *store, const mm_config *cfg, mm_curation_cursor *cursor,
+mm_status mm_curate_step(mm_store_set *stores, const mm_config *cfg, mm_curation_cursor *cursor,
                          int64_t now_us, int64_t (*clock_ms)(void), int64_t until_ms,
                          mm_curation_stats *stats, bool *pass_done)
 {
@@ -153,6 +153,7 @@ mm_status mm_curate_step(mm_store *store, const mm_config *cfg, mm_curation_curs
         size_t p = cursor->product;
         int set = cursor->set;
         const char *product_id = cfg->products[p].product_id;
+        mm_store *store = mm_store_set_for(stores, &cfg->products[p]);
         int64_t cutoff_ms = now_us / 1000 - (int64_t)min_expiry(cfg, (mm_game_set)set) * 1000;
         long *offset = &cursor->offset[p][set];
         mm_candidate *c;

@@ -12,6 +12,7 @@
 
 #include "config.h"
 #include "store.h"
+#include "store_set.h"
 
 typedef enum {
     MM_CURATE_KEPT,    /* not expired */
@@ -47,7 +48,7 @@ typedef struct {
  * no limit). MM_ERR_UNAVAILABLE when Redis did not answer (the step stops there; the next
  * one retries that page). A game whose change fails for itself alone is logged, counted
  * (skipped) and left: it never stops the pass. */
-mm_status mm_curate_step(mm_store *store, const mm_config *cfg, mm_curation_cursor *cursor,
+mm_status mm_curate_step(mm_store_set *stores, const mm_config *cfg, mm_curation_cursor *cursor,
                          int64_t now_us, int64_t (*clock_ms)(void), int64_t until_ms,
                          mm_curation_stats *stats, bool *pass_done);
 

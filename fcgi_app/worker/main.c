@@ -17,6 +17,7 @@
 #include "curation.h"
 #include "cleanup_job.h"
 #include "game_server_async.h"
+#include "lobby_publisher.h"
 #include "log.h"
 #include "metrics_http.h"
 #include "rconn.h"
@@ -89,7 +90,7 @@ static mm_rconn *connect_to(const char *url, const mm_sentinel_set *sentinels, l
 
 typedef struct {
     const mm_config *cfg;
-    mm_store *store;
+    mm_store_set *stores; /* each product's queue is on its deployment */
     mm_gs_multi *calls;
     mm_worker_metrics *metrics;
     mm_arena *arena;
@@ -102,6 +103,11 @@ typedef struct {
     char *job;
     int attempt;
 } cleanup_tag;
+
+static mm_store *queue_of(const cleanup_state *cs, size_t product)
+{
+    return mm_store_set_for(cs->stores, &cs->cfg->products[product]);
+}
 
 /* A cleanup call ended: done, retried later with a back-off, or given up. */
 static void cleanup_done(void *ctx, void *tagp, mm_gs_result r)
@@ -128,7 +134,7 @@ static void cleanup_done(void *ctx, void *tagp, mm_gs_result r)
         }
     }
     /* if Redis is down, the lease runs out and the job is taken again */
-    mm_store_cleanup_settle(cs->store, product_id, tag->job, next, delay);
+    mm_store_cleanup_settle(queue_of(cs, tag->product), product_id, tag->job, next, delay);
     mm_worker_metrics_cleanup(cs->metrics, outcome);
     free(tag->job);
     free(tag);
@@ -141,7 +147,8 @@ static void cleanup_release(void *ctx, void *tagp, mm_gs_result r)
     cleanup_state *cs = ctx;
     cleanup_tag *tag = tagp;
     (void)r;
-    mm_store_cleanup_settle(cs->store, cs->cfg->products[tag->product].product_id, tag->job,
+    mm_store_cleanup_settle(queue_of(cs, tag->product), cs->cfg->products[tag->product].product_id,
+                            tag->job,
                             tag->job, 0);
     free(tag->job);
     free(tag);
@@ -161,7 +168,7 @@ static mm_status cleanup_claim(cleanup_state *cs)
         const char **jobs;
         size_t n;
         mm_store_result r =
-            mm_store_cleanup_claim(cs->store, cs->arena, product_id, CLEANUP_LEASE_MS,
+            mm_store_cleanup_claim(queue_of(cs, p), cs->arena, product_id, CLEANUP_LEASE_MS,
                                    mm_gs_multi_free_slots(cs->calls), &jobs, &n);
         if (r == MM_STORE_UNAVAILABLE)
             return MM_ERR_UNAVAILABLE;
@@ -179,7 +186,7 @@ static mm_status cleanup_claim(cleanup_state *cs)
             if (mm_cleanup_job_decode(cs->arena, text, strlen(text), &job) != MM_OK) {
                 mm_log_error("msg=\"not a cleanup job; dropped\" product=%s job=\"%.200s\"",
                              product_id, text);
-                mm_store_cleanup_settle(cs->store, product_id, text, NULL, 0);
+                mm_store_cleanup_settle(queue_of(cs, p), product_id, text, NULL, 0);
                 mm_worker_metrics_cleanup(cs->metrics, MM_CLEANUP_DROPPED);
                 free(text);
                 free(tag);
@@ -200,11 +207,16 @@ static mm_status cleanup_claim(cleanup_state *cs)
 
 static int run(const mm_config *cfg, const char *name)
 {
-    mm_rconn *games = connect_to(cfg->redis_url, &cfg->redis_sentinels, cfg->redis_timeout_ms);
+    char err[256];
+    mm_store_set *stores = mm_store_set_new(cfg, cfg->redis_timeout_ms, err, sizeof(err));
     /* the blocking read must not time out before the server answers it */
     mm_rconn *stream = connect_to(cfg->event_stream_url, &cfg->event_stream_sentinels,
                                   cfg->redis_timeout_ms + BLOCK_MS);
-    mm_store *store = games ? mm_store_new(games) : NULL;
+    /* what the worker lists, relists and unlists is pushed to the subscribers (SPEC 13) */
+    mm_lobby_publisher *publisher =
+        mm_lobby_publisher_new(cfg->lobby_publisher, cfg->lobby_publish_timeout_ms);
+    if (stores != NULL && publisher != NULL)
+        mm_store_set_observe(stores, mm_lobby_publisher_observe, publisher);
     mm_gs_multi *calls = mm_gs_multi_new(cfg->game_server_connect_timeout_ms,
                                          cfg->game_server_timeout_ms, CLEANUP_SLOTS);
     char host[64] = "worker", consumer[160];
@@ -214,20 +226,24 @@ static int run(const mm_config *cfg, const char *name)
         snprintf(consumer, sizeof(consumer), "%s", name);
     else
         snprintf(consumer, sizeof(consumer), "%s-%ld", host, (long)getpid());
-    mm_worker *w = (stream && store) ? mm_worker_new(cfg, stream, store, consumer) : NULL;
+    mm_worker *w = (stream && stores) ? mm_worker_new(cfg, stream, stores, consumer) : NULL;
     mm_worker_metrics *metrics = mm_worker_metrics_new();
     mm_curation_cursor *cursor = calloc(1, sizeof(*cursor));
     mm_arena *arena = mm_arena_new(0);
     mm_metrics_server *server = NULL;
     int rc = 1;
-    if (w == NULL || calls == NULL || metrics == NULL || cursor == NULL || arena == NULL) {
+    if (stores == NULL) {
+        mm_log_error("msg=\"refusing to start\" reason=\"%s\"", err);
+        goto out;
+    }
+    if (w == NULL || calls == NULL || metrics == NULL || cursor == NULL || arena == NULL ||
+        publisher == NULL) {
         mm_log_error("msg=\"out of memory at start-up\"");
         goto out;
     }
     mm_worker_set_metrics(w, metrics);
     if (cfg->worker_metrics_port != 0) {
         /* Without its metrics the worker still does its job: say so and go on. */
-        char err[256];
         server = mm_metrics_server_start(cfg->worker_metrics_address, cfg->worker_metrics_port,
                                          mm_worker_metrics_render, metrics, err, sizeof(err));
         if (server == NULL)
@@ -239,7 +255,7 @@ static int run(const mm_config *cfg, const char *name)
     mm_log_info("msg=started consumer=%s group=%s products=%zu", consumer, cfg->event_group,
                 cfg->nproducts);
     cleanup_state cs = {
-        .cfg = cfg, .store = store, .calls = calls, .metrics = metrics, .arena = arena};
+        .cfg = cfg, .stores = stores, .calls = calls, .metrics = metrics, .arena = arena};
     long backoff = 0;
     int64_t next_pass = 0, next_tidy = 0, pass_us = 0;
     bool in_pass = false;
@@ -261,7 +277,7 @@ static int run(const mm_config *cfg, const char *name)
                 pass_us = 0;
             }
             bool done = false;
-            st = mm_curate_step(store, cfg, cursor, mm_store_now_us(), now_ms,
+            st = mm_curate_step(stores, cfg, cursor, mm_store_now_us(), now_ms,
                                 now + CURATION_SLICE_MS, &pass_stats, &done);
             pass_us += (now_ms() - now) * 1000;
             if (st == MM_OK && done) {
@@ -287,6 +303,9 @@ static int run(const mm_config *cfg, const char *name)
                 mm_worker_metrics_tidy(metrics, (uint64_t)trimmed, (uint64_t)removed);
             }
         }
+        mm_publish_counts pc;
+        mm_lobby_publisher_counts(publisher, &pc);
+        mm_worker_metrics_lobby(metrics, pc.published, pc.failed, pc.unconfirmed);
         if (st == MM_OK) {
             if (backoff != 0)
                 mm_log_info("msg=\"redis reachable again; resuming\"");
@@ -315,9 +334,9 @@ out:
     free(cursor);
     mm_arena_free(arena);
     mm_gs_multi_free(calls);
-    mm_store_free(store);
+    mm_store_set_free(stores);
+    mm_lobby_publisher_free(publisher);
     mm_rconn_free(stream);
-    mm_rconn_free(games);
     return rc;
 }
 

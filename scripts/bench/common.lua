@@ -9,6 +9,7 @@
 --   MM_BENCH_TOKEN       "Bearer <jwt>" for create/join
 --   MM_BENCH_PRODUCT     product of create_game / open_games
 --   MM_BENCH_JOIN_PRODUCT, MM_BENCH_JOIN_TAG   which pre-seeded games to join
+--   MM_BENCH_QUICK_PRODUCT  product of quick_match
 --   MM_BENCH_THREADS     wrk's -t (thread t of T joins games t, t+T, ...)
 
 mm = {}
@@ -22,6 +23,18 @@ end
 -- The id of pre-seeded join game number i; seed.lua builds the same ids.
 function mm.join_id(tag, i)
   return string.format("%08d%024d", tag, i)
+end
+
+-- The join code of pre-seeded private game number i (seed.lua 'private').
+function mm.join_code(tag, i)
+  local alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+  local n, out = tag * 10000000 + i, {}
+  for _ = 1, 6 do
+    local d = n % 32
+    out[#out + 1] = string.sub(alphabet, d + 1, d + 1)
+    n = math.floor(n / 32)
+  end
+  return table.concat(out)
 end
 
 local next_tid = 0

@@ -5,10 +5,13 @@
 #include <setjmp.h>
 #include <cmocka.h>
 #include <curl/curl.h>
+#include <errno.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 #include <strings.h>
 #include <time.h>
@@ -112,6 +115,74 @@ void itest_gs(const char *method, const char *path, const char *body, itest_resp
         curl = curl_easy_init();
     exchange(curl, itest_env("MM_TEST_GS_URL"), NULL, method, path, NULL, body,
              body ? strlen(body) : 0, out);
+}
+
+void itest_gs2(const char *method, const char *path, const char *body, itest_response *out)
+{
+    static CURL *curl;
+    if (curl == NULL)
+        curl = curl_easy_init();
+    exchange(curl, itest_env("MM_TEST_GS2_URL"), NULL, method, path, NULL, body,
+             body ? strlen(body) : 0, out);
+}
+
+int itest_nginx_connect(void)
+{
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    const char *sock = itest_env("MM_TEST_NGINX_SOCK");
+    assert_true(strlen(sock) < sizeof(sa.sun_path));
+    memcpy(sa.sun_path, sock, strlen(sock) + 1);
+    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
+        fail_msg("connect to nginx: %s", strerror(errno));
+    return fd;
+}
+
+static double monotonic_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void itest_raw(const char *request, size_t len, itest_response *out)
+{
+    double t0 = monotonic_s();
+    int fd = itest_nginx_connect();
+    for (size_t done = 0; done < len;) {
+        /* nginx may answer and close before it has read everything (a long URI, a body
+         * over the limit): no SIGPIPE, the answer is read all the same */
+        ssize_t w = send(fd, request + done, len - done, MSG_NOSIGNAL);
+        if (w <= 0)
+            break;
+        done += (size_t)w;
+    }
+    size_t cap = 1 << 20, got = 0;
+    char *buf = malloc(cap);
+    assert_non_null(buf);
+    ssize_t n;
+    while (got + 1 < cap && (n = read(fd, buf + got, cap - 1 - got)) > 0)
+        got += (size_t)n;
+    close(fd);
+    buf[got] = '\0';
+    memset(out, 0, sizeof(*out));
+    out->seconds = monotonic_s() - t0;
+    /* the header block stays in buf (status line cut off), the body is copied out of it;
+     * an answer that is not HTTP/1.1 has status 0, its bytes as headers and no body */
+    char *sep = strstr(buf, "\r\n\r\n");
+    const char *eol = strchr(buf, '\n');
+    if (sep != NULL && eol != NULL && eol < sep && sscanf(buf, "HTTP/1.1 %ld", &out->status) == 1) {
+        sep[2] = '\0';
+        out->body = strdup(sep + 4);
+        memmove(buf, eol + 1, strlen(eol + 1) + 1);
+    } else {
+        out->status = 0;
+        out->body = strdup("");
+    }
+    out->headers = buf;
+    assert_non_null(out->body);
+    out->body_len = strlen(out->body);
 }
 
 void itest_gs_fail(const char *op, const char *mode, const char *extra)

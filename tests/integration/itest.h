@@ -12,7 +12,8 @@
 #include "rconn.h"
 #include "store.h"
 
-#define ITEST_SECRET "itest-secret-of-thirty-two-bytes-at-least" /* the stack's secret_key (with_stack.sh) */
+#define ITEST_SECRET                                                                               \
+    "itest-secret-of-thirty-two-bytes-at-least" /* the stack's secret_key (with_stack.sh) */
 
 typedef struct {
     long status;
@@ -29,9 +30,21 @@ void itest_request(const char *method, const char *path, const char *const *head
                    const char *body, size_t body_len, itest_response *out);
 void itest_response_free(itest_response *r);
 
+/* request[0..len) written byte for byte to nginx's socket (it should ask for
+ * "Connection: close"), the answer read to EOF and split like itest_request's
+ * (seconds: from the connection to EOF). Fails the test on a transport error or
+ * an answer that is not HTTP/1.1. */
+void itest_raw(const char *request, size_t len, itest_response *out);
+
+/* A new connection to nginx's socket (the caller closes it). */
+int itest_nginx_connect(void);
+
 /* The same against the test game server (MM_TEST_GS_URL), e.g. its control
  * API: itest_gs("POST", "/_control/fail", "{...}", &r). */
 void itest_gs(const char *method, const char *path, const char *body, itest_response *out);
+/* The same against the second test game server of a stack started with
+ * MM_GS2_PRODUCT (MM_TEST_GS2_URL). */
+void itest_gs2(const char *method, const char *path, const char *body, itest_response *out);
 /* POST /_control/fail {"op": op, "mode": mode, ...extra} on the game server. */
 void itest_gs_fail(const char *op, const char *mode, const char *extra_json_fields);
 /* POST /_control/reset on the game server. */

@@ -14,8 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -762,6 +760,7 @@ typedef struct {
 #define BAD_NUMBER "Invalid request - page size and entry count must be integers."
 #define BAD_PRODUCT "Game Lobby: Invalid product ID."
 #define NO_PROFILE "Game Lobby: Unable to fetch user profile for user. Relog may be required."
+#define UNKNOWN_CODE "Game Lobby: Unable to join game - unknown join code."
 
 static const bad_case bad_cases[] = {
     {"body 64 KiB + 1", "POST", "/game_lobby/exrps/create_game", 0, 65537, 0, 0, 413,
@@ -813,6 +812,29 @@ static const bad_case bad_cases[] = {
     {"empty game id, no token", "POST", "/game_lobby/exrps/join_game/", 0, 0, 0, 0, 404,
      "Not found."},
     {"empty game id, GET", "GET", "/game_lobby/exrps/join_game/", 0, 0, 0, 0, 404, "Not found."},
+    /* the lobby features' routes (SPEC 12) take the same hostile input */
+    {"quick_match body 64 KiB + 1", "POST", "/game_lobby/exrps/quick_match", 0, 65537, 0, 1, 413,
+     "Request body too large."},
+    {"quick_match, 10 KiB Authorization", "POST", "/game_lobby/exrps/quick_match", 0, 0, 0, 10240,
+     401, NO_PROFILE},
+    {"join_by_code invalid UTF-8", "POST", "/game_lobby/exrps/join_by_code/\xc3\x28\xff\xfe\x80\x81",
+     1, 0, 0, 1, 404, UNKNOWN_CODE},
+    {"join_by_code encoded NUL", "POST", "/game_lobby/exrps/join_by_code/AB%00CDE", 0, 0, 0, 1, 400,
+     "Bad request."},
+    {"join_by_code 7 letters", "POST", "/game_lobby/exrps/join_by_code/ABCDEFG", 0, 0, 0, 1, 404,
+     UNKNOWN_CODE},
+    {"join_by_code letters outside the alphabet", "POST", "/game_lobby/exrps/join_by_code/ABCDE0",
+     0, 0, 0, 1, 404, UNKNOWN_CODE},
+    {"join_by_code dot-dot", "POST", "/game_lobby/exrps/join_by_code/%2e%2e", 0, 0, 0, 1, 404,
+     UNKNOWN_CODE},
+    {"join_by_code body 64 KiB + 1", "POST", "/game_lobby/exrps/join_by_code/ABCDEF", 0, 65537, 0,
+     1, 413, "Request body too large."},
+    {"leave_game invalid UTF-8", "POST", "/game_lobby/exrps/leave_game/\xc3\x28\xff", 1, 0, 0, 1,
+     404, "Game Lobby: Unable to leave game - game not found."},
+    {"leave_game encoded CR LF", "POST", "/game_lobby/exrps/leave_game/ab%0d%0aX-Evil:%201", 0, 0, 0,
+     1, 404, "Game Lobby: Unable to leave game - game not found."},
+    {"leave_game, no token", "POST", "/game_lobby/exrps/leave_game/abcd", 0, 0, 0, 0, 401,
+     "Game Lobby: Not authorized."},
     {"1000-digit count", "GET", NULL, 0, 0, 0, 0, 400, BAD_NUMBER},
     {"1000-digit page", "GET", NULL, 0, 0, 0, 0, 400, BAD_NUMBER},
 };
@@ -845,29 +867,7 @@ static void raw_request(const char *method, const char *path, const char *const 
     n += snprintf(req + n, sizeof(req) - (size_t)n,
                   "Content-Length: 0\r\nConnection: close\r\n\r\n");
     assert_true(n > 0 && (size_t)n < sizeof(req));
-    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-    assert_true(fd >= 0);
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", itest_env("MM_TEST_NGINX_SOCK"));
-    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-    assert_int_equal(write(fd, req, (size_t)n), n);
-    size_t cap = 65536, len = 0;
-    char *buf = malloc(cap);
-    assert_non_null(buf);
-    ssize_t got;
-    while (len + 1 < cap && (got = read(fd, buf + len, cap - 1 - len)) > 0)
-        len += (size_t)got;
-    close(fd);
-    buf[len] = '\0';
-    memset(out, 0, sizeof(*out));
-    char *sep = strstr(buf, "\r\n\r\n");
-    assert_non_null(sep);
-    assert_int_equal(sscanf(buf, "HTTP/1.1 %ld", &out->status), 1);
-    sep[2] = '\0';
-    out->headers = strdup(strchr(buf, '\n') + 1);
-    out->body = strdup(sep + 4);
-    out->body_len = strlen(out->body);
-    free(buf);
+    itest_raw(req, (size_t)n, out);
 }
 
 static void run_bad_case(const bad_case *c, char *digits)

@@ -128,7 +128,7 @@ static int setup(void **state)
     free(control("POST", "/_control/reset", "{}"));
     fixture *f = calloc(1, sizeof(*f));
     assert_non_null(f);
-    f->gs = mm_gs_client_new(CONNECT_MS, TIMEOUT_MS);
+    f->gs = mm_gs_client_new(CONNECT_MS, TIMEOUT_MS, NULL);
     f->a = mm_arena_new(0);
     assert_non_null(f->gs);
     assert_non_null(f->a);
@@ -303,7 +303,7 @@ static void injected_400_and_500_are_refused(void **state)
 static void hang_past_timeout_is_unavailable_in_time(void **state)
 {
     fixture *f = *state;
-    mm_gs_client *quick = mm_gs_client_new(CONNECT_MS, 300);
+    mm_gs_client *quick = mm_gs_client_new(CONNECT_MS, 300, NULL);
     assert_non_null(quick);
     gs_fail("{\"op\":\"create_game\",\"mode\":\"hang\",\"hang_ms\":2000}");
     const char *token = "sentinel";

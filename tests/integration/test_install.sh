@@ -2,8 +2,9 @@
 # The deployment guide's install step, into a staging tree: every file the
 # guide's table names is installed where it says, installed files name the
 # real paths (nothing left to substitute), the installed programs run, the
-# sample config passes the check, nginx accepts the server block, and the
-# systemd units verify (systemd-analyze when present, else a field check).
+# sample config passes the check, nginx accepts the server block and the
+# dedicated host's nginx.conf, and the systemd units verify (systemd-analyze
+# when present, else a field check).
 set -euo pipefail
 guide=$top_srcdir/docs/DEPLOYMENT.md
 stage=$(mktemp -d /tmp/mm-install.XXXXXX)
@@ -43,24 +44,60 @@ MATCHMAKER_SECRET_KEY=0123456789abcdef0123456789abcdef \
 "$stage/usr/bin/matchmaker-worker" -h | grep -q usage || fail "worker does not run"
 "$stage/usr/bin/matchmaker-token" -h 2>&1 | grep -qi usage || fail "token tool does not run"
 
-# 4. nginx accepts the server block (its include pointed into the stage)
+# 3b. the live lobby: the programs publish where nginx listens, in the folder tmpfiles.d makes
+publisher=$(sed -n 's/.*"lobby_publisher": "unix:\(.*\)".*/\1/p' "$sample")
+grep -q "listen unix:$publisher;" "$stage/etc/matchmaker/nginx/matchmaker-server.conf" ||
+    fail "the sample's lobby_publisher ($publisher) is not the nginx block's publisher socket"
+grep -q "^d ${publisher%/*} 0750 root matchmaker" "$stage/usr/lib/tmpfiles.d/matchmaker.conf" ||
+    fail "tmpfiles.d does not make the publisher socket's folder ${publisher%/*}"
+[ -f "$stage/usr/share/matchmaker/lobby/index.html" ] &&
+    grep -q 'set $matchmaker_lobby_root /usr/share/matchmaker;' \
+        "$stage/etc/matchmaker/nginx/matchmaker-server.conf" ||
+    fail "the nginx block does not serve the installed lobby page"
+
+# 4. nginx accepts the server block (its include pointed into the stage), and
+# the whole nginx.conf for a dedicated host; that file's process and connection
+# numbers are the local stack's (whose numbers the tests measure)
 nginx_bin=${MM_NGINX_BIN:-$(command -v nginx || echo /usr/sbin/nginx)}
+ngdir=$stage/etc/matchmaker/nginx
+sed -i "s|include /etc/matchmaker/|include $stage/etc/matchmaker/|" \
+    "$ngdir/matchmaker-server.conf" "$ngdir/matchmaker-nginx.conf"
+for key in worker_processes worker_rlimit_nofile worker_connections; do
+    shipped=$(sed -n "s/^ *$key \([^;]*\);.*/\1/p" "$ngdir/matchmaker-nginx.conf")
+    local_=$(sed -n "s/^ *$key \([^;]*\);.*/\1/p" "$top_srcdir/nginx/nginx-local.conf.in")
+    [ -n "$shipped" ] && [ "$shipped" = "$local_" ] ||
+        fail "$key: '$shipped' in matchmaker-nginx.conf, '$local_' in the local stack's"
+done
+echo "ok: the shipped and local nginx hold the same process and connection numbers"
 if [ -x "$nginx_bin" ]; then
-    sed -i "s|include /etc/matchmaker/|include $stage/etc/matchmaker/|" \
-        "$stage/etc/matchmaker/nginx/matchmaker-server.conf"
+    # (nginx -t binds the publisher's unix socket: its folder is the stage)
+    sed -i -e "s|listen unix:/run/matchmaker-live/|listen unix:$stage/|" "$ngdir/matchmaker-server.conf"
+    # Debian's nginx loads the live lobby's module through modules-enabled/
+    nchan=${MM_NCHAN_MODULE:-/usr/lib/nginx/modules/ngx_nchan_module.so}
     cat >"$stage/nginx.conf" <<CONF
+load_module $nchan;
 pid $stage/nginx.pid;
 error_log stderr;
 events {}
-http { include $stage/etc/matchmaker/nginx/matchmaker-server.conf; }
+http { include $ngdir/matchmaker-server.conf; }
 CONF
     "$nginx_bin" -t -p "$stage" -c "$stage/nginx.conf" 2>&1 | grep -q "test is successful" ||
         { "$nginx_bin" -t -p "$stage" -c "$stage/nginx.conf"; fail "nginx refuses the server block"; }
     echo "ok: nginx -t accepts the server block"
+    # the dedicated host's nginx.conf, with the system's paths moved into the stage
+    sed -e "s|/run/nginx.pid|$stage/nginx.pid|" -e "s|/var/log/nginx/|$stage/|" \
+        -e "s|^include /etc/nginx/modules-enabled/.*|load_module $nchan;|" \
+        -e "s|/etc/nginx/mime.types|$stage/mime.types|" \
+        "$ngdir/matchmaker-nginx.conf" >"$stage/nginx-host.conf"
+    echo 'types { application/json json; }' >"$stage/mime.types"
+    "$nginx_bin" -t -p "$stage" -c "$stage/nginx-host.conf" 2>&1 | grep -q "test is successful" ||
+        { "$nginx_bin" -t -p "$stage" -c "$stage/nginx-host.conf"; fail "nginx refuses matchmaker-nginx.conf"; }
+    echo "ok: nginx -t accepts matchmaker-nginx.conf"
 fi
 
 # 5. the systemd units
 units="$stage/usr/lib/systemd/system/matchmaker-fcgi.service
+$stage/usr/lib/systemd/system/matchmaker-fcgi-gs.service
 $stage/usr/lib/systemd/system/matchmaker-worker@.service"
 for u in $units; do
     for key in '^\[Unit\]' '^\[Service\]' '^\[Install\]' '^Description=' '^ExecStart=' \
@@ -76,9 +113,15 @@ for u in $units; do
         esac
     done
 done
-grep -q -- '-s /run/matchmaker/fcgi.sock' "$stage/usr/lib/systemd/system/matchmaker-fcgi.service" &&
-    grep -q 'unix:/run/matchmaker/fcgi.sock' "$stage/etc/matchmaker/nginx/matchmaker-server.conf" ||
-    fail "the pool unit and the nginx block disagree on the socket"
+for pair in matchmaker-fcgi:fcgi.sock matchmaker-fcgi-gs:fcgi-gs.sock; do
+    unit=${pair%%:*} sock=${pair#*:}
+    grep -q -- "-s /run/matchmaker/$sock" "$stage/usr/lib/systemd/system/$unit.service" &&
+        grep -q "unix:/run/matchmaker/$sock" "$ngdir/matchmaker-server.conf" ||
+        fail "the unit $unit and the nginx block disagree on the socket"
+    # multiwatch exits 0 after a crash loop: only Restart=always starts it again
+    grep -q '^Restart=always$' "$stage/usr/lib/systemd/system/$unit.service" ||
+        fail "$unit.service does not restart whatever the exit status"
+done
 if command -v systemd-analyze >/dev/null; then
     # verified on copies that start the staged programs
     v=$stage/verify
@@ -86,9 +129,11 @@ if command -v systemd-analyze >/dev/null; then
     sed "s|/usr/bin/matchmaker-|$stage/usr/bin/matchmaker-|g" \
         "$stage/usr/lib/systemd/system/matchmaker-fcgi.service" >"$v/matchmaker-fcgi.service"
     sed "s|/usr/bin/matchmaker-|$stage/usr/bin/matchmaker-|g" \
+        "$stage/usr/lib/systemd/system/matchmaker-fcgi-gs.service" >"$v/matchmaker-fcgi-gs.service"
+    sed "s|/usr/bin/matchmaker-|$stage/usr/bin/matchmaker-|g" \
         "$stage/usr/lib/systemd/system/matchmaker-worker@.service" >"$v/matchmaker-worker@1.service"
     out=$(SYSTEMD_LOG_LEVEL=warning systemd-analyze verify "$v/matchmaker-fcgi.service" \
-        "$v/matchmaker-worker@1.service" 2>&1) || true
+        "$v/matchmaker-fcgi-gs.service" "$v/matchmaker-worker@1.service" 2>&1) || true
     # programs of packages this machine may lack are not the units' fault
     if echo "$out" | grep "matchmaker" | grep -v "/usr/bin/\(spawn-fcgi\|multiwatch\) is not executable"; then
         fail "systemd-analyze verify complained (above)"

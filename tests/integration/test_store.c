@@ -23,6 +23,7 @@
 
 #include "itest.h"
 #include "store.h"
+#include "store_set.h"
 
 #define P "exrps"
 
@@ -905,6 +906,62 @@ static void connects_with_an_acl_user_and_an_ipv6_host(void **state)
     freeReplyObject(redisCommand(raw, "CONFIG SET port 0"));
 }
 
+/* SPEC 14: with redis_min_replicas_ack, a write step is answered only once that many
+ * replicas have it; without a replica in time it is unavailable (503 to the player). */
+static void writes_wait_for_the_replicas_asked(void **state)
+{
+    (void)state;
+    mm_store_set_min_replicas_ack(store, 1);
+    mm_game g = make_game("w1", 2);
+    double t0 = now_s();
+    assert_int_equal(mm_store_create(store, arena, &g), MM_STORE_UNAVAILABLE);
+    double took = now_s() - t0;
+    assert_true(took >= 0.2 && took < 1.0); /* WAIT was given half the 500 ms timeout */
+    mm_store_set_min_replicas_ack(store, 0);
+    g.game_id = "w2";
+    assert_int_equal(mm_store_create(store, arena, &g), MM_STORE_OK);
+}
+
+/* SPEC 14: a product on a Redis of its own: its games go there, the others' stay. */
+static void each_product_on_its_own_redis(void **state)
+{
+    (void)state;
+    char json[1024], err[256];
+    snprintf(
+        json, sizeof(json),
+        "{\"redis_url\": \"unix://%s?db=0\", \"insecure_dev_secret\": true, \"products\": ["
+        "{\"product_id\": \"a\", \"game_server_url\": \"http://h\", \"game_socket_url\": \"s\"},"
+        "{\"product_id\": \"b\", \"game_server_url\": \"http://h\", \"game_socket_url\": \"s\","
+        " \"redis_url\": \"unix://%s?db=2\"},"
+        "{\"product_id\": \"c\", \"game_server_url\": \"http://h\", \"game_socket_url\": \"s\","
+        " \"redis_url\": \"unix://%s?db=2\"}]}",
+        itest_env("MM_TEST_REDIS_SOCK"), itest_env("MM_TEST_REDIS_SOCK"),
+        itest_env("MM_TEST_REDIS_SOCK"));
+    mm_config cfg;
+    assert_int_equal(mm_config_parse(json, strlen(json), &cfg, err, sizeof(err)), MM_OK);
+    mm_store_set *set = mm_store_set_new(&cfg, 500, err, sizeof(err));
+    assert_non_null(set);
+    assert_int_equal(mm_store_set_count(set), 2); /* b and c share a deployment */
+    static const char *const ids[] = {"a", "b", "c"};
+    for (int i = 0; i < 3; i++) {
+        mm_game g = make_game("g", 2);
+        g.product_id = ids[i];
+        assert_int_equal(mm_store_create(mm_store_set_for(set, &cfg.products[i]), arena, &g),
+                         MM_STORE_OK);
+    }
+    redisContext *db2 = itest_redis(2);
+    redisReply *r = redisCommand(raw, "EXISTS __games:a __games:b __games:c");
+    assert_int_equal(r->integer, 1);
+    freeReplyObject(r);
+    r = redisCommand(db2, "EXISTS __games:a __games:b __games:c");
+    assert_int_equal(r->integer, 2);
+    freeReplyObject(r);
+    freeReplyObject(redisCommand(db2, "FLUSHDB"));
+    redisFree(db2);
+    mm_store_set_free(set);
+    mm_config_free(&cfg);
+}
+
 static void redis_restart_fails_fast_then_reconnects(void **state)
 {
     mm_stored s;
@@ -947,6 +1004,8 @@ int main(void)
         T(writes_reaching_redis_after_their_deadline_are_refused),
         T(a_write_is_not_sent_twice_when_its_answer_is_lost),
         T(connects_with_an_acl_user_and_an_ipv6_host),
+        T(writes_wait_for_the_replicas_asked),
+        T(each_product_on_its_own_redis),
         T(redis_restart_fails_fast_then_reconnects),
     };
     return cmocka_run_group_tests_name("integration: store on real Redis", tests, setup, teardown);

@@ -237,8 +237,12 @@ static mm_status curate_pass(const mm_config *cfg, mm_curation_cursor *cursor, i
     bool done;
     cursor->product = 0;
     cursor->set = 0;
-    mm_status r = mm_curate_step(store, cfg, cursor, now_us, NULL, 0, st, &done);
+    char err[128];
+    mm_store_set *stores = mm_store_set_new(cfg, 500, err, sizeof(err));
+    assert_non_null(stores);
+    mm_status r = mm_curate_step(stores, cfg, cursor, now_us, NULL, 0, st, &done);
     assert_true(r != MM_OK || done);
+    mm_store_set_free(stores);
     return r;
 }
 
@@ -818,9 +822,14 @@ static void a_claimed_older_event_does_not_undo_a_newer_one(void **state)
     assert_int_equal(r->type, REDIS_REPLY_ARRAY);
     freeReplyObject(r);
     emit("g", "state_change", "new_state", "all_players_joined");
-    start_worker(fast_config, "order.log");
+    /* the dead consumer's entry is claimed after 3 s idle: long enough for the worker to
+     * start and apply the newer event first, even on a loaded machine */
+    char config[512];
+    snprintf(config, sizeof(config), "%s/order.json", itest_env("MM_TEST_RUN_DIR"));
+    config_with(config, "event_claim_idle_ms", 3000L, NULL);
+    start_worker(config, "order.log");
     WAIT_UNTIL(state_of("g") == MM_STATE_ALL_PLAYERS_JOINED);
-    /* the dead consumer's entry is claimed after 0.5 s idle */
+    assert_int_equal(pending_count(), 1); /* the older one not yet claimed */
     WAIT_UNTIL(pending_count() == 0);
     usleep(200000);
     assert_int_equal(state_of("g"), MM_STATE_ALL_PLAYERS_JOINED);
@@ -919,10 +928,94 @@ static void three_workers_a_kill_and_a_restart(void **state)
     assert_int_equal(stream_len("game_event_dead_letter"), POISON);
 }
 
+/* SPEC 14: a product on a Redis of its own (here database 2 of the same server): its
+ * events are applied there, its expired games curated there, its cleanup calls made. */
+static void a_product_on_its_own_redis(void **state)
+{
+    char own[512], url[600];
+    snprintf(own, sizeof(own), "%s/own-redis.json", itest_env("MM_TEST_RUN_DIR"));
+    json_object *cfg = json_object_from_file(fast_config);
+    json_object *products = json_object_object_get(cfg, "products");
+    snprintf(url, sizeof(url), "unix://%s?db=2", itest_env("MM_TEST_REDIS_SOCK"));
+    for (size_t i = 0; i < json_object_array_length(products); i++) {
+        json_object *p = json_object_array_get_idx(products, i);
+        if (strcmp(json_object_get_string(json_object_object_get(p, "product_id")), "exrps3") == 0)
+            json_object_object_add(p, "redis_url", json_object_new_string(url));
+    }
+    json_object *e = json_object_new_object();
+    json_object_object_add(e, "created", json_object_new_int(1));
+    json_object_object_add(cfg, "expiry_seconds", e);
+    assert_int_equal(json_object_to_file(own, cfg), 0);
+    json_object_put(cfg);
+    mm_redis_url u;
+    char err[128];
+    assert_int_equal(mm_redis_url_parse(url, &u, err, sizeof(err)), MM_OK);
+    mm_rconn *c2 = mm_rconn_new(&u, 500);
+    mm_store *s2 = mm_store_new(c2);
+    static const char *players[] = {"u1"};
+    mm_game g = {.game_id = "far",
+                 .product_id = "exrps3",
+                 .game_server_url = itest_env("MM_TEST_GS_URL"),
+                 .creator_id = "u1",
+                 .creator_name = "u1",
+                 .players = players,
+                 .nplayers = 1,
+                 .settings_json = "{\"num_players\":3}",
+                 .num_players = 3,
+                 .token = "t",
+                 .last_updated_us = mm_store_now_us(),
+                 .state = MM_STATE_CREATED};
+    assert_int_equal(mm_store_create(s2, arena, &g), MM_STORE_OK);
+    g.game_id = "old";
+    assert_int_equal(mm_store_create(s2, arena, &g), MM_STORE_OK);
+    start_worker(own, "own-redis.log");
+    freeReplyObject(redisCommand(events, "XADD game_event_stream * product_id exrps3 game_id far "
+                                         "type state_change new_state creator_joined"));
+    redisContext *db2 = itest_redis(2);
+    int listed = 0;
+    for (int i = 0; i < 100 && !listed; i++) {
+        redisReply *r = redisCommand(db2, "ZSCORE __lobby_games:exrps3 far");
+        listed = r->type == REDIS_REPLY_STRING;
+        freeReplyObject(r);
+        if (!listed)
+            usleep(50000);
+    }
+    assert_true(listed);
+    /* "old" (and "far", once its 60 s lobby time is not up, stays) */
+    WAIT_UNTIL(itest_gs_calls("remove_game", "\"old\"") == 1);
+    redisReply *r = redisCommand(db2, "HEXISTS __games:exrps3 old");
+    assert_int_equal(r->integer, 0);
+    freeReplyObject(r);
+    r = redisCommand(games, "EXISTS __games:exrps3");
+    assert_int_equal(r->integer, 0); /* nothing of it in the global Redis */
+    freeReplyObject(r);
+    freeReplyObject(redisCommand(db2, "FLUSHDB"));
+    redisFree(db2);
+    mm_store_free(s2);
+    mm_rconn_free(c2);
+}
+
+/* Does the run directory's file name hold needle? */
+static int log_has(const char *name, const char *needle)
+{
+    char path[512], line[4096];
+    snprintf(path, sizeof(path), "%s/%s", itest_env("MM_TEST_RUN_DIR"), name);
+    FILE *f = fopen(path, "r");
+    int found = 0;
+    while (f != NULL && !found && fgets(line, sizeof(line), f) != NULL)
+        found = strstr(line, needle) != NULL;
+    if (f != NULL)
+        fclose(f);
+    return found;
+}
+
 static void sigterm_exits_zero_promptly(void **state)
 {
     pid_t pid = start_worker(fast_config, "term.log");
-    usleep(300000);
+    /* running: its handler is set before it logs that it started (a TERM before that
+     * ends it as the default action does, before it holds anything) */
+    WAIT_UNTIL(log_has("term.log", "msg=started"));
+    usleep(100000);
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     kill(pid, SIGTERM);
@@ -957,6 +1050,7 @@ int main(void)
         T(a_claimed_older_event_does_not_undo_a_newer_one),
         T(stream_is_trimmed_and_idle_consumers_leave),
         T(three_workers_a_kill_and_a_restart),
+        T(a_product_on_its_own_redis),
         T(sigterm_exits_zero_promptly),
     };
     return cmocka_run_group_tests_name("integration: worker", tests, setup, teardown);

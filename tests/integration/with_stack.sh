@@ -4,7 +4,8 @@
 # nginx on a unix socket, so parallel runs never collide. The stack is torn
 # down however the test ends. A test whose stack needs a program this machine
 # lacks (redis-server, redis-cli, nginx, spawn-fcgi) is skipped: one line
-# naming it, exit status 77 (automake's "skipped").
+# naming it, exit status 77 (automake's "skipped"). MM_TEST_REDIS_PORT, when
+# set, puts Redis on that loopback port as well (nchan reaches Redis over TCP).
 #   with_stack.sh [--redis-only] TEST_PROGRAM [ARGS...]
 set -euo pipefail
 : "${top_srcdir:?}" "${top_builddir:?}"
@@ -20,10 +21,12 @@ fi
 run=$(mktemp -d "${TMPDIR:-/tmp}/mm-itest.XXXXXX")
 chmod 755 "$run"
 export MM_RUN_DIR=$run MM_BUILD_DIR=$top_builddir MM_LISTEN="unix:$run/nginx.sock"
-export MM_REDIS_PORT=0 MM_GS_PORT=0 MM_FCGI_PROCS=${MM_FCGI_PROCS:-3}
+export MM_REDIS_PORT=${MM_TEST_REDIS_PORT:-0} MM_GS_PORT=0 MM_FCGI_PROCS=${MM_FCGI_PROCS:-3}
+export MM_FCGI_GS_PROCS=${MM_FCGI_GS_PROCS:-2}
 # workers started by the tests choose their own metrics port
 export MM_WORKER_METRICS_PORT=${MM_WORKER_METRICS_PORT:-0}
 export MM_SECRET_KEY=itest-secret-of-thirty-two-bytes-at-least MM_GS_TIMEOUT_MS=1000
+export MM_NGINX_TEST_INCLUDE=$top_srcdir/tests/integration/nginx-test.conf
 
 cleanup() {
     local rc=$?
@@ -58,4 +61,7 @@ export MM_TEST_NGINX_SOCK=$run/nginx.sock MM_TEST_STACK=$stack
 export MM_TEST_REDIS_SOCK=$run/redis.sock MM_TEST_CONFIG=$run/matchmaker.json
 export MM_TEST_RUN_DIR=$run MM_TEST_BUILD_DIR=$top_builddir
 [ $only_redis = 1 ] || export MM_TEST_GS_URL="http://127.0.0.1:$(cat "$run/gameserver.port")"
+if [ -s "$run/gameserver2.port" ]; then # MM_GS2_PRODUCT's game server
+    export MM_TEST_GS2_URL="http://127.0.0.1:$(cat "$run/gameserver2.port")"
+fi
 timeout --kill-after=10 "${MM_TEST_TIMEOUT:-600}" "$@"

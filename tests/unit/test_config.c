@@ -14,6 +14,11 @@
     "{\"product_id\":\"exrps\",\"game_server_url\":\"http://127.0.0.1:8080/\","                    \
     "\"game_socket_url\":\"127.0.0.1:8085\"}"
 
+/* 107 characters: with the leading '/', one byte more than a socket address holds */
+#define LONG_PATH                                                                                  \
+    "0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890"  \
+    "1234567890123456"
+
 static mm_status parse(const char *json, mm_config *c, char *err, size_t errlen)
 {
     return mm_config_parse(json, strlen(json), c, err, errlen);
@@ -40,6 +45,8 @@ static void minimal_config_gets_the_spec_defaults(void **state)
     assert_string_equal(c.metrics_file, "/run/matchmaker/metrics");
     assert_int_equal(c.worker_metrics_port, 5051);
     assert_string_equal(c.worker_metrics_address, "127.0.0.1");
+    assert_string_equal(c.lobby_publisher, "unix:/run/matchmaker-live/publish.sock");
+    assert_int_equal(c.lobby_publish_timeout_ms, 200);
     assert_int_equal(c.expiry_seconds[MM_STATE_CREATED], 60);
     assert_int_equal(c.expiry_seconds[MM_STATE_CREATOR_JOINED], 60);
     assert_int_equal(c.expiry_seconds[MM_STATE_ALL_PLAYERS_JOINED], 600);
@@ -234,6 +241,18 @@ static const refusal refusals[] = {
     {"{\"redis_min_replicas_ack\":17,\"products\":[" P1 "]}",
      "\"redis_min_replicas_ack\" must be an integer 0..16"},
     {"{\"redis_min_replicas_ack\":-1,\"products\":[" P1 "]}", "redis_min_replicas_ack"},
+    {"{\"lobby_publisher\":\"tcp://127.0.0.1:9\",\"products\":[" P1 "]}",
+     "\"lobby_publisher\" must be"},
+    {"{\"lobby_publisher\":\"unix:run/publish.sock\",\"products\":[" P1 "]}",
+     "\"lobby_publisher\" must be"},
+    {"{\"lobby_publisher\":\"unix:/run/\",\"products\":[" P1 "]}", "\"lobby_publisher\" must be"},
+    {"{\"lobby_publisher\":\"http://\",\"products\":[" P1 "]}", "\"lobby_publisher\" must be"},
+    {"{\"lobby_publisher\":\"http://127.0.0.1:8090/pub\",\"products\":[" P1 "]}",
+     "\"lobby_publisher\" must be"},
+    {"{\"lobby_publisher\":\"unix:/a\\nb\",\"products\":[" P1 "]}", "\"lobby_publisher\" must be"},
+    /* a socket address holds at most 107 bytes of path */
+    {"{\"lobby_publisher\":\"unix:/" LONG_PATH "\",\"products\":[" P1 "]}", "at most 107 bytes"},
+    {"{\"lobby_publish_timeout_ms\":0,\"products\":[" P1 "]}", "lobby_publish_timeout_ms"},
 };
 
 static void every_refusal_names_the_problem(void **state)
@@ -347,6 +366,24 @@ static void sentinels_are_read_and_defaulted(void **state)
     assert_int_equal(c.redis_sentinels.n, 16);
     assert_int_equal(c.redis_sentinels.addrs[15].port, 16);
     mm_config_free(&c);
+}
+
+static void lobby_publisher_takes_a_socket_an_address_or_nothing(void **state)
+{
+    char longest[128]; /* exactly what a socket address holds: 107 bytes of path */
+    snprintf(longest, sizeof(longest), "unix:/%.106s", LONG_PATH);
+    const char *const accepted[] = {"", "unix:/run/matchmaker-live/publish.sock",
+                                    "http://127.0.0.1:8090", longest};
+    for (size_t i = 0; i < sizeof(accepted) / sizeof(accepted[0]); i++) {
+        char doc[512], err[256] = "";
+        snprintf(doc, sizeof(doc), "{\"lobby_publisher\":\"%s\",\"products\":[" P1 "]}",
+                 accepted[i]);
+        mm_config c;
+        if (parse(doc, &c, err, sizeof(err)) != MM_OK)
+            fail_msg("refused %s: %s", accepted[i], err);
+        assert_string_equal(c.lobby_publisher, accepted[i]);
+        mm_config_free(&c);
+    }
 }
 
 static void deep_nesting_is_refused_without_crash(void **state)
@@ -509,6 +546,7 @@ int main(void)
         cmocka_unit_test(weak_secrets_are_refused),
         cmocka_unit_test(every_refusal_names_the_problem),
         cmocka_unit_test(sentinels_are_read_and_defaulted),
+        cmocka_unit_test(lobby_publisher_takes_a_socket_an_address_or_nothing),
         cmocka_unit_test(deep_nesting_is_refused_without_crash),
         cmocka_unit_test(bytes_after_a_nul_are_refused),
         cmocka_unit_test(cors_allow_origin_is_capped),

@@ -238,10 +238,10 @@ static void result_names(void **state)
 
 static void client_refuses_non_positive_timeouts(void **state)
 {
-    assert_null(mm_gs_client_new(0, 1000));
-    assert_null(mm_gs_client_new(1000, 0));
-    assert_null(mm_gs_client_new(-1, -1));
-    mm_gs_client *c = mm_gs_client_new(1000, 3000);
+    assert_null(mm_gs_client_new(0, 1000, NULL));
+    assert_null(mm_gs_client_new(1000, 0, NULL));
+    assert_null(mm_gs_client_new(-1, -1, NULL));
+    mm_gs_client *c = mm_gs_client_new(1000, 3000, NULL);
     assert_non_null(c);
     assert_int_equal(mm_gs_client_connects(c), 0);
     mm_gs_client_free(c);

@@ -16,6 +16,7 @@
 
 static char dir[64];
 static char path[128];
+static char breakers[160]; /* the game servers' breakers, beside the metrics */
 
 static const char two_products[] =
     "{\"products\": ["
@@ -38,6 +39,7 @@ static int setup(void **state)
     snprintf(dir, sizeof(dir), "/tmp/mm-metrics-XXXXXX");
     assert_non_null(mkdtemp(dir));
     snprintf(path, sizeof(path), "%s/metrics", dir);
+    snprintf(breakers, sizeof(breakers), "%s.breakers", path);
     return 0;
 }
 
@@ -45,6 +47,7 @@ static int teardown(void **state)
 {
     (void)state;
     unlink(path);
+    unlink(breakers);
     rmdir(dir);
     return 0;
 }
@@ -147,6 +150,11 @@ static void two_processes_share_one_set_of_counters(void **state)
     assert_line(text, "matchmaker_redis_errors_total 2");
     assert_line(text, "matchmaker_metrics_shared 1");
     assert_null(strstr(text, "product=\"alpha\",code="));
+    /* each product's game-server breaker (alpha and beta share one game server) */
+    assert_line(text, "matchmaker_game_server_breaker_state{product=\"alpha\"} 0");
+    assert_line(text, "matchmaker_game_server_breaker_state{product=\"beta\"} 0");
+    assert_line(text, "matchmaker_game_server_breaker_opens_total{product=\"beta\"} 0");
+    assert_line(text, "matchmaker_game_server_breaker_refused_total{product=\"alpha\"} 0");
     free(text);
     mm_metrics_close(a);
     mm_metrics_close(b);
