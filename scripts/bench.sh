@@ -20,6 +20,9 @@
 #                  process under valgrind (default 1000; 0 skips it)
 #   --smoke        1 s per scenario, one pool size, no callgrind; fails unless
 #                  every scenario made requests and none answered non-2xx
+#   --live         the live lobby instead (scripts/bench/live.sh --help):
+#                  10,000 subscribers, delivery latency, losses, nginx memory,
+#                  and what publishing costs create_game and join_game
 #
 # Ceilings, measured in the same run as the scenarios they bound:
 #   nginx_static   nginx answering a constant body itself ("return 200")
@@ -43,6 +46,7 @@ connections=32
 cg_requests=1000
 smoke=0
 cmdline="scripts/bench.sh $*"
+[ "${1:-}" = --live ] && { shift; exec "$here/bench/live.sh" "$@"; }
 
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -137,6 +141,7 @@ gs=http://127.0.0.1:$gs_port
   "log_level": "info",
   "bench_noop_route": true,
   "worker_metrics_port": 0,
+  "lobby_publisher": "unix:$run/live.sock",
   "max_open_games_per_user": 100000, "max_seats_per_user": 100000,
   "user_requests_per_minute": 1000000,
   "expiry_seconds": {"created": 86400, "creator_joined": 86400,

@@ -7,7 +7,8 @@
 # and the game is listed again, a create B retries with an Idempotency-Key
 # makes one game. The demo game server reports the connections to the
 # matchmaker the way a real one does: by adding events to the Redis stream
-# (its /_control/emit call).
+# (its /_control/emit call). A watcher follows the live lobby all along
+# (GET .../lobby_events, SSE): after each step, what was pushed to it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 run=${MM_RUN_DIR:-${TMPDIR:-/tmp}/matchmaker-$(id -un)}
@@ -43,11 +44,40 @@ in_lobby() { lobby | grep -q "\"$1\""; }
 until_listed() { for _ in $(seq 50); do in_lobby "$1" && return 0; sleep 0.1; done; return 1; }
 until_gone() { for _ in $(seq 50); do in_lobby "$1" || return 0; sleep 0.1; done; return 1; }
 
+# The watcher subscribes first (nginx answers ": hi" once it holds the stream).
+events=$(mktemp "${TMPDIR:-/tmp}/mm-demo-events.XXXXXX")
+command curl "${curl_opts[@]}" -N -H "Accept: text/event-stream" \
+    "$base/game_lobby/$product/lobby_events" >"$events" &
+watcher=$!
+trap 'kill $watcher 2>/dev/null || true; rm -f "$events"' EXIT
+for _ in $(seq 50); do grep -q '^: hi' "$events" && break; sleep 0.1; done
+grep -q '^: hi' "$events" || { echo "the subscription did not open" >&2; exit 1; }
+seen=0
+# pushed N: waits (up to 3 s) until the watcher has N more messages, and shows them.
+pushed() {
+    local n=0
+    for _ in $(seq 30); do
+        n=$(grep -c '^data: ' "$events" || true)
+        [ $((n - seen)) -ge "$1" ] && break
+        sleep 0.1
+    done
+    [ "$1" -eq 0 ] && { sleep 0.3; n=$(grep -c '^data: ' "$events" || true); }
+    if [ "$n" -eq "$seen" ]; then
+        show "   (watcher: nothing pushed)"
+    else
+        grep '^data: ' "$events" | sed -n "$((seen + 1)),${n}p" | sed 's/^data: /   watcher got: /'
+    fi
+    [ $((n - seen)) -eq "$1" ] || { echo "the watcher got $((n - seen)) messages, not $1" >&2; exit 1; }
+    seen=$n
+}
+
 step "A (alice) creates a game"
 created=$(curl -s -X POST -H "Authorization: Bearer $token_a" "$base/game_lobby/$product/create_game")
 show "$created"
 game=$(printf '%s' "$created" | sed -n 's/.*"game_id": "\([0-9a-f]*\)".*/\1/p')
 [ -n "$game" ] || { echo "create failed" >&2; exit 1; }
+
+pushed 0
 
 step "B (bob) lists open games: A's game is not listed until A connects"
 show "$(lobby)"
@@ -56,28 +86,33 @@ step "A connects to the game server, which reports creator_joined"
 report "{\"product_id\":\"$product\",\"game_id\":\"$game\",\"type\":\"state_change\",\"new_state\":\"creator_joined\"}"
 until_listed "$game" || { echo "the game did not reach the lobby" >&2; exit 1; }
 show "$(lobby)"
+pushed 1
 
 step "B joins A's game"
 show "$(curl -s -X POST -H "Authorization: Bearer $token_b" "$base/game_lobby/$product/join_game/$game")"
 
 step "The lobby no longer lists the game: it is full"
 show "$(lobby)"
+pushed 1
 
 step "B connects; the game server reports all_players_joined, then in_progress"
 report "{\"product_id\":\"$product\",\"game_id\":\"$game\",\"type\":\"state_change\",\"new_state\":\"all_players_joined\"}"
 report "{\"product_id\":\"$product\",\"game_id\":\"$game\",\"type\":\"state_change\",\"new_state\":\"in_progress\"}"
 sleep 0.2
 show "B tries to join again: $(curl -s -X POST -H "Authorization: Bearer $token_b" "$base/game_lobby/$product/join_game/$game")"
+pushed 0
 
 step "B leaves; the game server reports player_disconnect and the game is back in the lobby"
 report "{\"product_id\":\"$product\",\"game_id\":\"$game\",\"type\":\"player_disconnect\",\"player_id\":\"player-b\"}"
 until_listed "$game" || { echo "the game was not relisted" >&2; exit 1; }
 show "$(lobby)"
+pushed 1
 
 step "A leaves; the game server removes the game and reports game_removed"
 report "{\"product_id\":\"$product\",\"game_id\":\"$game\",\"type\":\"game_removed\"}"
 until_gone "$game" || { echo "the game is still listed" >&2; exit 1; }
 show "$(lobby)"
+pushed 1
 show "B tries to join: $(curl -s -X POST -H "Authorization: Bearer $token_b" "$base/game_lobby/$product/join_game/$game")"
 printf '\nround complete\n'
 

@@ -7,7 +7,9 @@ packages=(
     build-essential autoconf automake libtool pkg-config
     libfcgi-dev libhiredis-dev libjson-c-dev libcurl4-openssl-dev libssl-dev libcmocka-dev
     libmicrohttpd-dev
-    spawn-fcgi multiwatch nginx redis-server redis-tools curl wrk
+    spawn-fcgi multiwatch nginx redis-server redis-tools redis-sentinel curl wrk
+    # the live lobby: nginx's nchan module; the page's test drives a real browser
+    libnginx-mod-nchan chromium chromium-driver
 )
 # the fuzzing build (configure --enable-fuzzing) needs clang and its runtime
 [ "${MM_WITH_FUZZ:-0}" = 1 ] && packages+=(clang libclang-rt-14-dev)

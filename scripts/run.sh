@@ -23,6 +23,7 @@ token=$(fcgi_app/matchmaker-token -c "$conf" --user-id u1 --username alice)
 cat <<TXT
 The matchmaker is running:
   lobby API     $base/game_lobby/{product_id}/...   (products: exrps, exrps3, exrps4 -- with lobby filters mode and region)
+  lobby page    $base/lobby/?product=exrps   (live; paste the token below to play)
   health        $base/health
   metrics       $base/metrics  (the pool)   http://127.0.0.1:5051/metrics  (the worker)
   game server   http://127.0.0.1:$(cat "$MM_RUN_DIR/gameserver.port")  (demo)
@@ -35,10 +36,11 @@ Try it:
   TOKEN=\$(fcgi_app/matchmaker-token -c $conf --user-id u1 --username alice)
   curl -i -X POST -H "Authorization: Bearer \$TOKEN" $base/game_lobby/exrps/create_game
   curl -i "$base/game_lobby/exrps/open_games?count=10&page=0"
+  curl -N -H 'Accept: text/event-stream' $base/game_lobby/exrps/lobby_events   # live changes
 
 A token for user u1 (alice), valid for an hour:
   $token
 
-Play a whole round (create, connect, join, leave) with: scripts/demo.sh
+Play a whole round (create, connect, join, leave), watched live, with: scripts/demo.sh
 Stop everything with: scripts/stop.sh
 TXT

@@ -44,10 +44,19 @@
 #   MM_GS2_PRODUCT   when set, a second test game server is started
 #                    (gameserver2.port) and the generated configuration gets a
 #                    third product of that id (2 players) on it
+#   MM_REDIS_ADDR    "[:password@]host:port" (a redis:// URL without its database): use
+#                    the Redis there (databases 0 and 1) instead of starting one
+#                    (scripts/multihost-drill.sh: several stacks, one Redis)
+#   MM_REDIS_SENTINELS  "host:port host:port ...": use the Redis these sentinels manage
+#                    (scripts/sentinel.sh) instead of starting one: the generated config
+#                    and the game server find the primary through them
+#   MM_REDIS_MASTER_NAME  the master name the sentinels monitor (default mm)
+#   MM_REDIS_MIN_REPLICAS_ACK  redis_min_replicas_ack of the generated config (default 0)
 #   MATCHMAKER_CONFIG  use this config instead of generating one
 #   MM_NGINX_TEMPLATE  nginx.conf template (default nginx/nginx-local.conf.in;
-#                    @RUN_DIR@, @LISTEN@, @USER_LINE@, @NGINX_DIR@, @TEST_INCLUDE@
-#                    are filled in)
+#                    @RUN_DIR@, @LISTEN@, @USER_LINE@, @NGINX_DIR@, @NCHAN_MODULE@,
+#                    @TEST_INCLUDE@ are filled in)
+#   MM_NCHAN_MODULE  nginx's nchan module (the live lobby; Debian's path by default)
 #   MM_NGINX_TEST_INCLUDE  a file of locations the tests add to the server block
 #                    (@TEST_INCLUDE@; default: none)
 set -euo pipefail
@@ -65,6 +74,10 @@ redis_server=${MM_REDIS_SERVER:-$(command -v redis-server || echo /usr/bin/redis
 nginx_bin=${MM_NGINX_BIN:-$(command -v nginx || echo /usr/sbin/nginx)}
 spawn_fcgi=${MM_SPAWN_FCGI:-$(command -v spawn-fcgi || echo /usr/bin/spawn-fcgi)}
 multiwatch=${MM_MULTIWATCH-$(command -v multiwatch || true)}
+sentinels=${MM_REDIS_SENTINELS:-}
+redis_addr=${MM_REDIS_ADDR:-}
+master_name=${MM_REDIS_MASTER_NAME:-mm}
+nchan_module=${MM_NCHAN_MODULE:-/usr/lib/nginx/modules/ngx_nchan_module.so}
 
 die() { echo "stack: $*" >&2; exit 1; }
 pid_of() { [ -s "$run/$1.pid" ] && cat "$run/$1.pid" 2>/dev/null; }
@@ -78,12 +91,21 @@ need() {
     return 1
 }
 
+# nginx's nchan module, which serves the live lobby (a library: not executable).
+need_nchan() {
+    [ -f "$nchan_module" ] && return 0
+    echo "nginx's nchan module not found at $nchan_module: install libnginx-mod-nchan, or" \
+        "set MM_NCHAN_MODULE"
+    return 1
+}
+
 # The programs a start needs ($1 = --redis-only: those Redis needs).
 check_programs() {
     need redis-server "$redis_server" "set MM_REDIS_SERVER" &&
         need redis-cli "$(command -v redis-cli || true)" "put it on PATH" || return 1
     [ "${1:-}" = --redis-only ] && return 0
     need nginx "$nginx_bin" "set MM_NGINX_BIN" &&
+        need_nchan &&
         need spawn-fcgi "$spawn_fcgi" "set MM_SPAWN_FCGI" &&
         { [ -z "$multiwatch" ] || need multiwatch "$multiwatch" "set MM_MULTIWATCH ('' for none)"; }
 }
@@ -196,12 +218,18 @@ dev_ports() {
 # for MM_GS2_PRODUCT) on its recorded port ($gs_port the first time for the
 # first one, any free port for the second).
 start_gameserver() {
-    local name=${1:-gameserver} port=$gs_port
+    local name=${1:-gameserver} port=$gs_port redis=(--redis-url "unix://$run/redis.sock?db=1") s
     [ "$name" = gameserver ] || port=0
     [ -s "$run/$name.port" ] && port=$(cat "$run/$name.port")
     rm -f "$run/$name.port.new"
+    if [ -n "$sentinels" ]; then # the address is the sentinels' to give
+        redis=(--redis-url "redis://127.0.0.1/1" --master-name "$master_name")
+        for s in $sentinels; do redis+=(--sentinel "$s"); done
+    elif [ -n "$redis_addr" ]; then
+        redis=(--redis-url "redis://$redis_addr/1")
+    fi
     "$build/tests/gameserver/mm-test-gameserver" -p "$port" \
-        --port-file "$run/$name.port.new" --redis-url "unix://$run/redis.sock?db=1" \
+        --port-file "$run/$name.port.new" "${redis[@]}" \
         >>"$run/$name.log" 2>&1 &
     echo $! >"$run/$name.pid"
     wait_for "test -s '$run/$name.port.new'" 50 ||
@@ -235,20 +263,31 @@ second_product() {
 # (the programs' user, when it is not ours).
 write_config() {
     local gs="http://127.0.0.1:$(cat "$run/gameserver.port")"
-    local redis_url="unix://$run/redis.sock"
+    local redis_url="unix://$run/redis.sock" data="?db=0" events="?db=1" managed="" s list=""
+    if [ -n "$sentinels" ]; then
+        # with sentinels the URLs give only the database: the address is theirs to give
+        redis_url="redis://127.0.0.1" data="/0" events="/1"
+        for s in $sentinels; do list="$list${list:+, }\"$s\""; done
+        managed="\"redis_sentinels\": [$list], \"redis_master_name\": \"$master_name\","
+    elif [ -n "$redis_addr" ]; then
+        redis_url="redis://$redis_addr" data="/0" events="/1"
+    fi
     # a random secret unless one is given (SPEC 11: never a public default)
     local secret=${MM_SECRET_KEY:-$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')}
     rm -f "$1.new"
     (umask 077 && cat >"$1.new") <<JSON
 {
-  "redis_url": "$redis_url?db=0",
-  "event_stream_url": "$redis_url?db=1",
+  "redis_url": "$redis_url$data",
+  "event_stream_url": "$redis_url$events",
+  $managed
+  "redis_min_replicas_ack": ${MM_REDIS_MIN_REPLICAS_ACK:-0},
   "secret_key": "$secret",
   "log_level": "info",
   "game_server_connect_timeout_ms": 1000,
   "game_server_timeout_ms": ${MM_GS_TIMEOUT_MS:-3000},
   "redis_timeout_ms": 500,
   "worker_metrics_port": ${MM_WORKER_METRICS_PORT:-5051},$(breaker_keys)
+  "lobby_publisher": "unix:$run/live.sock",
   "products": [
     {"product_id": "exrps", "game_server_url": "$gs",
      "game_socket_url": "127.0.0.1:$(cat "$run/gameserver.port")",
@@ -274,6 +313,7 @@ nginx_conf() {
     [ -n "${MM_NGINX_TEST_INCLUDE:-}" ] && test_include="include $MM_NGINX_TEST_INCLUDE;"
     sed -e "s|@RUN_DIR@|$run|g" -e "s|@LISTEN@|$listen|g" -e "s|@USER_LINE@|$user_line|g" \
         -e "s|@NGINX_DIR@|$src/nginx|g" -e "s|@TEST_INCLUDE@|$test_include|g" \
+        -e "s|@NCHAN_MODULE@|$nchan_module|g" \
         "${MM_NGINX_TEMPLATE:-$src/nginx/nginx-local.conf.in}" >"$run/nginx.conf"
 }
 
@@ -376,8 +416,8 @@ start() {
     missing=$(check_programs) || die "$missing"
     mkdir -p "$run"
     chmod 755 "$run"
-    alive redis && die "a stack is already running in $run (stop it first)"
-    start_redis
+    { alive redis || alive nginx; } && die "a stack is already running in $run (stop it first)"
+    [ -n "$sentinels" ] || [ -n "$redis_addr" ] || start_redis
 
     rm -f "$run/gameserver.port" "$run/gameserver2.port"
     start_gameserver
@@ -457,7 +497,10 @@ stop() {
 
 status() {
     local name rc=0
+    [ -n "$sentinels" ] && echo "redis: found through the sentinels $sentinels"
+    [ -n "$redis_addr" ] && echo "redis: at $redis_addr (not this stack's)"
     for name in redis gameserver worker nginx; do
+        [ $name = redis ] && [ -n "$sentinels$redis_addr" ] && continue
         if alive $name; then echo "$name: running (pid $(pid_of $name))"; else
             echo "$name: stopped"; rc=1; fi
     done

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/un.h>
 
 #include "ids.h"
 #include "redis_url.h"
@@ -32,6 +33,7 @@ static const long_key long_keys[] = {
      600000, 1000},
     {"game_server_timeout_ms", offsetof(mm_config, game_server_timeout_ms), 1, 600000, 3000},
     {"redis_timeout_ms", offsetof(mm_config, redis_timeout_ms), 1, 600000, 500},
+    {"redis_min_replicas_ack", offsetof(mm_config, redis_min_replicas_ack), 0, 16, 0},
     {"curation_interval_ms", offsetof(mm_config, curation_interval_ms), 10, 86400000, 1000},
     {"curation_batch_size", offsetof(mm_config, curation_batch_size), 1, 1000, 100},
     {"event_claim_idle_ms", offsetof(mm_config, event_claim_idle_ms), 100, 86400000, 30000},
@@ -47,6 +49,7 @@ static const long_key long_keys[] = {
     {"game_server_cooldown_ms", offsetof(mm_config, game_server_cooldown_ms), 1, 3600000, 5000},
     {"redis_min_replicas_ack", offsetof(mm_config, redis_min_replicas_ack), 0, 16, 0},
     {"worker_metrics_port", offsetof(mm_config, worker_metrics_port), 0, 65535, 5051},
+    {"lobby_publish_timeout_ms", offsetof(mm_config, lobby_publish_timeout_ms), 1, 10000, 200},
 };
 
 typedef struct {
@@ -63,6 +66,7 @@ static const string_key string_keys[] = {
     {"event_group", offsetof(mm_config, event_group), "matchmaker"},
     {"metrics_file", offsetof(mm_config, metrics_file), "/run/matchmaker/metrics"},
     {"worker_metrics_address", offsetof(mm_config, worker_metrics_address), "127.0.0.1"},
+    {"lobby_publisher", offsetof(mm_config, lobby_publisher), MM_LOBBY_PUBLISHER_DEFAULT},
 };
 
 /* An absolute path of a file (the pool's shared metrics). */
@@ -145,10 +149,97 @@ static int check_redis_url(const char *key, const char *url, char *err, size_t e
     return 0;
 }
 
+/* SPEC 14: a sentinel list, "host:port" entries, distinct, at most MM_SENTINELS_MAX of
+ * them; an empty list says there are none. */
+static int parse_sentinels(const char *key, json_object *v, mm_sentinel_set *out, char *err,
+                           size_t errlen)
+{
+    size_t n = json_object_is_type(v, json_type_array) ? json_object_array_length(v) : 0;
+    if (!json_object_is_type(v, json_type_array) || n > MM_SENTINELS_MAX) {
+        snprintf(err, errlen, "config: \"%s\" must be an array of at most %d \"host:port\" strings",
+                 key, MM_SENTINELS_MAX);
+        return -1;
+    }
+    out->n = 0;
+    for (size_t i = 0; i < n; i++) {
+        json_object *e = json_object_array_get_idx(v, i);
+        char why[128];
+        if (!json_object_is_type(e, json_type_string) || has_nul(e)) {
+            snprintf(err, errlen, "config: %s[%zu] must be a \"host:port\" string", key, i);
+            return -1;
+        }
+        mm_redis_addr *a = &out->addrs[i];
+        if (mm_redis_addr_parse(json_object_get_string(e), (size_t)json_object_get_string_len(e), a,
+                                why, sizeof(why)) != MM_OK) {
+            snprintf(err, errlen, "config: %s[%zu]: %s", key, i, why);
+            return -1;
+        }
+        for (size_t k = 0; k < i; k++) {
+            if (out->addrs[k].port == a->port && strcmp(out->addrs[k].host, a->host) == 0) {
+                snprintf(err, errlen, "config: %s[%zu] is listed twice", key, i);
+                return -1;
+            }
+        }
+        out->n = i + 1;
+    }
+    return 0;
+}
+
+/* A master name as the sentinels know it: 1..MM_SENTINEL_NAME_MAX of [A-Za-z0-9_.-]. */
+static int parse_master_name(const char *key, json_object *v, mm_sentinel_set *out, char *err,
+                             size_t errlen)
+{
+    size_t len =
+        json_object_is_type(v, json_type_string) ? (size_t)json_object_get_string_len(v) : 0;
+    if (!mm_sentinel_name_valid(json_object_get_string(v), len)) {
+        snprintf(err, errlen, "config: \"%s\" must be 1..%d characters of [A-Za-z0-9_.-]", key,
+                 MM_SENTINEL_NAME_MAX);
+        return -1;
+    }
+    memcpy(out->master_name, json_object_get_string(v), len + 1);
+    return 0;
+}
+
+/* Which of the event stream's sentinel keys the file gave a value (null gives none). */
+typedef struct {
+    bool sentinels, name;
+} event_sentinel_keys;
+
+/* After the whole file is read: the event stream's pair defaults to the data's, each half
+ * on its own (its own master name on the same sentinels, say). */
+static void settle_sentinels(mm_config *c, const event_sentinel_keys *given)
+{
+    mm_sentinel_set *d = &c->redis_sentinels, *e = &c->event_stream_sentinels;
+    if (!given->sentinels) {
+        memcpy(e->addrs, d->addrs, sizeof(e->addrs));
+        e->n = d->n;
+    }
+    if (!given->name)
+        memcpy(e->master_name, d->master_name, sizeof(e->master_name));
+}
+
 static int is_http_url(const char *s)
 {
     return (strncmp(s, "http://", 7) == 0 && s[7] != '\0') ||
            (strncmp(s, "https://", 8) == 0 && s[8] != '\0');
+}
+
+/* Where the lobby's changes are published (SPEC 13): "" (off), the unix socket of the
+ * host's nginx publisher ("unix:/absolute/path", short enough for a socket address), or
+ * a plain http:// address on this host. */
+static int check_publisher(const char *v, char *err, size_t errlen)
+{
+    const size_t path_max = sizeof(((struct sockaddr_un *)NULL)->sun_path) - 1;
+    size_t len = strlen(v);
+    bool unix_path = strncmp(v, "unix:/", 6) == 0 && len - 5 <= path_max && v[len - 1] != '/';
+    bool http = strncmp(v, "http://", 7) == 0 && len > 7 && len <= 256 && !strchr(v + 7, '/');
+    if (len == 0 || ((unix_path || http) && !mm_text_has_control(v, len) && strchr(v, ' ') == NULL))
+        return 0;
+    snprintf(err, errlen,
+             "config: \"lobby_publisher\" must be \"\", \"unix:/path/to/socket\" (at most %d "
+             "bytes of path) or http://host[:port]",
+             (int)path_max);
+    return -1;
 }
 
 /* A filter key or value: 1..MM_FILTER_NAME_MAX of [A-Za-z0-9_-]. */
@@ -323,6 +414,8 @@ static void set_defaults(mm_config *c)
         *bool_at(c, bool_keys[i].offset) = bool_keys[i].def;
     for (int s = 0; s < MM_STATE_COUNT; s++)
         c->expiry_seconds[s] = default_expiry[s];
+    /* the name Redis's own sentinel.conf gives its example */
+    snprintf(c->redis_sentinels.master_name, sizeof(c->redis_sentinels.master_name), "mymaster");
     c->log_level = MM_LOG_INFO;
 }
 
@@ -330,6 +423,7 @@ static mm_status parse_root(json_object *root, mm_config *c, char *err, size_t e
 {
     mm_status st = MM_ERR_INVALID;
     json_object *products = NULL;
+    event_sentinel_keys event_keys = {false, false};
     if (!json_object_is_type(root, json_type_object))
         FAIL("config: the document must be a JSON object");
     json_object_object_foreach (root, key, val) {
@@ -377,6 +471,27 @@ static mm_status parse_root(json_object *root, mm_config *c, char *err, size_t e
                     FAIL("config: expiry_seconds.%s must be an integer 1..2592000", skey);
             }
             known = 1;
+        } else if (strcmp(key, "redis_sentinels") == 0) {
+            if (parse_sentinels(key, val, &c->redis_sentinels, err, errlen) != 0)
+                goto out;
+            known = 1;
+        } else if (strcmp(key, "redis_master_name") == 0) {
+            if (parse_master_name(key, val, &c->redis_sentinels, err, errlen) != 0)
+                goto out;
+            known = 1;
+        } else if (strcmp(key, "event_stream_sentinels") == 0) {
+            /* null: the data's (the default) */
+            event_keys.sentinels = val != NULL;
+            if (val != NULL &&
+                parse_sentinels(key, val, &c->event_stream_sentinels, err, errlen) != 0)
+                goto out;
+            known = 1;
+        } else if (strcmp(key, "event_stream_master_name") == 0) {
+            event_keys.name = val != NULL;
+            if (val != NULL &&
+                parse_master_name(key, val, &c->event_stream_sentinels, err, errlen) != 0)
+                goto out;
+            known = 1;
         } else if (strcmp(key, "products") == 0) {
             if (!json_object_is_type(val, json_type_array))
                 FAIL("config: \"products\" must be an array");
@@ -412,9 +527,11 @@ static mm_status parse_root(json_object *root, mm_config *c, char *err, size_t e
     /* it becomes a response header */
     if (mm_text_has_control(c->cors_allow_origin, strlen(c->cors_allow_origin)))
         FAIL("config: \"cors_allow_origin\" contains a control character");
+    settle_sentinels(c, &event_keys);
     if (check_redis_url("redis_url", c->redis_url, err, errlen) != 0 ||
         check_redis_url("event_stream_url", c->event_stream_url, err, errlen) != 0 ||
-        check_metrics_file("metrics_file", c->metrics_file, err, errlen) != 0)
+        check_metrics_file("metrics_file", c->metrics_file, err, errlen) != 0 ||
+        check_publisher(c->lobby_publisher, err, errlen) != 0)
         goto out;
     unsigned char addr[sizeof(struct in6_addr)];
     if (inet_pton(AF_INET, c->worker_metrics_address, addr) != 1 &&

@@ -10,6 +10,7 @@
 #include "game_state.h"
 #include "log.h"
 #include "mm.h"
+#include "sentinel.h"
 
 #define MM_CONFIG_MAX_BYTES (1 << 20)
 #define MM_CONFIG_MAX_PRODUCTS 256
@@ -18,6 +19,10 @@
 #define MM_SECRET_MIN 32 /* bytes of secret_key, unless insecure_dev_secret */
 /* cors_allow_origin goes into every response head, whose buffer is bounded */
 #define MM_CORS_ORIGIN_MAX 256
+
+/* SPEC 13: where the lobby's changes are published by default: the publisher socket of
+ * the host's nginx (nginx/matchmaker-server.conf.in). */
+#define MM_LOBBY_PUBLISHER_DEFAULT "unix:/run/matchmaker-live/publish.sock"
 
 /* SPEC 12: a product's lobby filters, declared in its "lobby_filters". */
 #define MM_FILTERS_MAX 4        /* keys per product */
@@ -49,17 +54,24 @@ bool mm_filter_allows(const mm_lobby_filter *f, const char *value, size_t len);
 typedef struct {
     char *redis_url;
     char *event_stream_url;
+    /* SPEC 14: where the sentinels say the primary is (n == 0: at the URL's address; the
+     * master name defaults to "mymaster"). The URLs' user, password and database apply
+     * either way. The event stream's pair defaults to the data's. */
+    mm_sentinel_set redis_sentinels;
+    mm_sentinel_set event_stream_sentinels;
     char *secret_key;
     char *cors_allow_origin;
     char *event_group;
     char *metrics_file;           /* the pool's shared counters */
     char *worker_metrics_address; /* where the worker serves /metrics */
+    char *lobby_publisher;        /* SPEC 13: "unix:/path" or "http://host:port"; "": off */
     mm_log_level log_level;
     long lobby_default_page_size;
     long lobby_max_page_size;
     long game_server_connect_timeout_ms;
     long game_server_timeout_ms;
     long redis_timeout_ms;
+    long redis_min_replicas_ack; /* SPEC 14: replicas each write waits for (WAIT) */
     long expiry_seconds[MM_STATE_COUNT];
     long curation_interval_ms;
     long curation_batch_size;
@@ -77,7 +89,8 @@ typedef struct {
     long game_server_cooldown_ms;
     /* SPEC 14: replicas that must have each write step before it is answered (0: none) */
     long redis_min_replicas_ack;
-    long worker_metrics_port; /* 0: off */
+    long worker_metrics_port;      /* 0: off */
+    long lobby_publish_timeout_ms; /* one publish, connecting included */
     /* GET /game_lobby/_bench/noop answers a constant body (the benchmark's
      * FastCGI ceiling); off by default, so the path is an unknown one. */
     bool bench_noop_route;

@@ -32,6 +32,9 @@ static const mm_route routes[] = {
     {"POST", "/game_lobby/{product_id}/leave_game/{game_id}", mm_handle_leave_game, WRITES, 0,
      MM_EP_LEAVE_GAME},
     {"GET", "/game_lobby/{product_id}/open_games", mm_handle_open_games, 0, 0, MM_EP_OPEN_GAMES},
+    /* nginx serves the subscription itself (nchan); it asks here whether the product exists */
+    {"GET", "/game_lobby/{product_id}/lobby_events", mm_handle_lobby_events, 0, 0,
+     MM_EP_LOBBY_EVENTS},
     {"GET", "/game_lobby/_bench/noop", mm_handle_bench_noop, MM_ROUTE_BENCH, 0, MM_EP_BENCH},
 };
 
@@ -46,9 +49,14 @@ mm_status mm_app_init(mm_app *app, mm_config *cfg, char *err, size_t errlen)
     app->gs = mm_gs_client_new(app->cfg.game_server_connect_timeout_ms,
                                app->cfg.game_server_timeout_ms, mm_breaker_open_pool(&app->cfg));
     app->doc_cache = mm_doc_cache_new();
+    app->publisher =
+        mm_lobby_publisher_new(app->cfg.lobby_publisher, app->cfg.lobby_publish_timeout_ms);
+    if (app->publisher != NULL)
+        mm_store_set_observe(app->stores, mm_lobby_publisher_observe, app->publisher);
     char warning[512];
     app->metrics = mm_metrics_open(app->cfg.metrics_file, &app->cfg, warning, sizeof(warning));
-    if (app->gs == NULL || app->doc_cache == NULL || app->metrics == NULL) {
+    if (app->gs == NULL || app->doc_cache == NULL || app->metrics == NULL ||
+        app->publisher == NULL) {
         snprintf(err, errlen, "out of memory");
         return MM_ERR_NOMEM;
     }
@@ -60,6 +68,7 @@ mm_status mm_app_init(mm_app *app, mm_config *cfg, char *err, size_t errlen)
 void mm_app_free(mm_app *app)
 {
     mm_metrics_close(app->metrics);
+    mm_lobby_publisher_free(app->publisher);
     mm_doc_cache_free(app->doc_cache);
     mm_gs_client_free(app->gs);
     mm_store_set_free(app->stores);
@@ -210,5 +219,11 @@ void mm_app_count(mm_app *app, const mm_request_kind *kind, int status, int64_t 
         errors += mm_rconn_errors(mm_store_set_conn(app->stores, i));
     mm_metrics_redis_errors(app->metrics, errors - app->redis_errors_counted);
     app->redis_errors_counted = errors;
+    mm_publish_counts pc;
+    mm_lobby_publisher_counts(app->publisher, &pc);
+    mm_metrics_lobby_published(app->metrics, pc.published - app->publish_counted.published,
+                               pc.failed - app->publish_counted.failed,
+                               pc.unconfirmed - app->publish_counted.unconfirmed);
+    app->publish_counted = pc;
     mm_metrics_request(app->metrics, kind, status, duration_us);
 }

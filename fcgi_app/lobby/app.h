@@ -10,6 +10,7 @@
 #include "doc_cache.h"
 #include "game_server_client.h"
 #include "http.h"
+#include "lobby_publisher.h"
 #include "pool_metrics.h"
 #include "rconn.h"
 #include "router.h"
@@ -22,7 +23,9 @@ typedef struct mm_app {
     mm_gs_client *gs;
     mm_metrics *metrics;
     unsigned long redis_errors_counted;
-    mm_doc_cache *doc_cache; /* open_games: document -> partial form */
+    mm_doc_cache *doc_cache;           /* open_games: document -> partial form */
+    mm_lobby_publisher *publisher;     /* the store's lobby changes -> nginx (SPEC 13) */
+    mm_publish_counts publish_counted; /* what the pool's metrics have of them */
 } mm_app;
 
 /* Takes ownership of cfg (moved into app). */
@@ -62,5 +65,7 @@ void mm_handle_join_by_code(mm_app *app, const mm_request *req, const mm_route_p
                             mm_response *res);
 void mm_handle_leave_game(mm_app *app, const mm_request *req, const mm_route_params *params,
                           mm_response *res);
+void mm_handle_lobby_events(mm_app *app, const mm_request *req, const mm_route_params *params,
+                            mm_response *res);
 
 #endif

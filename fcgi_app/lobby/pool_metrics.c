@@ -17,14 +17,14 @@
 #define CLASSES 5 /* 1xx .. 5xx */
 #define BUCKETS 15
 #define LAYOUT_MAGIC 0x4d4d4d4554524943ULL /* "MMMETRIC" */
-#define LAYOUT_VERSION 2
+#define LAYOUT_VERSION 3
 
 static const double bucket_bounds[BUCKETS - 1] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
                                                   0.1,    0.25,  0.5,    1,     2.5,  5,     10};
 
 static const char *const endpoint_names[MM_EP_COUNT] = {
-    "health",      "create_game",  "join_game",  "open_games", "metrics", "preflight",
-    "quick_match", "join_by_code", "leave_game", "bench",      "other"};
+    "health",      "create_game",  "join_game",  "open_games",   "metrics", "preflight",
+    "quick_match", "join_by_code", "leave_game", "lobby_events", "bench",   "other"};
 static const char *const limit_names[MM_LIMIT_COUNT] = {"rate", "open_games", "seats"};
 static const char *const op_names[MM_GS_OP_COUNT] = {"create_game", "join_game", "remove_game",
                                                      "remove_player"};
@@ -44,6 +44,7 @@ typedef struct {
     uint64_t games_created[SLOTS];
     uint64_t games_joined[SLOTS];
     uint64_t limited[SLOTS][MM_LIMIT_COUNT];
+    uint64_t lobby_publish[3]; /* published, failed, unconfirmed */
 } segment;
 
 struct mm_metrics {
@@ -186,6 +187,15 @@ void mm_metrics_redis_errors(mm_metrics *m, uint64_t n)
         add(&m->seg->redis_errors, n);
 }
 
+void mm_metrics_lobby_published(mm_metrics *m, uint64_t published, uint64_t failed,
+                                uint64_t unconfirmed)
+{
+    const uint64_t n[3] = {published, failed, unconfirmed};
+    for (int i = 0; i < 3; i++)
+        if (n[i] > 0)
+            add(&m->seg->lobby_publish[i], n[i]);
+}
+
 void mm_metrics_game_created(mm_metrics *m, const mm_product *p)
 {
     add(&m->seg->games_created[slot_of(m, p)], 1);
@@ -291,6 +301,16 @@ char *mm_metrics_render(const mm_metrics *m, size_t *len)
     mm_prom_family(&p, "matchmaker_redis_errors_total", "counter",
                    "Redis commands or connections that failed.");
     mm_prom_counter(&p, "matchmaker_redis_errors_total", "", get(&s->redis_errors));
+
+    mm_prom_family(&p, "matchmaker_lobby_publish_total", "counter",
+                   "Live lobby changes sent to nginx's publisher, by result: published, failed "
+                   "(missing from the subscriptions), unconfirmed (the connection closed before "
+                   "nginx answered).");
+    static const char *const publish_results[3] = {"published", "failed", "unconfirmed"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(labels, sizeof(labels), "result=\"%s\"", publish_results[i]);
+        mm_prom_counter(&p, "matchmaker_lobby_publish_total", labels, get(&s->lobby_publish[i]));
+    }
 
     mm_prom_family(&p, "matchmaker_games_created_total", "counter", "Games created, by product.");
     render_per_product(&p, s, nslots, "matchmaker_games_created_total", s->games_created);

@@ -23,8 +23,9 @@ typedef enum {
     MM_EP_QUICK_MATCH,
     MM_EP_JOIN_BY_CODE,
     MM_EP_LEAVE_GAME,
-    MM_EP_BENCH, /* the benchmark's no-op route, when enabled */
-    MM_EP_OTHER, /* 404, 405, and answers given before routing (413) */
+    MM_EP_LOBBY_EVENTS, /* nginx asking whether a subscription's product exists */
+    MM_EP_BENCH,        /* the benchmark's no-op route, when enabled */
+    MM_EP_OTHER,        /* 404, 405, and answers given before routing (413) */
     MM_EP_COUNT
 } mm_endpoint;
 
@@ -56,6 +57,10 @@ bool mm_metrics_shared(const mm_metrics *m);
 void mm_metrics_request(mm_metrics *m, const mm_request_kind *k, int status, int64_t duration_us);
 void mm_metrics_gs_call(mm_metrics *m, const mm_product *p, mm_gs_op op, mm_gs_result r);
 void mm_metrics_redis_errors(mm_metrics *m, uint64_t n);
+/* Live lobby changes this process published, failed to publish, and published unconfirmed
+ * (mm_publish_counts), since it last said. */
+void mm_metrics_lobby_published(mm_metrics *m, uint64_t published, uint64_t failed,
+                                uint64_t unconfirmed);
 void mm_metrics_game_created(mm_metrics *m, const mm_product *p);
 void mm_metrics_game_joined(mm_metrics *m, const mm_product *p);
 /* A request refused by a per-user limit (SPEC 11). */

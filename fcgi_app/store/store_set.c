@@ -17,19 +17,20 @@ struct mm_store_set {
     size_t *of_product; /* cfg->products[i] -> its deployment */
 };
 
-/* The deployment of url, made when it is the first to name it. */
-static long deployment_of(mm_store_set *set, const char *url, long timeout_ms, char *err,
-                          size_t errlen)
+/* The deployment of url, made when it is the first to name it; found through sentinels
+ * (NULL or none: url's own address). */
+static long deployment_of(mm_store_set *set, const char *url, const mm_sentinel_set *sentinels,
+                          long timeout_ms, char *err, size_t errlen)
 {
     for (size_t i = 0; i < set->ndeps; i++)
         if (strcmp(set->deps[i].url, url) == 0)
             return (long)i;
-    mm_redis_url u;
-    if (mm_redis_url_parse(url, &u, err, errlen) != MM_OK)
+    mm_redis_target t;
+    if (mm_redis_target_make(url, sentinels, &t, err, errlen) != MM_OK)
         return -1;
     deployment *d = &set->deps[set->ndeps];
     d->url = url;
-    d->conn = mm_rconn_new(&u, timeout_ms);
+    d->conn = mm_rconn_new_target(&t, timeout_ms);
     d->store = d->conn != NULL ? mm_store_new(d->conn) : NULL;
     if (d->store == NULL) {
         snprintf(err, errlen, "out of memory");
@@ -59,13 +60,15 @@ mm_store_set *mm_store_set_new(const mm_config *cfg, long timeout_ms, char *err,
         mm_store_set_free(set);
         return NULL;
     }
-    if (deployment_of(set, cfg->redis_url, timeout_ms, err, errlen) < 0) {
+    /* the shared deployment, behind the sentinels when there are (SPEC 14); a product on a
+     * Redis of its own is reached at its URL's address */
+    if (deployment_of(set, cfg->redis_url, &cfg->redis_sentinels, timeout_ms, err, errlen) < 0) {
         mm_store_set_free(set);
         return NULL;
     }
     for (size_t i = 0; i < cfg->nproducts; i++) {
-        long d = deployment_of(set, mm_config_redis_url(cfg, &cfg->products[i]), timeout_ms, err,
-                               errlen);
+        long d = deployment_of(set, mm_config_redis_url(cfg, &cfg->products[i]), NULL,
+                               timeout_ms, err, errlen);
         if (d < 0) {
             mm_store_set_free(set);
             return NULL;

@@ -1,4 +1,5 @@
-/* The stores of a process, one per Redis deployment (SPEC 14): the global redis_url's, and
+/* The stores of a process, one per Redis deployment (SPEC 14): the global redis_url's (found
+ * through redis_sentinels when the configuration names them), and
  * one for each other URL a product names as its own, shared by the products that name the
  * same one. Each store has its connection (connected lazily), the per-user limits and the
  * replicas each write waits for, from the configuration. mm_store_set_new has one matching

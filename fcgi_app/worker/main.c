@@ -17,6 +17,7 @@
 #include "curation.h"
 #include "cleanup_job.h"
 #include "game_server_async.h"
+#include "lobby_publisher.h"
 #include "log.h"
 #include "metrics_http.h"
 #include "rconn.h"
@@ -64,13 +65,13 @@ static void pause_ms(long ms)
     nanosleep(&ts, NULL);
 }
 
-static mm_rconn *connect_to(const char *url, long timeout_ms)
+static mm_rconn *connect_to(const char *url, const mm_sentinel_set *sentinels, long timeout_ms)
 {
-    mm_redis_url u;
+    mm_redis_target t;
     char err[160];
-    if (mm_redis_url_parse(url, &u, err, sizeof(err)) != MM_OK)
+    if (mm_redis_target_make(url, sentinels, &t, err, sizeof(err)) != MM_OK)
         return NULL; /* validated with the config already */
-    return mm_rconn_new(&u, timeout_ms);
+    return mm_rconn_new_target(&t, timeout_ms);
 }
 
 /* ---- the loop's time budget ----
@@ -209,7 +210,13 @@ static int run(const mm_config *cfg, const char *name)
     char err[256];
     mm_store_set *stores = mm_store_set_new(cfg, cfg->redis_timeout_ms, err, sizeof(err));
     /* the blocking read must not time out before the server answers it */
-    mm_rconn *stream = connect_to(cfg->event_stream_url, cfg->redis_timeout_ms + BLOCK_MS);
+    mm_rconn *stream = connect_to(cfg->event_stream_url, &cfg->event_stream_sentinels,
+                                  cfg->redis_timeout_ms + BLOCK_MS);
+    /* what the worker lists, relists and unlists is pushed to the subscribers (SPEC 13) */
+    mm_lobby_publisher *publisher =
+        mm_lobby_publisher_new(cfg->lobby_publisher, cfg->lobby_publish_timeout_ms);
+    if (stores != NULL && publisher != NULL)
+        mm_store_set_observe(stores, mm_lobby_publisher_observe, publisher);
     mm_gs_multi *calls = mm_gs_multi_new(cfg->game_server_connect_timeout_ms,
                                          cfg->game_server_timeout_ms, CLEANUP_SLOTS);
     char host[64] = "worker", consumer[160];
@@ -229,7 +236,8 @@ static int run(const mm_config *cfg, const char *name)
         mm_log_error("msg=\"refusing to start\" reason=\"%s\"", err);
         goto out;
     }
-    if (w == NULL || calls == NULL || metrics == NULL || cursor == NULL || arena == NULL) {
+    if (w == NULL || calls == NULL || metrics == NULL || cursor == NULL || arena == NULL ||
+        publisher == NULL) {
         mm_log_error("msg=\"out of memory at start-up\"");
         goto out;
     }
@@ -295,6 +303,9 @@ static int run(const mm_config *cfg, const char *name)
                 mm_worker_metrics_tidy(metrics, (uint64_t)trimmed, (uint64_t)removed);
             }
         }
+        mm_publish_counts pc;
+        mm_lobby_publisher_counts(publisher, &pc);
+        mm_worker_metrics_lobby(metrics, pc.published, pc.failed, pc.unconfirmed);
         if (st == MM_OK) {
             if (backoff != 0)
                 mm_log_info("msg=\"redis reachable again; resuming\"");
@@ -324,6 +335,7 @@ out:
     mm_arena_free(arena);
     mm_gs_multi_free(calls);
     mm_store_set_free(stores);
+    mm_lobby_publisher_free(publisher);
     mm_rconn_free(stream);
     return rc;
 }

@@ -25,6 +25,7 @@ struct mm_worker_metrics {
     uint64_t passes, expired, reset, cleaned, changed, skipped;
     uint64_t trimmed, consumers_removed;
     uint64_t cleanup[MM_CLEANUP_OUTCOMES];
+    uint64_t lobby_publish[3]; /* published, failed, unconfirmed */
     uint64_t pass_buckets[BUCKETS];
     uint64_t pass_us;
 };
@@ -102,6 +103,14 @@ void mm_worker_metrics_cleanup(mm_worker_metrics *m, mm_cleanup_outcome outcome)
         add(&m->cleanup[outcome], 1);
 }
 
+void mm_worker_metrics_lobby(mm_worker_metrics *m, uint64_t published, uint64_t failed,
+                             uint64_t unconfirmed)
+{
+    __atomic_store_n(&m->lobby_publish[0], published, __ATOMIC_RELAXED);
+    __atomic_store_n(&m->lobby_publish[1], failed, __ATOMIC_RELAXED);
+    __atomic_store_n(&m->lobby_publish[2], unconfirmed, __ATOMIC_RELAXED);
+}
+
 char *mm_worker_metrics_render(void *ctx, size_t *len)
 {
     const mm_worker_metrics *m = ctx;
@@ -169,6 +178,16 @@ char *mm_worker_metrics_render(void *ctx, size_t *len)
     for (int o = 0; o < MM_CLEANUP_OUTCOMES; o++) {
         snprintf(labels, sizeof(labels), "outcome=\"%s\"", cleanup_names[o]);
         mm_prom_counter(&p, "matchmaker_worker_cleanup_calls_total", labels, get(&m->cleanup[o]));
+    }
+    mm_prom_family(&p, "matchmaker_worker_lobby_publish_total", "counter",
+                   "Live lobby changes sent to nginx's publisher, by result: published, failed "
+                   "(missing from the subscriptions), unconfirmed (the connection closed before "
+                   "nginx answered).");
+    static const char *const publish_results[3] = {"published", "failed", "unconfirmed"};
+    for (int r = 0; r < 3; r++) {
+        snprintf(labels, sizeof(labels), "result=\"%s\"", publish_results[r]);
+        mm_prom_counter(&p, "matchmaker_worker_lobby_publish_total", labels,
+                        get(&m->lobby_publish[r]));
     }
 
     uint64_t counts[BUCKETS];

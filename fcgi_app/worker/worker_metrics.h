@@ -47,6 +47,11 @@ typedef enum {
 } mm_cleanup_outcome;
 void mm_worker_metrics_cleanup(mm_worker_metrics *m, mm_cleanup_outcome outcome);
 
+/* The live lobby's changes the worker has published, failed to publish and published
+ * unconfirmed so far (totals, mm_publish_counts). */
+void mm_worker_metrics_lobby(mm_worker_metrics *m, uint64_t published, uint64_t failed,
+                             uint64_t unconfirmed);
+
 /* malloc'ed text (caller frees), NULL when out of memory. ctx is the
  * mm_worker_metrics (the signature of a metrics server's render callback). */
 char *mm_worker_metrics_render(void *ctx, size_t *len);

@@ -31,7 +31,9 @@
 #include <json-c/json.h>
 
 #include "log.h"
+#include "rconn.h"
 #include "redis_url.h"
+#include "sentinel.h"
 #include "text.h"
 
 #define GS_PROG "mm-test-gameserver"
@@ -1029,100 +1031,32 @@ static void handle_calls(const gs_ctx *x, gs_response *res)
 
 /* ---- game events: XADD to Redis -------------------------------------------------------- */
 
-/* One connection, made on demand and dropped on any error so the next call reconnects. Its
- * mutex is held across the Redis round trip: that is what serialises use of the context. */
+/* One connection (core/rconn.c, as the matchmaker's: made on demand, dropped on any error so
+ * the next call reconnects; through sentinels when given, so events follow a failover).
+ * Its mutex is held across the Redis round trip: that is what serialises its use. */
 static struct {
     pthread_mutex_t lock;
     int enabled;
-    mm_redis_url url;
-    redisContext *ctx;
+    mm_redis_target target;
+    mm_rconn *conn;
 } rds = {.lock = PTHREAD_MUTEX_INITIALIZER};
-
-static void redis_drop(void)
-{
-    if (rds.ctx != NULL)
-        redisFree(rds.ctx);
-    rds.ctx = NULL;
-}
-
-static int redis_simple(const char *err_prefix, char *err, size_t errlen, int argc,
-                        const char **argv)
-{
-    redisReply *r = redisCommandArgv(rds.ctx, argc, argv, NULL);
-    int rc = 0;
-    if (r == NULL) {
-        snprintf(err, errlen, "%s: %s", err_prefix, rds.ctx->errstr);
-        return -1;
-    }
-    if (r->type == REDIS_REPLY_ERROR) {
-        snprintf(err, errlen, "%s: %s", err_prefix, r->str);
-        rc = -1;
-    }
-    freeReplyObject(r);
-    return rc;
-}
-
-static int redis_connect(char *err, size_t errlen)
-{
-    struct timeval tv = {GS_REDIS_TIMEOUT_MS / 1000,
-                         (suseconds_t)(GS_REDIS_TIMEOUT_MS % 1000) * 1000};
-    if (rds.url.is_unix)
-        rds.ctx = redisConnectUnixWithTimeout(rds.url.path, tv);
-    else
-        rds.ctx = redisConnectWithTimeout(rds.url.host, rds.url.port, tv);
-    if (rds.ctx == NULL) {
-        snprintf(err, errlen, "redis: out of memory");
-        return -1;
-    }
-    if (rds.ctx->err) {
-        snprintf(err, errlen, "redis connect: %s", rds.ctx->errstr);
-        goto out;
-    }
-    if (redisSetTimeout(rds.ctx, tv) != REDIS_OK) {
-        snprintf(err, errlen, "redis: cannot set timeout");
-        goto out;
-    }
-    if (rds.url.password[0] != '\0') {
-        const char *argv[] = {"AUTH", rds.url.password};
-        if (redis_simple("redis AUTH", err, errlen, 2, argv) != 0)
-            goto out;
-    }
-    if (rds.url.db != 0) {
-        char db[16];
-        snprintf(db, sizeof(db), "%d", rds.url.db);
-        const char *argv[] = {"SELECT", db};
-        if (redis_simple("redis SELECT", err, errlen, 2, argv) != 0)
-            goto out;
-    }
-    return 0;
-out:
-    redis_drop();
-    return -1;
-}
 
 /* XADDs argv; 200 with the entry id in id, or 503 with a reason in err. */
 static int redis_xadd(int argc, const char **argv, char *id, size_t idlen, char *err, size_t errlen)
 {
     int status = 503;
-    redisReply *r = NULL;
-
     pthread_mutex_lock(&rds.lock);
-    if (rds.ctx == NULL && redis_connect(err, errlen) != 0)
-        goto out;
-    r = redisCommandArgv(rds.ctx, argc, argv, NULL);
-    if (r == NULL) {
-        snprintf(err, errlen, "redis: %s", rds.ctx->errstr);
-        redis_drop();
-        goto out;
-    }
-    if (r->type != REDIS_REPLY_STRING) {
+    /* sent once: an XADD whose answer was lost may have been added */
+    redisReply *r = mm_rconn_command_argv(rds.conn, MM_RCONN_ONCE, argc, argv, NULL);
+    if (r == NULL)
+        snprintf(err, errlen, "redis unavailable");
+    else if (r->type != REDIS_REPLY_STRING)
         snprintf(err, errlen, "redis XADD: %s",
                  r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
-        goto out;
+    else {
+        snprintf(id, idlen, "%s", r->str);
+        status = 200;
     }
-    snprintf(id, idlen, "%s", r->str);
-    status = 200;
-out:
     pthread_mutex_unlock(&rds.lock);
     if (r != NULL)
         freeReplyObject(r);
@@ -1397,16 +1331,21 @@ typedef struct {
     const char *port_file;
     const char *redis_url;
     const char *log_file;
+    mm_sentinel_set sentinels;
 } gs_options;
 
 static void usage(FILE *f)
 {
     fprintf(f, "usage: " GS_PROG " [-b ADDR] [-p PORT] [--port-file FILE] [--redis-url URL]"
-               " [--log FILE] [-v]\n"
+               " [--sentinel HOST:PORT ... --master-name NAME] [--log FILE] [-v]\n"
                "  -b, --bind ADDR      address to listen on (default 127.0.0.1)\n"
                "  -p, --port PORT      port, 0 for an ephemeral one (default 0)\n"
                "      --port-file FILE write the bound port there once listening\n"
                "      --redis-url URL  redis://... or unix://... for POST /_control/emit\n"
+               "      --sentinel HOST:PORT  find that Redis's primary through this sentinel\n"
+               "                       (repeat for each; the URL then gives only the\n"
+               "                       password and database)\n"
+               "      --master-name NAME  the master the sentinels monitor (default mymaster)\n"
                "      --log FILE       append log lines to FILE instead of stderr\n"
                "  -v, --verbose        log one line per request\n");
 }
@@ -1414,26 +1353,47 @@ static void usage(FILE *f)
 /* Returns 0 to run, or the exit code. */
 static int parse_args(int argc, char **argv, gs_options *o)
 {
-    enum { OPT_PORT_FILE = 256, OPT_REDIS_URL, OPT_LOG };
+    enum { OPT_PORT_FILE = 256, OPT_REDIS_URL, OPT_LOG, OPT_SENTINEL, OPT_MASTER_NAME };
     static const struct option longopts[] = {
         {"bind", required_argument, NULL, 'b'},
         {"port", required_argument, NULL, 'p'},
         {"port-file", required_argument, NULL, OPT_PORT_FILE},
         {"redis-url", required_argument, NULL, OPT_REDIS_URL},
+        {"sentinel", required_argument, NULL, OPT_SENTINEL},
+        {"master-name", required_argument, NULL, OPT_MASTER_NAME},
         {"log", required_argument, NULL, OPT_LOG},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     int ch;
+    char why[128];
     o->bind = "127.0.0.1";
     o->port = "0";
+    snprintf(o->sentinels.master_name, sizeof(o->sentinels.master_name), "mymaster");
     while ((ch = getopt_long(argc, argv, "b:p:vh", longopts, NULL)) != -1) {
         switch (ch) {
         case 'b': o->bind = optarg; break;
         case 'p': o->port = optarg; break;
         case OPT_PORT_FILE: o->port_file = optarg; break;
         case OPT_REDIS_URL: o->redis_url = optarg; break;
+        case OPT_SENTINEL:
+            if (o->sentinels.n == MM_SENTINELS_MAX ||
+                mm_redis_addr_parse(optarg, strlen(optarg), &o->sentinels.addrs[o->sentinels.n],
+                                    why, sizeof(why)) != MM_OK) {
+                fprintf(stderr, GS_PROG ": --sentinel %s: %s\n", optarg,
+                        o->sentinels.n == MM_SENTINELS_MAX ? "at most 16" : why);
+                return 2;
+            }
+            o->sentinels.n++;
+            break;
+        case OPT_MASTER_NAME:
+            if (!mm_sentinel_name_valid(optarg, strlen(optarg))) {
+                fprintf(stderr, GS_PROG ": --master-name wants 1..64 of [A-Za-z0-9_.-]\n");
+                return 2;
+            }
+            snprintf(o->sentinels.master_name, sizeof(o->sentinels.master_name), "%s", optarg);
+            break;
         case OPT_LOG: o->log_file = optarg; break;
         case 'v': log_verbose = 1; break;
         case 'h': usage(stdout); return 100;
@@ -1605,10 +1565,20 @@ int main(int argc, char **argv)
             return 2;
         }
     }
+    /* rconn's own lines (Redis lost, found again, a new primary) go to the same log */
+    mm_log_init(GS_PROG, MM_LOG_INFO);
+    if (o.log_file != NULL)
+        mm_log_open(o.log_file);
     if (o.redis_url != NULL) {
-        if (mm_redis_url_parse(o.redis_url, &rds.url, err, sizeof(err)) != MM_OK) {
+        if (mm_redis_target_make(o.redis_url, &o.sentinels, &rds.target, err, sizeof(err)) !=
+            MM_OK) {
             log_error("invalid --redis-url: %s", err);
             rc = 2;
+            goto out;
+        }
+        rds.conn = mm_rconn_new_target(&rds.target, GS_REDIS_TIMEOUT_MS);
+        if (rds.conn == NULL) {
+            log_error("out of memory");
             goto out;
         }
         rds.enabled = 1;
@@ -1645,7 +1615,7 @@ out:
         calls_clear();
         free(ctl.calls);
     }
-    redis_drop();
+    mm_rconn_free(rds.conn);
     if (log_fd != STDERR_FILENO)
         close(log_fd);
     return rc;

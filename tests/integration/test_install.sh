@@ -44,6 +44,17 @@ MATCHMAKER_SECRET_KEY=0123456789abcdef0123456789abcdef \
 "$stage/usr/bin/matchmaker-worker" -h | grep -q usage || fail "worker does not run"
 "$stage/usr/bin/matchmaker-token" -h 2>&1 | grep -qi usage || fail "token tool does not run"
 
+# 3b. the live lobby: the programs publish where nginx listens, in the folder tmpfiles.d makes
+publisher=$(sed -n 's/.*"lobby_publisher": "unix:\(.*\)".*/\1/p' "$sample")
+grep -q "listen unix:$publisher;" "$stage/etc/matchmaker/nginx/matchmaker-server.conf" ||
+    fail "the sample's lobby_publisher ($publisher) is not the nginx block's publisher socket"
+grep -q "^d ${publisher%/*} 0750 root matchmaker" "$stage/usr/lib/tmpfiles.d/matchmaker.conf" ||
+    fail "tmpfiles.d does not make the publisher socket's folder ${publisher%/*}"
+[ -f "$stage/usr/share/matchmaker/lobby/index.html" ] &&
+    grep -q 'set $matchmaker_lobby_root /usr/share/matchmaker;' \
+        "$stage/etc/matchmaker/nginx/matchmaker-server.conf" ||
+    fail "the nginx block does not serve the installed lobby page"
+
 # 4. nginx accepts the server block (its include pointed into the stage), and
 # the whole nginx.conf for a dedicated host; that file's process and connection
 # numbers are the local stack's (whose numbers the tests measure)
@@ -59,7 +70,12 @@ for key in worker_processes worker_rlimit_nofile worker_connections; do
 done
 echo "ok: the shipped and local nginx hold the same process and connection numbers"
 if [ -x "$nginx_bin" ]; then
+    # (nginx -t binds the publisher's unix socket: its folder is the stage)
+    sed -i -e "s|listen unix:/run/matchmaker-live/|listen unix:$stage/|" "$ngdir/matchmaker-server.conf"
+    # Debian's nginx loads the live lobby's module through modules-enabled/
+    nchan=${MM_NCHAN_MODULE:-/usr/lib/nginx/modules/ngx_nchan_module.so}
     cat >"$stage/nginx.conf" <<CONF
+load_module $nchan;
 pid $stage/nginx.pid;
 error_log stderr;
 events {}
@@ -70,7 +86,8 @@ CONF
     echo "ok: nginx -t accepts the server block"
     # the dedicated host's nginx.conf, with the system's paths moved into the stage
     sed -e "s|/run/nginx.pid|$stage/nginx.pid|" -e "s|/var/log/nginx/|$stage/|" \
-        -e '/modules-enabled/d' -e "s|/etc/nginx/mime.types|$stage/mime.types|" \
+        -e "s|^include /etc/nginx/modules-enabled/.*|load_module $nchan;|" \
+        -e "s|/etc/nginx/mime.types|$stage/mime.types|" \
         "$ngdir/matchmaker-nginx.conf" >"$stage/nginx-host.conf"
     echo 'types { application/json json; }' >"$stage/mime.types"
     "$nginx_bin" -t -p "$stage" -c "$stage/nginx-host.conf" 2>&1 | grep -q "test is successful" ||

@@ -4,7 +4,8 @@
 # nginx on a unix socket, so parallel runs never collide. The stack is torn
 # down however the test ends. A test whose stack needs a program this machine
 # lacks (redis-server, redis-cli, nginx, spawn-fcgi) is skipped: one line
-# naming it, exit status 77 (automake's "skipped").
+# naming it, exit status 77 (automake's "skipped"). MM_TEST_REDIS_PORT, when
+# set, puts Redis on that loopback port as well (nchan reaches Redis over TCP).
 #   with_stack.sh [--redis-only] TEST_PROGRAM [ARGS...]
 set -euo pipefail
 : "${top_srcdir:?}" "${top_builddir:?}"
@@ -20,7 +21,7 @@ fi
 run=$(mktemp -d "${TMPDIR:-/tmp}/mm-itest.XXXXXX")
 chmod 755 "$run"
 export MM_RUN_DIR=$run MM_BUILD_DIR=$top_builddir MM_LISTEN="unix:$run/nginx.sock"
-export MM_REDIS_PORT=0 MM_GS_PORT=0 MM_FCGI_PROCS=${MM_FCGI_PROCS:-3}
+export MM_REDIS_PORT=${MM_TEST_REDIS_PORT:-0} MM_GS_PORT=0 MM_FCGI_PROCS=${MM_FCGI_PROCS:-3}
 export MM_FCGI_GS_PROCS=${MM_FCGI_GS_PROCS:-2}
 # workers started by the tests choose their own metrics port
 export MM_WORKER_METRICS_PORT=${MM_WORKER_METRICS_PORT:-0}

@@ -1,8 +1,13 @@
-/* mm-soak: the soak test's load generator and checker (scripts/soak.sh).
- *   mm-soak load NGINX_SOCK GS_URL SECRET SECONDS THREADS
+/* mm-soak: the soak test's load generator and checker (scripts/soak.sh), also the
+ * failover drill's load (scripts/failover-drill.sh).
+ *   mm-soak load NGINX_SOCK GS_URL SECRET SECONDS THREADS [RECORD_DIR]
  *     mixed create / list / join through nginx for SECONDS; after a create the
  *     game server is asked to report the creator connected (so the worker
- *     lists the game); prints the answers counted by operation and kind.
+ *     lists the game); prints the answers counted by operation and kind. With
+ *     RECORD_DIR, every answer is written to RECORD_DIR/answers.tsv (start and
+ *     end in Unix ms, operation, status, product, game id, user) and every
+ *     report of the creator connected to RECORD_DIR/emits.tsv (start, end,
+ *     status, product, game id, stream entry id), for tests/soak/drill_check.c.
  *   mm-soak check REDIS_SOCK
  *     the stored-state invariants (tests/integration/consistency.h); exit 1
  *     on any violation. */
@@ -33,6 +38,15 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static long counts[OP_COUNT][K_COUNT];
 static long emits_failed;
 static double slowest;
+static FILE *answers_out, *emits_out; /* the record, when asked for (under lock) */
+
+/* Wall-clock Unix milliseconds: the record is compared with the time of the kill. */
+static long long wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static double now_s(void)
 {
@@ -99,13 +113,31 @@ static int kind_of(long status)
     }
 }
 
-static void count(int op, long status, double secs)
+/* Counts an answer and, when recording, writes it down: it started at start_ms (Unix) and
+ * took secs. */
+static void count(int op, long status, double secs, long long start_ms, const char *product,
+                  const char *game, const char *user)
 {
     pthread_mutex_lock(&lock);
     counts[op][kind_of(status)]++;
     if (secs > slowest)
         slowest = secs;
+    if (answers_out != NULL)
+        fprintf(answers_out, "%lld\t%lld\t%s\t%ld\t%s\t%s\t%s\n", start_ms,
+                start_ms + (long long)(secs * 1000), op_names[op], status, product,
+                game[0] ? game : "-", user);
     pthread_mutex_unlock(&lock);
+}
+
+/* The value of the string field name of the JSON object in text, into out ("" if none). */
+static void field_of(const char *text, const char *name, char *out, size_t cap)
+{
+    json_object *j = json_tokener_parse(text), *v;
+    out[0] = '\0';
+    if (j != NULL && json_object_object_get_ex(j, name, &v) &&
+        json_object_is_type(v, json_type_string))
+        snprintf(out, cap, "%s", json_object_get_string(v));
+    json_object_put(j);
 }
 
 static const char *auth_for(mm_arena *a, const char *user)
@@ -141,7 +173,7 @@ static void *worker(void *arg)
     mm_arena *a = mm_arena_new(0);
     char *mem = malloc(65536);
     buf b = {mem, 0};
-    char url[512], user[64], game[64], body[256];
+    char url[512], user[64], game[64], body[256], entry[64];
     double secs;
     for (unsigned k = 0; now_s() < deadline; k++) {
         mm_arena_reset(a);
@@ -149,35 +181,46 @@ static void *worker(void *arg)
         int op = (int)(k % 4 == 3 ? OP_CREATE : k % 2 ? OP_JOIN : OP_LIST);
         const char *product = k % 8 < 4 ? "exrps3" : "exrps";
         long status;
+        long long t0 = wall_ms();
         if (op == OP_CREATE) {
             snprintf(url, sizeof(url), "http://localhost/game_lobby/%s/create_game", product);
             status = exchange(c, nginx_sock, url, auth_for(a, user), "{}", &b, &secs);
-            count(op, status, secs);
-            json_object *j = status == 200 ? json_tokener_parse(b.p) : NULL, *id;
-            if (j != NULL && json_object_object_get_ex(j, "game_id", &id)) {
+            game[0] = '\0';
+            if (status == 200)
+                field_of(b.p, "game_id", game, sizeof(game));
+            count(op, status, secs, t0, product, game, user);
+            if (game[0] != '\0') {
                 /* the creator connects: the game server reports it */
                 snprintf(body, sizeof(body),
                          "{\"product_id\": \"%s\", \"game_id\": \"%s\", \"type\": "
                          "\"state_change\", \"new_state\": \"creator_joined\"}",
-                         product, json_object_get_string(id));
+                         product, game);
                 snprintf(url, sizeof(url), "%s/_control/emit", gs_url);
-                if (exchange(c, NULL, url, NULL, body, &b, &secs) != 200) {
-                    pthread_mutex_lock(&lock);
+                t0 = wall_ms();
+                status = exchange(c, NULL, url, NULL, body, &b, &secs);
+                entry[0] = '\0';
+                if (status == 200)
+                    field_of(b.p, "id", entry, sizeof(entry));
+                pthread_mutex_lock(&lock);
+                if (status != 200)
                     emits_failed++;
-                    pthread_mutex_unlock(&lock);
-                }
+                if (emits_out != NULL)
+                    fprintf(emits_out, "%lld\t%lld\t%ld\t%s\t%s\t%s\n", t0,
+                            t0 + (long long)(secs * 1000), status, product, game,
+                            entry[0] ? entry : "-");
+                pthread_mutex_unlock(&lock);
             }
-            json_object_put(j);
         } else {
             snprintf(url, sizeof(url), "http://localhost/game_lobby/%s/open_games?count=10",
                      product);
             status = exchange(c, nginx_sock, url, NULL, NULL, &b, &secs);
-            count(OP_LIST, status, secs);
+            count(OP_LIST, status, secs, t0, product, "", "-");
             if (op == OP_JOIN && status == 200 && pick_game(b.p, k, game)) {
                 snprintf(url, sizeof(url), "http://localhost/game_lobby/%s/join_game/%s", product,
                          game);
+                t0 = wall_ms();
                 status = exchange(c, nginx_sock, url, auth_for(a, user), "{}", &b, &secs);
-                count(OP_JOIN, status, secs);
+                count(OP_JOIN, status, secs, t0, product, game, user);
             }
         }
     }
@@ -189,9 +232,21 @@ static void *worker(void *arg)
 
 static int load(int argc, char **argv)
 {
-    if (argc != 7) {
-        fprintf(stderr, "usage: mm-soak load NGINX_SOCK GS_URL SECRET SECONDS THREADS\n");
+    if (argc != 7 && argc != 8) {
+        fprintf(stderr,
+                "usage: mm-soak load NGINX_SOCK GS_URL SECRET SECONDS THREADS [RECORD_DIR]\n");
         return 2;
+    }
+    if (argc == 8) {
+        char path[4096];
+        snprintf(path, sizeof(path), "%s/answers.tsv", argv[7]);
+        answers_out = fopen(path, "w");
+        snprintf(path, sizeof(path), "%s/emits.tsv", argv[7]);
+        emits_out = fopen(path, "w");
+        if (answers_out == NULL || emits_out == NULL) {
+            fprintf(stderr, "mm-soak: cannot write the record in %s\n", argv[7]);
+            return 2;
+        }
     }
     nginx_sock = argv[2];
     gs_url = argv[3];
@@ -230,6 +285,10 @@ static int load(int argc, char **argv)
         bad += counts[op][K_TRANSPORT] + counts[op][K_OTHER];
     printf("answers outside the SPEC (transport errors, other statuses): %ld\n", bad);
     curl_global_cleanup();
+    if (answers_out != NULL && fclose(answers_out) != 0)
+        bad++;
+    if (emits_out != NULL && fclose(emits_out) != 0)
+        bad++;
     return bad == 0 ? 0 : 1;
 }
 

@@ -14,6 +14,11 @@
     "{\"product_id\":\"exrps\",\"game_server_url\":\"http://127.0.0.1:8080/\","                    \
     "\"game_socket_url\":\"127.0.0.1:8085\"}"
 
+/* 107 characters: with the leading '/', one byte more than a socket address holds */
+#define LONG_PATH                                                                                  \
+    "0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890"  \
+    "1234567890123456"
+
 static mm_status parse(const char *json, mm_config *c, char *err, size_t errlen)
 {
     return mm_config_parse(json, strlen(json), c, err, errlen);
@@ -40,6 +45,8 @@ static void minimal_config_gets_the_spec_defaults(void **state)
     assert_string_equal(c.metrics_file, "/run/matchmaker/metrics");
     assert_int_equal(c.worker_metrics_port, 5051);
     assert_string_equal(c.worker_metrics_address, "127.0.0.1");
+    assert_string_equal(c.lobby_publisher, "unix:/run/matchmaker-live/publish.sock");
+    assert_int_equal(c.lobby_publish_timeout_ms, 200);
     assert_int_equal(c.expiry_seconds[MM_STATE_CREATED], 60);
     assert_int_equal(c.expiry_seconds[MM_STATE_CREATOR_JOINED], 60);
     assert_int_equal(c.expiry_seconds[MM_STATE_ALL_PLAYERS_JOINED], 600);
@@ -196,6 +203,56 @@ static const refusal refusals[] = {
     {"{\"worker_metrics_port\":70000,\"products\":[" P1 "]}", "worker_metrics_port"},
     {"{\"worker_metrics_address\":\"localhost\",\"products\":[" P1 "]}",
      "worker_metrics_address\" must be an IPv4 or IPv6 address"},
+    /* SPEC 14: sentinels */
+    {"{\"redis_sentinels\":\"h:1\",\"products\":[" P1 "]}",
+     "\"redis_sentinels\" must be an array of at most 16 \"host:port\" strings"},
+    {"{\"redis_sentinels\":null,\"products\":[" P1 "]}", "\"redis_sentinels\" must be an array"},
+    {"{\"redis_sentinels\":[\"a:1\",\"a:2\",\"a:3\",\"a:4\",\"a:5\",\"a:6\",\"a:7\",\"a:8\","
+     "\"a:9\",\"a:10\",\"a:11\",\"a:12\",\"a:13\",\"a:14\",\"a:15\",\"a:16\",\"a:17\"],"
+     "\"products\":[" P1 "]}",
+     "must be an array of at most 16"},
+    {"{\"redis_sentinels\":[\"h\"],\"products\":[" P1 "]}",
+     "redis_sentinels[0]: expected host:port"},
+    {"{\"redis_sentinels\":[\"h:1\",\"h:0\"],\"products\":[" P1 "]}",
+     "redis_sentinels[1]: the port must be 1..65535"},
+    {"{\"redis_sentinels\":[\"h:1\",5],\"products\":[" P1 "]}",
+     "redis_sentinels[1] must be a \"host:port\" string"},
+    {"{\"redis_sentinels\":[\"h:1\\u0000x\"],\"products\":[" P1 "]}",
+     "redis_sentinels[0] must be a \"host:port\" string"},
+    {"{\"redis_sentinels\":[\"::1:26379\"],\"products\":[" P1 "]}",
+     "an IPv6 address goes in brackets"},
+    {"{\"redis_sentinels\":[\"h:1\",\"h:1\"],\"products\":[" P1 "]}",
+     "redis_sentinels[1] is listed twice"},
+    {"{\"redis_master_name\":\"m m\",\"products\":[" P1 "]}",
+     "\"redis_master_name\" must be 1..64 characters of [A-Za-z0-9_.-]"},
+    {"{\"redis_master_name\":\"\",\"products\":[" P1 "]}", "\"redis_master_name\" must be 1..64"},
+    {"{\"redis_master_name\":"
+     "\"m12345678901234567890123456789012345678901234567890123456789012345\",\"products\":[" P1
+     "]}",
+     "\"redis_master_name\" must be 1..64"},
+    {"{\"redis_master_name\":7,\"products\":[" P1 "]}", "\"redis_master_name\" must be"},
+    {"{\"redis_master_name\":null,\"products\":[" P1 "]}", "\"redis_master_name\" must be"},
+    {"{\"event_stream_sentinels\":[\"h:1\",\"[::1]:x\"],\"products\":[" P1 "]}",
+     "event_stream_sentinels[1]: the port must be 1..65535"},
+    {"{\"event_stream_sentinels\":{},\"products\":[" P1 "]}",
+     "\"event_stream_sentinels\" must be an array"},
+    {"{\"event_stream_master_name\":\"a/b\",\"products\":[" P1 "]}",
+     "\"event_stream_master_name\" must be 1..64"},
+    {"{\"redis_min_replicas_ack\":17,\"products\":[" P1 "]}",
+     "\"redis_min_replicas_ack\" must be an integer 0..16"},
+    {"{\"redis_min_replicas_ack\":-1,\"products\":[" P1 "]}", "redis_min_replicas_ack"},
+    {"{\"lobby_publisher\":\"tcp://127.0.0.1:9\",\"products\":[" P1 "]}",
+     "\"lobby_publisher\" must be"},
+    {"{\"lobby_publisher\":\"unix:run/publish.sock\",\"products\":[" P1 "]}",
+     "\"lobby_publisher\" must be"},
+    {"{\"lobby_publisher\":\"unix:/run/\",\"products\":[" P1 "]}", "\"lobby_publisher\" must be"},
+    {"{\"lobby_publisher\":\"http://\",\"products\":[" P1 "]}", "\"lobby_publisher\" must be"},
+    {"{\"lobby_publisher\":\"http://127.0.0.1:8090/pub\",\"products\":[" P1 "]}",
+     "\"lobby_publisher\" must be"},
+    {"{\"lobby_publisher\":\"unix:/a\\nb\",\"products\":[" P1 "]}", "\"lobby_publisher\" must be"},
+    /* a socket address holds at most 107 bytes of path */
+    {"{\"lobby_publisher\":\"unix:/" LONG_PATH "\",\"products\":[" P1 "]}", "at most 107 bytes"},
+    {"{\"lobby_publish_timeout_ms\":0,\"products\":[" P1 "]}", "lobby_publish_timeout_ms"},
 };
 
 static void every_refusal_names_the_problem(void **state)
@@ -211,6 +268,121 @@ static void every_refusal_names_the_problem(void **state)
         assert_null(strchr(err, '\n'));
         assert_null(c.products);
         assert_null(c.redis_url);
+    }
+}
+
+/* SPEC 14: the sentinel pairs, and the event stream's defaulting to the data's. */
+static void sentinels_are_read_and_defaulted(void **state)
+{
+    mm_config c;
+    char err[256] = "";
+    /* none by default: the URLs' addresses; the name Redis's examples use */
+    assert_int_equal(parse("{\"products\":[" P1 "]}", &c, err, sizeof(err)), MM_OK);
+    assert_int_equal(c.redis_sentinels.n, 0);
+    assert_string_equal(c.redis_sentinels.master_name, "mymaster");
+    assert_int_equal(c.event_stream_sentinels.n, 0);
+    assert_string_equal(c.event_stream_sentinels.master_name, "mymaster");
+    assert_int_equal(c.redis_min_replicas_ack, 0);
+    mm_config_free(&c);
+
+    /* the data's pair, taken by the event stream */
+    assert_int_equal(parse("{\"redis_sentinels\":[\"10.0.0.1:26379\",\"sentinel-b:26380\","
+                           "\"[::1]:26381\"],\"redis_master_name\":\"mm-main_1.a\","
+                           "\"redis_min_replicas_ack\":1,\"products\":[" P1 "]}",
+                           &c, err, sizeof(err)),
+                     MM_OK);
+    assert_int_equal(c.redis_sentinels.n, 3);
+    assert_string_equal(c.redis_sentinels.addrs[0].host, "10.0.0.1");
+    assert_int_equal(c.redis_sentinels.addrs[0].port, 26379);
+    assert_string_equal(c.redis_sentinels.addrs[1].host, "sentinel-b");
+    assert_int_equal(c.redis_sentinels.addrs[1].port, 26380);
+    assert_string_equal(c.redis_sentinels.addrs[2].host, "::1");
+    assert_int_equal(c.redis_sentinels.addrs[2].port, 26381);
+    assert_string_equal(c.redis_sentinels.master_name, "mm-main_1.a");
+    assert_int_equal(c.event_stream_sentinels.n, 3);
+    assert_string_equal(c.event_stream_sentinels.addrs[1].host, "sentinel-b");
+    assert_string_equal(c.event_stream_sentinels.master_name, "mm-main_1.a");
+    assert_int_equal(c.redis_min_replicas_ack, 1);
+    mm_config_free(&c);
+
+    /* null is the default, as the sample writes it */
+    assert_int_equal(parse("{\"redis_sentinels\":[\"a:1\"],\"redis_master_name\":\"mm\","
+                           "\"event_stream_sentinels\":null,\"event_stream_master_name\":null,"
+                           "\"products\":[" P1 "]}",
+                           &c, err, sizeof(err)),
+                     MM_OK);
+    assert_int_equal(c.event_stream_sentinels.n, 1);
+    assert_string_equal(c.event_stream_sentinels.addrs[0].host, "a");
+    assert_string_equal(c.event_stream_sentinels.master_name, "mm");
+    mm_config_free(&c);
+
+    /* the same sentinels, another master for the stream (keys in any order) */
+    assert_int_equal(parse("{\"event_stream_master_name\":\"ev\",\"redis_master_name\":\"mm\","
+                           "\"redis_sentinels\":[\"a:1\",\"b:2\"],\"products\":[" P1 "]}",
+                           &c, err, sizeof(err)),
+                     MM_OK);
+    assert_int_equal(c.event_stream_sentinels.n, 2);
+    assert_string_equal(c.event_stream_sentinels.addrs[1].host, "b");
+    assert_string_equal(c.event_stream_sentinels.master_name, "ev");
+    assert_string_equal(c.redis_sentinels.master_name, "mm");
+    mm_config_free(&c);
+
+    /* sentinels of its own, the data's master name */
+    assert_int_equal(parse("{\"redis_master_name\":\"mm\",\"redis_sentinels\":[\"a:1\"],"
+                           "\"event_stream_sentinels\":[\"e:9\"],\"products\":[" P1 "]}",
+                           &c, err, sizeof(err)),
+                     MM_OK);
+    assert_int_equal(c.event_stream_sentinels.n, 1);
+    assert_string_equal(c.event_stream_sentinels.addrs[0].host, "e");
+    assert_string_equal(c.event_stream_sentinels.master_name, "mm");
+    mm_config_free(&c);
+
+    /* an empty list: the event stream at event_stream_url's address */
+    assert_int_equal(parse("{\"redis_sentinels\":[\"a:1\"],\"event_stream_sentinels\":[],"
+                           "\"products\":[" P1 "]}",
+                           &c, err, sizeof(err)),
+                     MM_OK);
+    assert_int_equal(c.redis_sentinels.n, 1);
+    assert_string_equal(c.redis_sentinels.master_name, "mymaster");
+    assert_int_equal(c.event_stream_sentinels.n, 0);
+    mm_config_free(&c);
+
+    /* only the stream behind sentinels */
+    assert_int_equal(parse("{\"event_stream_sentinels\":[\"e:9\"],\"event_stream_master_name\":"
+                           "\"ev\",\"redis_sentinels\":[],\"products\":[" P1 "]}",
+                           &c, err, sizeof(err)),
+                     MM_OK);
+    assert_int_equal(c.redis_sentinels.n, 0);
+    assert_int_equal(c.event_stream_sentinels.n, 1);
+    assert_string_equal(c.event_stream_sentinels.master_name, "ev");
+    mm_config_free(&c);
+
+    /* sixteen is the most */
+    assert_int_equal(parse("{\"redis_sentinels\":[\"a:1\",\"a:2\",\"a:3\",\"a:4\",\"a:5\",\"a:6\","
+                           "\"a:7\",\"a:8\",\"a:9\",\"a:10\",\"a:11\",\"a:12\",\"a:13\",\"a:14\","
+                           "\"a:15\",\"a:16\"],\"redis_master_name\":\"mm\",\"products\":[" P1 "]}",
+                           &c, err, sizeof(err)),
+                     MM_OK);
+    assert_int_equal(c.redis_sentinels.n, 16);
+    assert_int_equal(c.redis_sentinels.addrs[15].port, 16);
+    mm_config_free(&c);
+}
+
+static void lobby_publisher_takes_a_socket_an_address_or_nothing(void **state)
+{
+    char longest[128]; /* exactly what a socket address holds: 107 bytes of path */
+    snprintf(longest, sizeof(longest), "unix:/%.106s", LONG_PATH);
+    const char *const accepted[] = {"", "unix:/run/matchmaker-live/publish.sock",
+                                    "http://127.0.0.1:8090", longest};
+    for (size_t i = 0; i < sizeof(accepted) / sizeof(accepted[0]); i++) {
+        char doc[512], err[256] = "";
+        snprintf(doc, sizeof(doc), "{\"lobby_publisher\":\"%s\",\"products\":[" P1 "]}",
+                 accepted[i]);
+        mm_config c;
+        if (parse(doc, &c, err, sizeof(err)) != MM_OK)
+            fail_msg("refused %s: %s", accepted[i], err);
+        assert_string_equal(c.lobby_publisher, accepted[i]);
+        mm_config_free(&c);
     }
 }
 
@@ -373,6 +545,8 @@ int main(void)
         cmocka_unit_test(settings_are_kept_as_written),
         cmocka_unit_test(weak_secrets_are_refused),
         cmocka_unit_test(every_refusal_names_the_problem),
+        cmocka_unit_test(sentinels_are_read_and_defaulted),
+        cmocka_unit_test(lobby_publisher_takes_a_socket_an_address_or_nothing),
         cmocka_unit_test(deep_nesting_is_refused_without_crash),
         cmocka_unit_test(bytes_after_a_nul_are_refused),
         cmocka_unit_test(cors_allow_origin_is_capped),
