@@ -47,7 +47,6 @@ static const long_key long_keys[] = {
     {"game_server_failure_threshold", offsetof(mm_config, game_server_failure_threshold), 1, 1000,
      5},
     {"game_server_cooldown_ms", offsetof(mm_config, game_server_cooldown_ms), 1, 3600000, 5000},
-    {"redis_min_replicas_ack", offsetof(mm_config, redis_min_replicas_ack), 0, 16, 0},
     {"worker_metrics_port", offsetof(mm_config, worker_metrics_port), 0, 65535, 5051},
     {"lobby_publish_timeout_ms", offsetof(mm_config, lobby_publish_timeout_ms), 1, 10000, 200},
 };

@@ -87,8 +87,6 @@ typedef struct {
      * cooldown, by any process of the host's pool */
     long game_server_failure_threshold;
     long game_server_cooldown_ms;
-    /* SPEC 14: replicas that must have each write step before it is answered (0: none) */
-    long redis_min_replicas_ack;
     long worker_metrics_port;      /* 0: off */
     long lobby_publish_timeout_ms; /* one publish, connecting included */
     /* GET /game_lobby/_bench/noop answers a constant body (the benchmark's
