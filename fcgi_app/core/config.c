@@ -303,6 +303,60 @@ const char *mm_config_redis_url(const mm_config *cfg, const mm_product *p)
     return p != NULL && p->redis_url != NULL ? p->redis_url : cfg->redis_url;
 }
 
+const mm_sentinel_set *mm_config_sentinels(const mm_config *cfg, const mm_product *p)
+{
+    if (p != NULL && p->sentinels != NULL)
+        return p->sentinels;
+    if (p != NULL && p->redis_url != NULL)
+        return NULL;
+    return &cfg->redis_sentinels;
+}
+
+/* A product's own sentinel key: the set is made at the first of the two. */
+static int product_sentinel_key(const char *key, json_object *val, size_t idx, mm_product *out,
+                                char *err, size_t errlen)
+{
+    if (out->sentinels == NULL && (out->sentinels = calloc(1, sizeof(*out->sentinels))) == NULL) {
+        snprintf(err, errlen, "config: out of memory");
+        return -1;
+    }
+    char where[64];
+    snprintf(where, sizeof(where), "products[%zu].%s", idx, key);
+    if (key[6] == 's') { /* redis_sentinels */
+        out->own_sentinel_list = true;
+        return parse_sentinels(where, val, out->sentinels, err, errlen);
+    }
+    out->own_master_name = true;
+    return parse_master_name(where, val, out->sentinels, err, errlen);
+}
+
+/* After the whole file is read: what a product's own pair does not say is the global
+ * pair's. A master name alone needs the global sentinels to ask. */
+static int settle_product_sentinels(mm_config *c, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < c->nproducts; i++) {
+        mm_product *p = &c->products[i];
+        if (p->sentinels == NULL)
+            continue;
+        if (!p->own_sentinel_list) {
+            if (c->redis_sentinels.n == 0) {
+                snprintf(err, errlen,
+                         "config: product \"%s\": redis_master_name names a master but no "
+                         "sentinels are given (products[%zu].redis_sentinels or "
+                         "redis_sentinels)",
+                         p->product_id, i);
+                return -1;
+            }
+            memcpy(p->sentinels->addrs, c->redis_sentinels.addrs, sizeof(p->sentinels->addrs));
+            p->sentinels->n = c->redis_sentinels.n;
+        }
+        if (!p->own_master_name)
+            memcpy(p->sentinels->master_name, c->redis_sentinels.master_name,
+                   sizeof(p->sentinels->master_name));
+    }
+    return 0;
+}
+
 const mm_lobby_filter *mm_product_filter(const mm_product *p, const char *name, size_t len)
 {
     for (int i = 0; i < p->nfilters; i++)
@@ -345,6 +399,9 @@ static mm_status parse_product(json_object *p, size_t idx, mm_product *out, char
             settings = val;
         } else if (strcmp(key, "lobby_filters") == 0) {
             if (parse_filters(val, idx, out, err, errlen) != 0)
+                goto out;
+        } else if (strcmp(key, "redis_sentinels") == 0 || strcmp(key, "redis_master_name") == 0) {
+            if (product_sentinel_key(key, val, idx, out, err, errlen) != 0)
                 goto out;
         } else {
             FAIL("config: products[%zu] has an unknown key \"%s\"", idx, key);
@@ -527,6 +584,8 @@ static mm_status parse_root(json_object *root, mm_config *c, char *err, size_t e
     if (mm_text_has_control(c->cors_allow_origin, strlen(c->cors_allow_origin)))
         FAIL("config: \"cors_allow_origin\" contains a control character");
     settle_sentinels(c, &event_keys);
+    if (settle_product_sentinels(c, err, errlen) != 0)
+        goto out;
     if (check_redis_url("redis_url", c->redis_url, err, errlen) != 0 ||
         check_redis_url("event_stream_url", c->event_stream_url, err, errlen) != 0 ||
         check_metrics_file("metrics_file", c->metrics_file, err, errlen) != 0 ||
@@ -733,6 +792,7 @@ void mm_config_free(mm_config *cfg)
         free(cfg->products[i].game_server_url);
         free(cfg->products[i].game_socket_url);
         free(cfg->products[i].redis_url);
+        free(cfg->products[i].sentinels);
         free(cfg->products[i].settings_json);
     }
     free(cfg->products);

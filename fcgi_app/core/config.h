@@ -41,6 +41,11 @@ typedef struct {
     char *game_socket_url;
     char *settings_json; /* the product's settings object, with num_players */
     char *redis_url;     /* SPEC 14: the product's own Redis (NULL: the global redis_url) */
+    /* SPEC 14: the product's own sentinel pair (NULL: none of its own; see
+     * mm_config_sentinels). The file may give the list, the master name or both: a name alone
+     * is another master on the global sentinels, a list alone keeps the global name. */
+    mm_sentinel_set *sentinels;
+    bool own_sentinel_list, own_master_name; /* what the file gave, settled after it is read */
     int num_players;
     mm_lobby_filter filters[MM_FILTERS_MAX]; /* in the order declared */
     int nfilters;
@@ -128,6 +133,10 @@ void mm_config_free(mm_config *cfg);
 
 /* The Redis URL of p's games: its own, or the global one. */
 const char *mm_config_redis_url(const mm_config *cfg, const mm_product *p);
+/* The sentinels that find p's primary (NULL p: the global deployment's): p's own pair; else
+ * none when p names a Redis URL of its own (it is reached at that address); else the global
+ * pair. NULL or n == 0: the URL's address. */
+const mm_sentinel_set *mm_config_sentinels(const mm_config *cfg, const mm_product *p);
 
 /* The registered product with this id, or NULL. */
 const mm_product *mm_config_product(const mm_config *cfg, const char *id, size_t len);

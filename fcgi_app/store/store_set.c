@@ -1,11 +1,13 @@
 #include "store_set.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 typedef struct {
-    const char *url; /* the configuration's text */
+    const char *url;                 /* the configuration's text */
+    const mm_sentinel_set *sentinels; /* the configuration's (NULL: none) */
     mm_rconn *conn;
     mm_store *store;
 } deployment;
@@ -17,19 +19,36 @@ struct mm_store_set {
     size_t *of_product; /* cfg->products[i] -> its deployment */
 };
 
-/* The deployment of url, made when it is the first to name it; found through sentinels
- * (NULL or none: url's own address). */
+/* Whether two sentinel pairs find the same primary (NULL and an empty list: none). */
+static bool same_sentinels(const mm_sentinel_set *a, const mm_sentinel_set *b)
+{
+    size_t na = a != NULL ? a->n : 0, nb = b != NULL ? b->n : 0;
+    if (na != nb)
+        return false;
+    if (na == 0)
+        return true;
+    if (strcmp(a->master_name, b->master_name) != 0)
+        return false;
+    for (size_t i = 0; i < na; i++)
+        if (a->addrs[i].port != b->addrs[i].port || strcmp(a->addrs[i].host, b->addrs[i].host) != 0)
+            return false;
+    return true;
+}
+
+/* The deployment of url found through sentinels (NULL or none: url's own address), made
+ * when it is the first to name that pair. */
 static long deployment_of(mm_store_set *set, const char *url, const mm_sentinel_set *sentinels,
                           long timeout_ms, char *err, size_t errlen)
 {
     for (size_t i = 0; i < set->ndeps; i++)
-        if (strcmp(set->deps[i].url, url) == 0)
+        if (strcmp(set->deps[i].url, url) == 0 && same_sentinels(set->deps[i].sentinels, sentinels))
             return (long)i;
     mm_redis_target t;
     if (mm_redis_target_make(url, sentinels, &t, err, errlen) != MM_OK)
         return -1;
     deployment *d = &set->deps[set->ndeps];
     d->url = url;
+    d->sentinels = sentinels;
     d->conn = mm_rconn_new_target(&t, timeout_ms);
     d->store = d->conn != NULL ? mm_store_new(d->conn) : NULL;
     if (d->store == NULL) {
@@ -60,14 +79,15 @@ mm_store_set *mm_store_set_new(const mm_config *cfg, long timeout_ms, char *err,
         mm_store_set_free(set);
         return NULL;
     }
-    /* the shared deployment, behind the sentinels when there are (SPEC 14); a product on a
-     * Redis of its own is reached at its URL's address */
-    if (deployment_of(set, cfg->redis_url, &cfg->redis_sentinels, timeout_ms, err, errlen) < 0) {
+    /* the shared deployment, behind the sentinels when there are (SPEC 14) */
+    if (deployment_of(set, cfg->redis_url, mm_config_sentinels(cfg, NULL), timeout_ms, err,
+                      errlen) < 0) {
         mm_store_set_free(set);
         return NULL;
     }
     for (size_t i = 0; i < cfg->nproducts; i++) {
-        long d = deployment_of(set, mm_config_redis_url(cfg, &cfg->products[i]), NULL,
+        const mm_product *p = &cfg->products[i];
+        long d = deployment_of(set, mm_config_redis_url(cfg, p), mm_config_sentinels(cfg, p),
                                timeout_ms, err, errlen);
         if (d < 0) {
             mm_store_set_free(set);

@@ -1,9 +1,9 @@
 /* The stores of a process, one per Redis deployment (SPEC 14): the global redis_url's (found
- * through redis_sentinels when the configuration names them), and
- * one for each other URL a product names as its own, shared by the products that name the
- * same one. Each store has its connection (connected lazily), the per-user limits and the
- * replicas each write waits for, from the configuration. mm_store_set_new has one matching
- * mm_store_set_free, which closes every connection. */
+ * through redis_sentinels when the configuration names them), and one for each other URL or
+ * sentinel pair a product names as its own (mm_config_sentinels), shared by the products
+ * that name the same one. Each store has its connection (connected lazily), the per-user
+ * limits and the replicas each write waits for, from the configuration. mm_store_set_new has
+ * one matching mm_store_set_free, which closes every connection. */
 #ifndef MM_STORE_SET_H
 #define MM_STORE_SET_H
 

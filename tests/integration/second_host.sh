@@ -14,7 +14,7 @@ user_line=""
 # the pool's sockets are the stack's; everything else host B's own
 sed -e "s|unix:@RUN_DIR@/fcgi|unix:$run/fcgi|g" -e "s|@RUN_DIR@|$b|g" \
     -e "s|@LISTEN@|unix:$b/nginx.sock|g" -e "s|@USER_LINE@|$user_line|g" \
-    -e "s|@NGINX_DIR@|${top_srcdir:?}/nginx|g" \
+    -e "s|@NGINX_DIR@|${top_srcdir:?}/nginx|g" -e "s|@TEST_INCLUDE@||g" \
     -e "s|@NCHAN_MODULE@|${MM_NCHAN_MODULE:-/usr/lib/nginx/modules/ngx_nchan_module.so}|g" \
     "$template" >"$b/nginx.conf"
 stop() {

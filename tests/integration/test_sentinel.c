@@ -16,7 +16,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "rconn.h"
+#include "store_set.h"
 
 static const char *env(const char *name)
 {
@@ -145,6 +147,58 @@ static void finds_the_primary_and_names_it(void **state)
     free(v);
     assert_int_equal(mm_rconn_errors(c), 0);
     mm_rconn_free(c);
+}
+
+/* SPEC 14, a product's own deployment: with the global pair on the deployment, a product
+ * that names another master (known to the first sentinel alone, "ro") is served by that
+ * master's primary, one with a Redis URL of its own by that address, the others by the
+ * deployment's primary; the products that share a deployment share its store. */
+static void products_reach_their_own_deployments(void **state)
+{
+    (void)state;
+    char list[256] = "", doc[2048], err[256] = "";
+    const char *p = env("MM_SENTINEL_PORTS");
+    for (;;) {
+        char *end;
+        long port = strtol(p, &end, 10);
+        if (end == p)
+            break;
+        size_t n = strlen(list);
+        snprintf(list + n, sizeof(list) - n, "%s\"127.0.0.1:%ld\"", n ? "," : "", port);
+        p = end;
+    }
+    int ro = (int)strtol(env("MM_RO_PRIMARY_PORT"), NULL, 10);
+    int ro_replica = (int)strtol(env("MM_RO_REPLICA_PORT"), NULL, 10);
+#define PRODUCT(id) "{\"product_id\":\"" id "\",\"game_server_url\":\"http://g\",\"game_socket_url\":\"g:1\""
+    snprintf(doc, sizeof(doc),
+             "{\"redis_url\":\"redis://nowhere.invalid:1/0\",\"redis_sentinels\":[%s],"
+             "\"redis_master_name\":\"%s\",\"products\":["
+             PRODUCT("main") "}," PRODUCT("also_main") "},"
+             PRODUCT("big") ",\"redis_master_name\":\"ro\"},"
+             PRODUCT("own") ",\"redis_url\":\"redis://127.0.0.1:%d/0\"}]}",
+             list, env("MM_SENTINEL_MASTER"), ro_replica);
+#undef PRODUCT
+    mm_config cfg;
+    if (mm_config_parse(doc, strlen(doc), &cfg, err, sizeof(err)) != MM_OK)
+        fail_msg("config: %s", err);
+    mm_store_set *set = mm_store_set_new(&cfg, 1000, err, sizeof(err));
+    if (set == NULL)
+        fail_msg("store set: %s", err);
+    assert_int_equal(mm_store_set_count(set), 3);
+    int want[] = {(int)strtol(env("MM_SENTINEL_PRIMARY_PORT"), NULL, 10), 0, ro, ro_replica};
+    want[1] = want[0];
+    for (size_t i = 0; i < cfg.nproducts; i++) {
+        mm_rconn *c = mm_store_conn(mm_store_set_for(set, &cfg.products[i]));
+        assert_int_equal(mm_rconn_ping(c), MM_OK);
+        if (port_of(mm_rconn_peer(c)) != want[i])
+            fail_msg("%s: served by %s, not port %d", cfg.products[i].product_id,
+                     mm_rconn_peer(c), want[i]);
+    }
+    assert_ptr_equal(mm_store_set_for(set, &cfg.products[0]),
+                     mm_store_set_for(set, &cfg.products[1]));
+    assert_ptr_equal(mm_store_set_for(set, NULL), mm_store_set_for(set, &cfg.products[0]));
+    mm_store_set_free(set);
+    mm_config_free(&cfg);
 }
 
 /* A name no sentinel monitors: unavailable, quickly, and no crash on the nil reply. */
@@ -375,6 +429,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(finds_the_primary_and_names_it),
+        cmocka_unit_test(products_reach_their_own_deployments),
         cmocka_unit_test(an_unknown_master_name_is_unavailable),
         cmocka_unit_test(passes_over_sentinels_that_are_down_or_hang),
         cmocka_unit_test(readonly_on_a_plain_url_drops_the_connection),

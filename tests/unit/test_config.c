@@ -241,6 +241,12 @@ static const refusal refusals[] = {
     {"{\"redis_min_replicas_ack\":17,\"products\":[" P1 "]}",
      "\"redis_min_replicas_ack\" must be an integer 0..16"},
     {"{\"redis_min_replicas_ack\":-1,\"products\":[" P1 "]}", "redis_min_replicas_ack"},
+    /* SPEC 14: a product's own sentinel pair */
+    {"{\"products\":[{\"product_id\":\"x\",\"game_server_url\":\"http://g\",\"game_socket_url\":\"g:1\",\"redis_sentinels\":\"h:1\"}]}", "\"products[0].redis_sentinels\" must be an array"},
+    {"{\"products\":[{\"product_id\":\"x\",\"game_server_url\":\"http://g\",\"game_socket_url\":\"g:1\",\"redis_sentinels\":[\"h:1\",\"h:1\"]}]}", "products[0].redis_sentinels[1] is listed twice"},
+    {"{\"products\":[{\"product_id\":\"x\",\"game_server_url\":\"http://g\",\"game_socket_url\":\"g:1\",\"redis_master_name\":\"a b\"}]}", "\"products[0].redis_master_name\" must be 1..64"},
+    {"{\"products\":[{\"product_id\":\"x\",\"game_server_url\":\"http://g\",\"game_socket_url\":\"g:1\",\"redis_master_name\":\"other\"}]}", "redis_master_name names a master but no sentinels"},
+    {"{\"products\":[{\"product_id\":\"x\",\"game_server_url\":\"http://g\",\"game_socket_url\":\"g:1\",\"redis_sentinels\":[\"h:0\"]}]}", "products[0].redis_sentinels[0]: the port must be 1..65535"},
     {"{\"lobby_publisher\":\"tcp://127.0.0.1:9\",\"products\":[" P1 "]}",
      "\"lobby_publisher\" must be"},
     {"{\"lobby_publisher\":\"unix:run/publish.sock\",\"products\":[" P1 "]}",
@@ -365,6 +371,58 @@ static void sentinels_are_read_and_defaulted(void **state)
                      MM_OK);
     assert_int_equal(c.redis_sentinels.n, 16);
     assert_int_equal(c.redis_sentinels.addrs[15].port, 16);
+    mm_config_free(&c);
+}
+
+/* SPEC 14: a product's own sentinel pair, each half defaulting to the global pair's; a
+ * product with a Redis URL of its own and no pair is reached at that URL's address. */
+static void a_product_takes_its_own_sentinel_pair(void **state)
+{
+    (void)state;
+    mm_config c;
+    char err[256] = "";
+#define PRODUCT(id, extra)                                                                         \
+    "{\"product_id\":\"" id "\",\"game_server_url\":\"http://g\",\"game_socket_url\":\"g:1\"" extra "}"
+    const char *doc =
+        "{\"redis_sentinels\":[\"s1:26379\",\"s2:26379\"],\"redis_master_name\":\"main\","
+        "\"products\":[" PRODUCT("shared", "") "," PRODUCT("own_url", ",\"redis_url\":\"redis://r2/0\"")
+        "," PRODUCT("name_only", ",\"redis_master_name\":\"big\"")
+        "," PRODUCT("list_only", ",\"redis_sentinels\":[\"t1:1\"]")
+        "," PRODUCT("both", ",\"redis_sentinels\":[\"t1:1\",\"[::1]:2\"],\"redis_master_name\":\"b\","
+                            "\"redis_url\":\"redis://x/4\"")
+        "," PRODUCT("none", ",\"redis_sentinels\":[],\"redis_url\":\"redis://r3/0\"") "]}";
+#undef PRODUCT
+    if (parse(doc, &c, err, sizeof(err)) != MM_OK)
+        fail_msg("refused: %s", err);
+    const mm_sentinel_set *s = mm_config_sentinels(&c, NULL);
+    assert_int_equal(s->n, 2);
+    assert_string_equal(s->master_name, "main");
+    /* no pair of its own: the global one */
+    assert_ptr_equal(mm_config_sentinels(&c, &c.products[0]), &c.redis_sentinels);
+    /* a URL of its own and no pair: that URL's address */
+    assert_null(mm_config_sentinels(&c, &c.products[1]));
+    assert_string_equal(mm_config_redis_url(&c, &c.products[1]), "redis://r2/0");
+    /* a name alone: another master on the global sentinels */
+    s = mm_config_sentinels(&c, &c.products[2]);
+    assert_int_equal(s->n, 2);
+    assert_string_equal(s->addrs[1].host, "s2");
+    assert_string_equal(s->master_name, "big");
+    assert_string_equal(mm_config_redis_url(&c, &c.products[2]), c.redis_url);
+    /* a list alone: the global name */
+    s = mm_config_sentinels(&c, &c.products[3]);
+    assert_int_equal(s->n, 1);
+    assert_string_equal(s->addrs[0].host, "t1");
+    assert_string_equal(s->master_name, "main");
+    /* both, with a URL for the password and database */
+    s = mm_config_sentinels(&c, &c.products[4]);
+    assert_int_equal(s->n, 2);
+    assert_string_equal(s->addrs[1].host, "::1");
+    assert_int_equal(s->addrs[1].port, 2);
+    assert_string_equal(s->master_name, "b");
+    assert_string_equal(mm_config_redis_url(&c, &c.products[4]), "redis://x/4");
+    /* an empty list: none, the URL's address */
+    s = mm_config_sentinels(&c, &c.products[5]);
+    assert_true(s == NULL || s->n == 0);
     mm_config_free(&c);
 }
 
@@ -546,6 +604,7 @@ int main(void)
         cmocka_unit_test(weak_secrets_are_refused),
         cmocka_unit_test(every_refusal_names_the_problem),
         cmocka_unit_test(sentinels_are_read_and_defaulted),
+        cmocka_unit_test(a_product_takes_its_own_sentinel_pair),
         cmocka_unit_test(lobby_publisher_takes_a_socket_an_address_or_nothing),
         cmocka_unit_test(deep_nesting_is_refused_without_crash),
         cmocka_unit_test(bytes_after_a_nul_are_refused),
