@@ -138,10 +138,10 @@ echo "poison entries added: $poisoned, dead-lettered: $dead"
 # latency: the worker's log line time minus the entry's stream id (ms), for events
 # applied to games (poison ones excluded); an entry added during a Redis fault or
 # within 2 s after it (the worker's reconnection back-off) goes to outage.txt
-awk 'NR == FNR { from[NR] = $1; to[NR] = $2 + 2000; nout = NR; next }
+awk 'NR == FNR { from[NR] = $1 + 0; to[NR] = $2 + 2000; nout = NR; next }
      /msg=event id=/ && / result=OK/ && !/game_id=poison/ {
         match($0, /ts=[^ ]+/); ts = substr($0, RSTART + 3, RLENGTH - 4)
-        match($0, / id=[0-9]+-/); id = substr($0, RSTART + 4, RLENGTH - 5)
+        match($0, / id=[0-9]+-/); id = substr($0, RSTART + 4, RLENGTH - 5) + 0
         split(ts, d, /[-T:]/)
         cmd = "date -u -d \"" d[1] "-" d[2] "-" d[3] " " d[4] ":" d[5] ":00\" +%s"
         key = d[1] d[2] d[3] d[4] d[5]

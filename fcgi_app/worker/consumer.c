@@ -143,14 +143,30 @@ mm_store_result mm_worker_apply(mm_store *store, mm_arena *a, const mm_event *ev
     return MM_STORE_OK;
 }
 
-static mm_status ack(mm_worker *w, const redisReply *id)
+/* Acknowledges the n entries ids[] in one XACK (a batch's handled entries: one round trip
+ * for the batch, not one per entry). An entry applied and not acknowledged, because Redis
+ * or the worker went away first, is delivered again and found already applied (its game's
+ * last applied id, SPEC 10): acknowledging late does no harm. */
+static mm_status ack_all(mm_worker *w, const redisReply *const *ids, size_t n)
 {
-    redisReply *r = mm_rconn_command(w->stream, "XACK %s %s %b", MM_EVENT_STREAM,
-                                     w->cfg->event_group, id->str, id->len);
+    if (n == 0)
+        return MM_OK;
+    const char *argv[3 + BATCH];
+    size_t lens[3 + BATCH];
+    argv[0] = "XACK";
+    argv[1] = MM_EVENT_STREAM;
+    argv[2] = w->cfg->event_group;
+    for (size_t i = 0; i < 3; i++)
+        lens[i] = strlen(argv[i]);
+    for (size_t i = 0; i < n; i++) {
+        argv[3 + i] = ids[i]->str;
+        lens[3 + i] = ids[i]->len;
+    }
+    redisReply *r = mm_rconn_command_argv(w->stream, MM_RCONN_REPEATABLE, (int)(3 + n), argv, lens);
     if (r == NULL)
         return MM_ERR_UNAVAILABLE;
     freeReplyObject(r);
-    w->stats.handled++;
+    w->stats.handled += (long long)n;
     return MM_OK;
 }
 
@@ -208,10 +224,13 @@ static mm_status entry_failed(mm_worker *w, const redisReply *id, const mm_event
     return MM_OK;
 }
 
-/* Handles one entry [id, [field, value, ...]]; acknowledges it unless Redis
- * failed, in which case it stays pending for a retry. */
-static mm_status handle_entry(mm_worker *w, const redisReply *entry)
+/* Handles one entry [id, [field, value, ...]]: *done is set to its id when it is to be
+ * acknowledged, NULL when it stays pending (Redis failed: a retry; a failed step: read again
+ * after a back-off) or needs nothing (not an entry; moved to the dead-letter stream, which
+ * acknowledges it). */
+static mm_status handle_entry(mm_worker *w, const redisReply *entry, const redisReply **done)
 {
+    *done = NULL;
     if (entry->type != REDIS_REPLY_ARRAY || entry->elements != 2 ||
         entry->element[0]->type != REDIS_REPLY_STRING)
         return MM_OK; /* not an entry: nothing to acknowledge */
@@ -235,7 +254,8 @@ static mm_status handle_entry(mm_worker *w, const redisReply *entry)
         mm_log_warn("msg=\"malformed event skipped\" id=%s reason=\"%s\"", id->str, why);
         w->stats.malformed++;
         mm_worker_metrics_event(w->metrics, MM_EVENT_TYPE_UNKNOWN, MM_EVENT_MALFORMED);
-        return ack(w, id);
+        *done = id;
+        return MM_OK;
     }
     if (ev.type != MM_EVENT_OTHER &&
         mm_config_product(w->cfg, ev.product_id, strlen(ev.product_id)) == NULL) {
@@ -243,7 +263,8 @@ static mm_status handle_entry(mm_worker *w, const redisReply *entry)
                     ev.product_id);
         w->stats.ignored++;
         mm_worker_metrics_event(w->metrics, (int)ev.type, MM_EVENT_IGNORED);
-        return ack(w, id);
+        *done = id;
+        return MM_OK;
     }
     const mm_product *prod = mm_config_product(w->cfg, ev.product_id, strlen(ev.product_id));
     mm_store_result r = mm_worker_apply(mm_store_set_for(w->stores, prod), w->arena, &ev, id->str);
@@ -267,22 +288,39 @@ static mm_status handle_entry(mm_worker *w, const redisReply *entry)
     }
     mm_log_info("msg=event id=%s type=%s product=%s game_id=%s result=%s", id->str, ev.type_name,
                 ev.product_id, ev.game_id, mm_store_result_name(r));
-    return ack(w, id);
+    *done = id;
+    return MM_OK;
 }
 
 static mm_status handle_entries(mm_worker *w, const redisReply *entries, volatile const int *stop)
 {
     if (entries->type != REDIS_REPLY_ARRAY)
         return MM_OK;
+    const redisReply *done[BATCH] = {NULL};
+    size_t ndone = 0;
+    mm_status st = MM_OK;
     for (size_t i = 0; i < entries->elements; i++) {
         if (i > 0 && *stop)
-            return MM_OK; /* the rest stays pending; another consumer will claim it */
-        if (handle_entry(w, entries->element[i]) != MM_OK) {
-            read_history_again(w);
-            return MM_ERR_UNAVAILABLE;
+            break; /* the rest stays pending; another consumer will claim it */
+        if (ndone == BATCH) { /* a read never holds more than BATCH: never, but bounded */
+            if ((st = ack_all(w, done, ndone)) != MM_OK)
+                break;
+            ndone = 0;
         }
+        const redisReply *id;
+        if ((st = handle_entry(w, entries->element[i], &id)) != MM_OK)
+            break;
+        if (id != NULL)
+            done[ndone++] = id;
     }
-    return MM_OK;
+    /* what was handled is acknowledged, even when a later entry found Redis gone (the
+     * stream's connection may still work) */
+    mm_status acked = ack_all(w, done, ndone);
+    if (st == MM_OK)
+        st = acked;
+    if (st != MM_OK)
+        read_history_again(w);
+    return st;
 }
 
 static int is_nogroup(const redisReply *r)

@@ -10,10 +10,12 @@
 
 #include <hiredis/hiredis.h>
 #include <json-c/json.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "itest.h"
@@ -379,6 +381,89 @@ static void a_publish_failure_fails_no_request(void **state)
     assert_true(metric("matchmaker_lobby_publish_total{result=\"published\"} ") > published);
 }
 
+/* ---- subscriptions held per address (matchmaker-live.conf) ---- */
+#define LIVE_PER_ADDRESS 32
+
+/* A subscription from address (X-Forwarded-For through the stack's unix socket, taken as
+ * the client's address as from a trusted balancer) on a raw connection: the answer's status
+ * once its head is in (0: none within 3 s), the head and what followed in buf. */
+static long raw_subscribe(const char *address, int *fd_out, char *buf, size_t cap)
+{
+    int fd = itest_nginx_connect();
+    char req[512];
+    int n = snprintf(req, sizeof(req),
+                     "GET " EVENTS " HTTP/1.1\r\nHost: localhost\r\nAccept: text/event-stream\r\n"
+                     "X-Forwarded-For: %s\r\n\r\n",
+                     address);
+    assert_int_equal(send(fd, req, (size_t)n, MSG_NOSIGNAL), n);
+    size_t got = 0;
+    buf[0] = '\0';
+    while (got + 1 < cap && strstr(buf, "\r\n\r\n") == NULL) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, 3000) != 1)
+            break;
+        ssize_t r = recv(fd, buf + got, cap - 1 - got, 0);
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+        buf[got] = '\0';
+    }
+    /* a refusal's body follows its head: read it too */
+    if (strncmp(buf, "HTTP/1.1 429", 12) == 0 && strchr(buf, '}') == NULL) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        ssize_t r;
+        if (poll(&p, 1, 1000) == 1 && (r = recv(fd, buf + got, cap - 1 - got, 0)) > 0)
+            buf[got + (size_t)r] = '\0';
+    }
+    long status = 0;
+    sscanf(buf, "HTTP/1.1 %ld", &status);
+    *fd_out = fd;
+    return status;
+}
+
+/* One address holds at most LIVE_PER_ADDRESS subscriptions: the next is refused at once with
+ * the API's 429 JSON, another address is served, and a place given up is taken again. */
+static void subscriptions_held_per_address_are_limited(void **state)
+{
+    (void)state;
+    int fds[LIVE_PER_ADDRESS], extra;
+    char buf[2048];
+    for (int i = 0; i < LIVE_PER_ADDRESS; i++)
+        if (raw_subscribe("198.51.100.30", &fds[i], buf, sizeof(buf)) != 200)
+            fail_msg("subscription %d of one address refused: %.200s", i + 1, buf);
+    assert_int_equal(raw_subscribe("198.51.100.30", &extra, buf, sizeof(buf)), 429);
+    if (strstr(buf, "{\"error\": \"Too many requests.\"}") == NULL ||
+        strstr(buf, "Access-Control-Allow-Origin: *") == NULL)
+        fail_msg("the refusal is not the API's 429: %.400s", buf);
+    close(extra);
+    assert_int_equal(raw_subscribe("198.51.100.31", &extra, buf, sizeof(buf)), 200);
+    close(extra);
+    close(fds[0]);
+    long status = 0;
+    for (int attempt = 0; attempt < 50 && status != 200; attempt++) {
+        usleep(20000);
+        status = raw_subscribe("198.51.100.30", &fds[0], buf, sizeof(buf));
+        if (status != 200)
+            close(fds[0]);
+    }
+    assert_int_equal(status, 200);
+    for (int i = 0; i < LIVE_PER_ADDRESS; i++)
+        close(fds[i]);
+    /* a subscription whose client address comes from X-Forwarded-For once crashed nginx's
+     * worker (nchan's authorization request and the realip module): none did */
+    char path[512], line[512];
+    snprintf(path, sizeof(path), "%s/nginx-error.log", itest_env("MM_TEST_RUN_DIR"));
+    FILE *log = fopen(path, "r");
+    assert_non_null(log);
+    while (fgets(line, sizeof(line), log) != NULL)
+        if (strstr(line, "exited on signal") != NULL)
+            fail_msg("nginx: %s", line);
+    fclose(log);
+    print_message("subscriptions: %d held from one address, the next refused 429, another "
+                  "address served\n",
+                  LIVE_PER_ADDRESS);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -388,6 +473,7 @@ int main(void)
         cmocka_unit_test(private_games_are_never_published),
         cmocka_unit_test(a_subscriber_resumes_from_its_last_event_id),
         cmocka_unit_test(a_websocket_gets_the_same_messages),
+        cmocka_unit_test(subscriptions_held_per_address_are_limited),
         cmocka_unit_test(a_publish_failure_fails_no_request),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
