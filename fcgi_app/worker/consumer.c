@@ -1,5 +1,6 @@
 #include "consumer.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,7 @@ struct mm_worker {
     int pending_first;     /* re-read our own pending entries first, */
     char history_from[48]; /* those after this id */
     int64_t retry_at;      /* when entries that failed are read again (monotonic ms; 0: none) */
+    bool backlogged;       /* the last read was a full batch: more are waiting */
     long retry_backoff;    /* ms, doubling while entries keep failing */
     mm_arena *arena;
     mm_worker_stats stats;
@@ -75,6 +77,11 @@ void mm_worker_free(mm_worker *w)
 void mm_worker_set_metrics(mm_worker *w, mm_worker_metrics *m)
 {
     w->metrics = m;
+}
+
+bool mm_worker_backlogged(const mm_worker *w)
+{
+    return w->backlogged;
 }
 
 const mm_worker_stats *mm_worker_stats_get(const mm_worker *w)
@@ -356,6 +363,7 @@ mm_status mm_worker_poll(mm_worker *w, long block_ms, volatile const int *stop)
     /* Entries delivered by a read whose answer was lost are pending for this
      * consumer: the next read starts with them. */
     redisReply *r = mm_rconn_command_argv(w->stream, MM_RCONN_ONCE, argc, argv, NULL);
+    w->backlogged = false;
     if (r == NULL) {
         read_history_again(w);
         return MM_ERR_UNAVAILABLE;
@@ -374,6 +382,7 @@ mm_status mm_worker_poll(mm_worker *w, long block_ms, volatile const int *stop)
         /* The history is read once, page after page: what fails again waits for its
          * back-off (retry_at) instead of being read again at once. */
         size_t got = entries->type == REDIS_REPLY_ARRAY ? entries->elements : 0;
+        w->backlogged = got == BATCH;
         if (history && got == BATCH) {
             const redisReply *last = entries->element[got - 1];
             if (last->type == REDIS_REPLY_ARRAY && last->elements == 2 &&

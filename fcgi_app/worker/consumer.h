@@ -10,6 +10,8 @@
 #ifndef MM_CONSUMER_H
 #define MM_CONSUMER_H
 
+#include <stdbool.h>
+
 #include "config.h"
 #include "event.h"
 #include "game_server_client.h"
@@ -65,6 +67,10 @@ mm_status mm_worker_tidy(mm_worker *w, int64_t *pending, int64_t *lag, long long
 /* Applies one decoded event (entry_id: its stream id) to the store; exposed for tests. */
 mm_store_result mm_worker_apply(mm_store *store, mm_arena *a, const mm_event *ev,
                                 const char *entry_id);
+
+/* Whether the last mm_worker_poll read a full batch: more entries are waiting, and the
+ * caller's other work (curation) can wait a turn. */
+bool mm_worker_backlogged(const mm_worker *w);
 
 const mm_worker_stats *mm_worker_stats_get(const mm_worker *w);
 

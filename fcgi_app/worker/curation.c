@@ -165,7 +165,12 @@ mm_status mm_curate_step(mm_store_set *stores, const mm_config *cfg, mm_curation
             break;
         }
         long kept = 0; /* still in the set: the next page starts after them */
-        for (size_t i = 0; i < n; i++) {
+        size_t i = 0;
+        for (; i < n; i++) {
+            /* the budget is checked between games, not pages: a page of resets can take
+             * far longer than a turn's share when the machine is busy */
+            if (i > 0 && clock_ms != NULL && clock_ms() >= until_ms)
+                break;
             mm_curate_outcome o = mm_curate_one(store, cfg, a, product_id, &c[i], now_us);
             count(stats, o);
             kept += o == MM_CURATE_KEPT || o == MM_CURATE_CHANGED || o == MM_CURATE_SKIPPED;
@@ -173,6 +178,12 @@ mm_status mm_curate_step(mm_store_set *stores, const mm_config *cfg, mm_curation
                 st = MM_ERR_UNAVAILABLE;
                 break;
             }
+        }
+        if (st == MM_OK && i < n) {
+            /* stopped inside the page: what it handled and kept stays in front, what it
+             * removed is gone, so the next step reads on after the kept ones */
+            *offset += kept;
+            goto out;
         }
         if (st == MM_OK)
             *offset = (long)n < cfg->curation_batch_size ? 0 : *offset + kept;

@@ -43,9 +43,9 @@ typedef struct {
     int set;        /* ... and set */
 } mm_curation_cursor;
 
-/* Goes on with the pass in progress, one page of one set at a time, until it is complete
- * (*pass_done; the next step starts a new pass) or clock_ms() reaches until_ms (NULL clock:
- * no limit). MM_ERR_UNAVAILABLE when Redis did not answer (the step stops there; the next
+/* Goes on with the pass in progress, a page of one set read at a time and its games handled
+ * one by one, until it is complete (*pass_done; the next step starts a new pass) or
+ * clock_ms() reaches until_ms, checked between games (NULL clock: no limit). MM_ERR_UNAVAILABLE when Redis did not answer (the step stops there; the next
  * one retries that page). A game whose change fails for itself alone is logged, counted
  * (skipped) and left: it never stops the pass. */
 mm_status mm_curate_step(mm_store_set *stores, const mm_config *cfg, mm_curation_cursor *cursor,

@@ -81,7 +81,8 @@ static mm_rconn *connect_to(const char *url, const mm_sentinel_set *sentinels, l
  * applied within a turn, and SIGTERM is honoured within one. */
 #define BLOCK_MS 100         /* an idle read blocks at most this long */
 #define BLOCK_BUSY_MS 10     /* ... this long while cleanup calls are in flight */
-#define CURATION_SLICE_MS 20 /* curation runs at most this long per turn */
+#define CURATION_SLICE_MS 20 /* curation runs at most this long per turn, */
+#define CURATION_STARVE_MS 1000 /* and waits for a backlog of events at most this long */
 #define CLEANUP_SLOTS 16     /* cleanup calls in flight at once */
 #define CLEANUP_CLAIM_MS 100 /* due cleanup calls are looked for this often */
 #define CLEANUP_LEASE_MS 30000
@@ -257,7 +258,7 @@ static int run(const mm_config *cfg, const char *name)
     cleanup_state cs = {
         .cfg = cfg, .stores = stores, .calls = calls, .metrics = metrics, .arena = arena};
     long backoff = 0;
-    int64_t next_pass = 0, next_tidy = 0, pass_us = 0;
+    int64_t next_pass = 0, next_tidy = 0, pass_us = 0, last_step = 0;
     bool in_pass = false;
     mm_curation_stats pass_stats = {0};
     volatile const int *stop = (volatile const int *)&stopping;
@@ -269,7 +270,10 @@ static int run(const mm_config *cfg, const char *name)
             st = cleanup_claim(&cs);
         }
         int64_t now = now_ms();
-        if (st == MM_OK && !stopping && (in_pass || now >= next_pass)) {
+        /* events first: while a backlog is read, curation waits, a second at most */
+        bool curate = !mm_worker_backlogged(w) || now - last_step >= CURATION_STARVE_MS;
+        if (st == MM_OK && !stopping && curate && (in_pass || now >= next_pass)) {
+            last_step = now;
             if (!in_pass) {
                 in_pass = true;
                 next_pass = now + cfg->curation_interval_ms;
@@ -314,7 +318,8 @@ static int run(const mm_config *cfg, const char *name)
         }
         if (backoff == 0)
             mm_log_warn("msg=\"redis unavailable; backing off and retrying\"");
-        backoff = backoff == 0 ? 100 : (backoff * 2 > 5000 ? 5000 : backoff * 2);
+        /* 100 ms doubling to 1 s: a Redis back from a restart is found within a second */
+        backoff = backoff == 0 ? 100 : (backoff * 2 > 1000 ? 1000 : backoff * 2);
         for (long slept = 0; slept < backoff && !stopping; slept += 50) {
             mm_gs_multi_run(calls, 0, cleanup_done, &cs);
             pause_ms(50);

@@ -642,6 +642,71 @@ static void curation_reaches_past_a_batch_of_live_games(void **state)
     mm_config_free(&cfg);
 }
 
+/* A clock that moves on a tick each time it is read. */
+static int64_t ticks;
+static int64_t tick_clock(void)
+{
+    return ticks++;
+}
+
+/* A step whose time is spent stops between two games, not at the end of a page, and the
+ * next step goes on where it stopped: the pass made of one-game steps handles every game
+ * exactly as a whole pass does, live games kept, expired ones deleted once. */
+static void curation_steps_stop_between_games(void **state)
+{
+    mm_config cfg;
+    char err[256];
+    assert_int_equal(mm_config_load(fast_config, &cfg, err, sizeof(err)), MM_OK);
+    cfg.curation_batch_size = 4;
+    mm_stored s;
+    enum { GAMES = 10 };
+    char id[16];
+    for (int i = 0; i < GAMES; i++) { /* even: ended (expires in 300 s), odd: in progress */
+        snprintf(id, sizeof(id), "step%d", i);
+        make_game(id, 2);
+        assert_int_equal(mm_store_advance(store, arena, P, id, MM_STATE_CREATOR_JOINED, NULL, &s),
+                         MM_STORE_OK);
+        assert_int_equal(mm_store_reserve_seat(store, arena, P, id, "u2", &s), MM_STORE_OK);
+        assert_int_equal(
+            mm_store_advance(store, arena, P, id, MM_STATE_ALL_PLAYERS_JOINED, NULL, &s),
+            MM_STORE_OK);
+        assert_int_equal(mm_store_advance(store, arena, P, id, MM_STATE_IN_PROGRESS, NULL, &s),
+                         MM_STORE_OK);
+        if (i % 2 == 0)
+            assert_int_equal(mm_store_advance(store, arena, P, id, MM_STATE_ENDED, NULL, &s),
+                             MM_STORE_OK);
+        usleep(2000); /* distinct scores */
+    }
+    int64_t later = mm_store_now_us() + 400 * 1000000LL;
+    mm_curation_cursor *cursor = calloc(1, sizeof(*cursor));
+    mm_curation_stats st = {0};
+    mm_store_set *stores = mm_store_set_new(&cfg, 500, err, sizeof(err));
+    assert_non_null(stores);
+    bool done = false;
+    int steps = 0;
+    while (!done && steps < 500) {
+        /* time for the check before the first game and none after it */
+        assert_int_equal(
+            mm_curate_step(stores, &cfg, cursor, later, tick_clock, ticks + 2, &st, &done), MM_OK);
+        steps++;
+    }
+    assert_true(done);
+    print_message("a pass of one-game steps over %d games took %d steps\n", GAMES, steps);
+    assert_true(steps >= GAMES); /* never two games in one step */
+    assert_int_equal(st.deleted, GAMES / 2);
+    for (int i = 0; i < GAMES; i++) {
+        snprintf(id, sizeof(id), "step%d", i);
+        assert_int_equal(state_of(id), i % 2 == 0 ? MM_STATE_COUNT : MM_STATE_IN_PROGRESS);
+    }
+    /* and a whole pass after it finds nothing left to do */
+    mm_curation_stats again = {0};
+    assert_int_equal(curate_pass(&cfg, cursor, later, &again), MM_OK);
+    assert_int_equal(again.deleted, 0);
+    mm_store_set_free(stores);
+    free(cursor);
+    mm_config_free(&cfg);
+}
+
 /* ---- issue 15: poison entries, game-server hangs, restarts, an unbounded stream ---- */
 
 /* A config derived from fast_config with integer keys set: key, value, ..., NULL. */
@@ -1050,6 +1115,7 @@ int main(void)
         T(curation_leaves_a_game_changed_since_read),
         T(curation_removes_an_undecodable_game_only_if_unchanged),
         T(curation_reaches_past_a_batch_of_live_games),
+        T(curation_steps_stop_between_games),
         T(poison_entry_is_dead_lettered_and_holds_up_nothing),
         T(curation_goes_on_past_a_document_it_cannot_change),
         T(a_hanging_game_server_holds_up_no_event),
