@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The failover drill (SPEC 14): the local stack on a Redis that Sentinel manages, under
 # load, loses its primary to SIGKILL mid-run. Everything runs on this machine's loopback,
-# in one temporary directory: a primary, one replica and three sentinels on free ports
+# in one temporary directory: a primary, N+1 replicas (N: redis_min_replicas_ack, so N
+# remain when one is promoted) and three sentinels on free ports
 # (scripts/sentinel.sh), the stack (scripts/stack.sh: nginx on a unix socket of its own,
 # the FastCGI pool, the worker, the test game server, all finding the primary through
 # the sentinels), and the load (tests/soak/mm-soak: creates, the game server reporting
@@ -101,13 +102,15 @@ run_once() {
     chmod 755 "$d"
     echo "=== failover drill: redis_min_replicas_ack $ack, ${seconds} s of load ($threads" \
         "threads, $procs FastCGI processes), primary SIGKILLed at ${kill_at} s"
+    # ACK + 1 replicas: once one of them is promoted, ACK are left to acknowledge writes
+    # (with ACK replicas only, every write would be refused until the old primary is back)
     MM_SENTINEL_DOWN_AFTER_MS=$down_after MM_SENTINEL_FAILOVER_TIMEOUT_MS=$failover_timeout \
-        timeout 60 "$sentinel" start "$d/redis"
+        MM_SENTINEL_REPLICAS=$((ack + 1)) timeout 60 "$sentinel" start "$d/redis"
     # shellcheck disable=SC1091
     . "$d/redis/sentinel.env"
     for p in $MM_SENTINEL_PORTS; do addrs="$addrs 127.0.0.1:$p"; done
-    echo "redis: primary 127.0.0.1:$MM_SENTINEL_PRIMARY_PORT, replica" \
-        "127.0.0.1:$MM_SENTINEL_REPLICA_PORTS, sentinels$addrs (down-after ${down_after} ms)"
+    echo "redis: primary 127.0.0.1:$MM_SENTINEL_PRIMARY_PORT, replica(s)" \
+        "$MM_SENTINEL_REPLICA_PORTS, sentinels$addrs (down-after ${down_after} ms)"
     MM_RUN_DIR=$d/stack MM_BUILD_DIR=$build MM_LISTEN="unix:$d/stack/nginx.sock" \
         MM_GS_PORT=0 MM_WORKER_METRICS_PORT=0 MM_FCGI_PROCS=$procs MM_SECRET_KEY=$secret \
         MM_GS_TIMEOUT_MS=1000 MM_REDIS_SENTINELS="${addrs# }" \
