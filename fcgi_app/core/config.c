@@ -338,6 +338,14 @@ static int settle_product_sentinels(mm_config *c, char *err, size_t errlen)
         mm_product *p = &c->products[i];
         if (p->sentinels == NULL)
             continue;
+        if (p->own_sentinel_list && p->sentinels->n == 0 && p->redis_url == NULL) {
+            snprintf(err, errlen,
+                     "config: product \"%s\": an empty redis_sentinels needs a redis_url of "
+                     "the product's own (else it would use the global URL's address, not the "
+                     "primary the sentinels name)",
+                     p->product_id);
+            return -1;
+        }
         if (!p->own_sentinel_list) {
             if (c->redis_sentinels.n == 0) {
                 snprintf(err, errlen,

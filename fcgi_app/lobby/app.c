@@ -202,7 +202,7 @@ mm_store *mm_app_store(const mm_app *app, const mm_product *p)
 
 void mm_app_store_error(const mm_request *req, mm_store_result r, mm_response *res)
 {
-    if (r == MM_STORE_UNAVAILABLE) {
+    if (r == MM_STORE_UNAVAILABLE || r == MM_STORE_NO_MEMORY) {
         mm_response_error(res, req->arena, 503, "Service temporarily unavailable.");
         return;
     }

@@ -193,7 +193,7 @@ void mm_flow_create(mm_app *app, const mm_request *req, const mm_product *prod,
                            mm_gs_remove_game(app->gs, req->arena, prod->game_server_url, game_id));
         if (mm_flow_limited(app, req, prod, sr, 0, res))
             return; /* another create of the user's won the race for the last place */
-        if (sr == MM_STORE_UNAVAILABLE)
+        if (sr == MM_STORE_UNAVAILABLE || sr == MM_STORE_NO_MEMORY)
             mm_response_error(res, req->arena, 503, "Service temporarily unavailable.");
         else
             mm_response_error(res, req->arena, 500,

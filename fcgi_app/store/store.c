@@ -58,6 +58,8 @@ const char *mm_store_result_name(mm_store_result r)
     for (size_t i = 0; i < MM_ARRAY_LEN(statuses); i++)
         if (statuses[i].result == r)
             return statuses[i].name;
+    if (r == MM_STORE_NO_MEMORY)
+        return "NO_MEMORY";
     return r == MM_STORE_UNAVAILABLE ? "UNAVAILABLE" : "ERROR";
 }
 
@@ -209,11 +211,11 @@ static redisReply *run(mm_store *s, mm_arena *a, mm_lua_script which, int nkeys,
         *fail = MM_STORE_UNAVAILABLE;
         return NULL;
     }
-    if (r->type == REDIS_REPLY_ERROR && strstr(r->str, "OOM ") != NULL) {
-        /* Redis at maxmemory with noeviction refuses a script at its first write, so
-         * nothing was written: the service is out of room for now (SPEC 11: 503) */
+    if (r->type == REDIS_REPLY_ERROR && strstr(r->str, "OOM command not allowed") != NULL) {
+        /* Redis at maxmemory with noeviction refuses a script at its first write that
+         * needs memory, so nothing was written: out of room for now (SPEC 11: 503) */
         mm_log_warn("msg=\"store write refused: Redis is at maxmemory\" script=%d", (int)which);
-        *fail = MM_STORE_UNAVAILABLE;
+        *fail = MM_STORE_NO_MEMORY;
         return NULL;
     }
     if (r->type == REDIS_REPLY_ERROR) {

@@ -30,6 +30,8 @@ typedef enum {
     MM_STORE_CODE_TAKEN,     /* create: another live game of the product has the join code */
     MM_STORE_STARTED,        /* leave: the game is in progress or ended */
     MM_STORE_NONE,           /* quick match: no listed game to join */
+    MM_STORE_NO_MEMORY,      /* Redis is at maxmemory and refused the step's first write:
+                                nothing was written (SPEC 11: 503) */
     MM_STORE_UNAVAILABLE,    /* Redis did not answer (or a write reached it after its
                                 deadline and was refused) */
     MM_STORE_ERROR           /* anything else (logged) */

@@ -193,6 +193,14 @@ static long long deliveries(mm_worker *w, const redisReply *id)
     return n;
 }
 
+/* An entry left pending is read again after the back-off. */
+static void defer(mm_worker *w)
+{
+    int64_t at = now_ms() + w->retry_backoff;
+    if (w->retry_at == 0 || at < w->retry_at)
+        w->retry_at = at;
+}
+
 /* An entry whose event cannot be applied (its script failed, its game's document cannot be
  * decoded): left pending and read again after a back-off, until it has been delivered
  * event_max_deliveries times; then moved to the dead-letter stream with the reason, and
@@ -211,9 +219,7 @@ static mm_status entry_failed(mm_worker *w, const redisReply *id, const mm_event
         mm_log_warn("msg=\"event not applied; will retry\" id=%s game_id=%s deliveries=%lld "
                     "reason=\"%s\"",
                     id->str, ev->game_id, n, reason);
-        int64_t at = now_ms() + w->retry_backoff;
-        if (w->retry_at == 0 || at < w->retry_at)
-            w->retry_at = at;
+        defer(w);
         mm_worker_metrics_event(w->metrics, (int)ev->type, MM_EVENT_FAILED);
         return MM_OK;
     }
@@ -279,6 +285,18 @@ static mm_status handle_entry(mm_worker *w, const redisReply *entry, const redis
         mm_log_error("msg=\"event not applied: redis unavailable; will retry\" id=%s", id->str);
         mm_worker_metrics_event(w->metrics, (int)ev.type, MM_EVENT_FAILED);
         return MM_ERR_UNAVAILABLE;
+    }
+    if (r == MM_STORE_NO_MEMORY) {
+        /* Redis is full: nothing was written, and the event is not at fault. It stays
+         * pending and is read again after a back-off, never dead-lettered for this; the
+         * entries after it, curation (whose deletions free memory) and the stream's
+         * trimming go on meanwhile. */
+        mm_log_warn("msg=\"event not applied: Redis is at maxmemory; will retry\" id=%s "
+                    "game_id=%s",
+                    id->str, ev.game_id);
+        defer(w);
+        mm_worker_metrics_event(w->metrics, (int)ev.type, MM_EVENT_FAILED);
+        return MM_OK;
     }
     if (r == MM_STORE_ERROR || r == MM_STORE_CORRUPT)
         return entry_failed(w, id, &ev, r);

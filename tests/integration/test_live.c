@@ -464,6 +464,31 @@ static void subscriptions_held_per_address_are_limited(void **state)
                   LIVE_PER_ADDRESS);
 }
 
+/* Subscriptions start at the API's per-address rate (20/s, a burst of 40): one address
+ * subscribing and leaving in a tight loop is refused with the API's 429 within the burst
+ * and a little more, and another address is not. */
+static void subscriptions_start_at_the_api_rate(void **state)
+{
+    (void)state;
+    char buf[2048];
+    int fd, refused_at = 0;
+    for (int i = 1; i <= 100 && refused_at == 0; i++) {
+        long status = raw_subscribe("198.51.100.32", &fd, buf, sizeof(buf));
+        close(fd);
+        if (status == 429)
+            refused_at = i;
+        else if (status != 200)
+            fail_msg("subscription %d: %.200s", i, buf);
+    }
+    print_message("subscriptions: the %dth in a row from one address refused for the rate\n",
+                  refused_at);
+    assert_true(refused_at > 40 && refused_at <= 80);
+    if (strstr(buf, "{\"error\": \"Too many requests.\"}") == NULL)
+        fail_msg("the refusal is not the API's 429: %.400s", buf);
+    assert_int_equal(raw_subscribe("198.51.100.33", &fd, buf, sizeof(buf)), 200);
+    close(fd);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -474,6 +499,7 @@ int main(void)
         cmocka_unit_test(a_subscriber_resumes_from_its_last_event_id),
         cmocka_unit_test(a_websocket_gets_the_same_messages),
         cmocka_unit_test(subscriptions_held_per_address_are_limited),
+        cmocka_unit_test(subscriptions_start_at_the_api_rate),
         cmocka_unit_test(a_publish_failure_fails_no_request),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

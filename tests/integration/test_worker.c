@@ -407,10 +407,14 @@ static void worker_killed_mid_batch_loses_nothing(void **state)
         emit(gid, "gameplay", "move", "rock");
     }
     pid_t victim = start_worker(fast_config, "victim.log");
-    /* kill it once it has acknowledged part of a batch: mid-batch. It is stopped (SIGSTOP)
-     * before its progress is read, so what is read is what it dies with; a stop that
-     * catches it between batches lets it go on. */
-    long long read_at_kill = 0, pending_at_kill = 0;
+    /* kill it in the middle of a batch: with entries acknowledged (an earlier batch) and
+     * events applied whose entries are not acknowledged yet (a batch is acknowledged at its
+     * end). It is stopped (SIGSTOP) before its progress is read, so what is read is what it
+     * dies with; a stop that catches it elsewhere lets it go on. Entries come in pairs, a
+     * game's state-changing event then its gameplay event, and each applied one puts its
+     * game in the lobby: more games listed than acknowledged pairs is an applied event
+     * whose entry is not acknowledged. */
+    long long read_at_kill = 0, pending_at_kill = 0, listed_at_kill = 0;
     for (int i = 0; i < 100000; i++) {
         if (entries_read() == 0 || pending_count() == 0)
             continue;
@@ -419,17 +423,24 @@ static void worker_killed_mid_batch_loses_nothing(void **state)
         waitpid(victim, &st, WUNTRACED);
         read_at_kill = entries_read();
         pending_at_kill = pending_count();
-        if (pending_at_kill > 0 && pending_at_kill < read_at_kill)
+        redisReply *l = redisCommand(games, "ZCARD __lobby_games:" P);
+        listed_at_kill = l->integer;
+        freeReplyObject(l);
+        long long acked = read_at_kill - pending_at_kill;
+        if (pending_at_kill > 0 && acked > 0 && listed_at_kill > (acked + 1) / 2)
             break;
         kill(victim, SIGCONT);
     }
     stop_worker(victim, SIGKILL);
     start_worker(fast_config, "successor.log");
     WAIT_UNTIL(all_delivered());
-    print_message("killed after %lld of %d entries were read, %lld of them unacknowledged\n",
-                  read_at_kill, 2 * GAMES, pending_at_kill);
+    print_message("killed after %lld of %d entries were read, %lld of them unacknowledged, "
+                  "%lld games listed\n",
+                  read_at_kill, 2 * GAMES, pending_at_kill, listed_at_kill);
     assert_true(read_at_kill < 2LL * GAMES); /* it died with work left, */
-    assert_true(pending_at_kill > 0);        /* in the middle of a batch */
+    assert_true(pending_at_kill > 0);        /* in the middle of a batch, */
+    /* with applied events whose entries were not acknowledged */
+    assert_true(listed_at_kill > (read_at_kill - pending_at_kill + 1) / 2);
     for (int i = 0; i < GAMES; i++) {
         snprintf(gid, sizeof(gid), "m%d", i);
         mm_arena_reset(arena);
@@ -685,9 +696,12 @@ static void curation_steps_stop_between_games(void **state)
     bool done = false;
     int steps = 0;
     while (!done && steps < 500) {
-        /* time for the check before the first game and none after it */
+        /* time for the check before the first game and none after it: a step handles one
+         * game at most (the first is always handled, so the pass moves on) */
+        long seen = st.seen;
         assert_int_equal(
-            mm_curate_step(stores, &cfg, cursor, later, tick_clock, ticks + 2, &st, &done), MM_OK);
+            mm_curate_step(stores, &cfg, cursor, later, tick_clock, ticks + 1, &st, &done), MM_OK);
+        assert_true(st.seen - seen <= 1);
         steps++;
     }
     assert_true(done);
@@ -1080,6 +1094,64 @@ static int log_has(const char *name, const char *needle)
     return found;
 }
 
+/* How many lines of the run directory's file name hold needle. */
+static int log_count(const char *name, const char *needle)
+{
+    char path[512], line[4096];
+    snprintf(path, sizeof(path), "%s/%s", itest_env("MM_TEST_RUN_DIR"), name);
+    FILE *f = fopen(path, "r");
+    int n = 0;
+    while (f != NULL && fgets(line, sizeof(line), f) != NULL)
+        n += strstr(line, needle) != NULL;
+    if (f != NULL)
+        fclose(f);
+    return n;
+}
+
+/* Redis at maxmemory (noeviction) refuses the event's write: the event is not at fault, so
+ * it is retried with a back-off past event_max_deliveries and never dead-lettered, and it
+ * takes effect once there is room again. */
+static void redis_full_defers_events_and_dead_letters_none(void **state)
+{
+    /* the worker's group is made while there is room (XGROUP needs memory); the worker is
+     * stopped while the game and its event are added and Redis is filled */
+    pid_t pid = start_worker(fast_config, "full.log");
+    WAIT_UNTIL(log_has("full.log", "consumer group created"));
+    kill(pid, SIGSTOP);
+    int st;
+    waitpid(pid, &st, WUNTRACED);
+    make_game("roomless", 2);
+    emit("roomless", "state_change", "new_state", "creator_joined");
+    redisReply *r = redisCommand(games, "INFO memory");
+    const char *u = strstr(r->str, "used_memory:");
+    assert_non_null(u);
+    long long used = strtoll(u + strlen("used_memory:"), NULL, 10);
+    freeReplyObject(r);
+    r = redisCommand(games, "CONFIG GET maxmemory");
+    char before[32];
+    snprintf(before, sizeof(before), "%s", r->element[1]->str);
+    freeReplyObject(r);
+    freeReplyObject(redisCommand(games, "CONFIG SET maxmemory %lld", used / 2));
+    kill(pid, SIGCONT);
+    /* five deliveries (event_max_deliveries) and more, each refused for memory */
+    int refusals = 0;
+    for (int i = 0; i < 500 && refusals < 6; i++) {
+        usleep(20000);
+        refusals = log_count("full.log", "Redis is at maxmemory; will retry");
+    }
+    mm_game_state while_full = state_of("roomless");
+    long long dead = stream_len("game_event_dead_letter");
+    freeReplyObject(redisCommand(games, "CONFIG SET maxmemory %s", before));
+    print_message("redis full: the event refused %d times, dead-lettered %lld times\n", refusals,
+                  dead);
+    assert_true(refusals >= 6);
+    assert_int_equal(while_full, MM_STATE_CREATED);
+    assert_int_equal(dead, 0);
+    WAIT_UNTIL(state_of("roomless") == MM_STATE_CREATOR_JOINED);
+    WAIT_UNTIL(pending_count() == 0);
+    assert_int_equal(stream_len("game_event_dead_letter"), 0);
+}
+
 static void sigterm_exits_zero_promptly(void **state)
 {
     pid_t pid = start_worker(fast_config, "term.log");
@@ -1116,6 +1188,7 @@ int main(void)
         T(curation_removes_an_undecodable_game_only_if_unchanged),
         T(curation_reaches_past_a_batch_of_live_games),
         T(curation_steps_stop_between_games),
+        T(redis_full_defers_events_and_dead_letters_none),
         T(poison_entry_is_dead_lettered_and_holds_up_nothing),
         T(curation_goes_on_past_a_document_it_cannot_change),
         T(a_hanging_game_server_holds_up_no_event),

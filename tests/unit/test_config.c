@@ -242,6 +242,7 @@ static const refusal refusals[] = {
      "\"redis_min_replicas_ack\" must be an integer 0..16"},
     {"{\"redis_min_replicas_ack\":-1,\"products\":[" P1 "]}", "redis_min_replicas_ack"},
     /* SPEC 14: a product's own sentinel pair */
+    {"{\"redis_sentinels\":[\"s:1\"],\"products\":[{\"product_id\":\"x\",\"game_server_url\":\"http://g\",\"game_socket_url\":\"g:1\",\"redis_sentinels\":[]}]}", "an empty redis_sentinels needs a redis_url"},
     {"{\"products\":[{\"product_id\":\"x\",\"game_server_url\":\"http://g\",\"game_socket_url\":\"g:1\",\"redis_sentinels\":\"h:1\"}]}", "\"products[0].redis_sentinels\" must be an array"},
     {"{\"products\":[{\"product_id\":\"x\",\"game_server_url\":\"http://g\",\"game_socket_url\":\"g:1\",\"redis_sentinels\":[\"h:1\",\"h:1\"]}]}", "products[0].redis_sentinels[1] is listed twice"},
     {"{\"products\":[{\"product_id\":\"x\",\"game_server_url\":\"http://g\",\"game_socket_url\":\"g:1\",\"redis_master_name\":\"a b\"}]}", "\"products[0].redis_master_name\" must be 1..64"},
