@@ -178,7 +178,7 @@ per1000=$(awk -v a="$(f rss_after_kib)" -v b="$(f rss_before_kib)" -v n="$(f con
     'BEGIN {printf "%.1f", n ? (a - b) / n * 1000 / 1024 : 0}')
 echo
 echo "Date: $(date -u '+%Y-%m-%d %H:%M UTC'); machine: $(nproc) cores, $(lscpu |
-    sed -n 's/^Model name: *//p' | head -n 1); $("${MM_NGINX_BIN:-nginx}" -v 2>&1 | sed 's/.*: //'),"\
+    sed -n 's/^Model name: *//p' | head -n 1); $("${MM_NGINX_BIN:-nginx}" -v 2>&1 | sed 's/.*: //')," \
 "nchan $(dpkg-query -W -f='${Version}' libnginx-mod-nchan 2>/dev/null || echo '?'); pool of $procs"
 echo "Command: $cmdline"
 echo
@@ -195,11 +195,11 @@ row "the same: from its start" publish_start
 row "$joins join_game requests through the pool: from the end of the player's request" join_end
 row "the same: from its start" join_start
 echo
-echo "A negative latency: the subscriber had the message before the request that published it"\
-"ended (nchan writes to the subscribers before it answers the publisher, and the pool"\
+echo "A negative latency: the subscriber had the message before the request that published it" \
+"ended (nchan writes to the subscribers before it answers the publisher, and the pool" \
 "publishes before it answers the player)."
 echo
-echo "nginx RSS: master and workers, $(f rss_before_kib) KiB before the subscribers,"\
+echo "nginx RSS: master and workers, $(f rss_before_kib) KiB before the subscribers," \
 "$(f rss_after_kib) KiB with them. Publishes counted by the pool: $published"
 echo
 echo "| requests/s (median of $rounds) | publishing | not publishing | cost |"
@@ -210,7 +210,7 @@ for name in create_game join_game; do
     echo "| $name | $on | $off | $cost |"
 done
 echo
-echo "Each run: wrk -t$threads -c$connections -d${duration}s; create_game publishes nothing (a"\
-"game is listed once its creator connects), each join_game fills a 2-player game and"\
+echo "Each run: wrk -t$threads -c$connections -d${duration}s; create_game publishes nothing (a" \
+"game is listed once its creator connects), each join_game fills a 2-player game and" \
 "publishes its \"unlisted\"."
 [ "$(f connected)" = "$(f subscribers)" ] && [ "$(f lost)" = 0 ] || die "subscribers missing or messages lost"
