@@ -53,7 +53,7 @@ void mm_flow_not_found(const mm_request *req, const mm_product *prod, const char
     char shown[MM_ID_MAX + 1];
     for (size_t i = 0; i < shown_len; i++) {
         unsigned char c = (unsigned char)id[i];
-        shown[i] = c < 0x20 || c >= 0x7f || c == '"' || c == '\\' ? '?' : id[i];
+        shown[i] = (char)(c < 0x20 || c >= 0x7f || c == '"' || c == '\\' ? '?' : c);
     }
     shown[shown_len] = '\0';
     char *msg = mm_arena_printf(req->arena,

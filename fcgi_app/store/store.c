@@ -411,7 +411,8 @@ mm_store_result mm_store_admit(mm_store *s, const char *product_id, const char *
     mm_store_result fail;
     redisReply *r = run(s, a, MM_LUA_ADMIT, 1, keys, 5, args, NULL, &fail);
     mm_store_result res = r ? status_of(r, "-") : fail;
-    if (res == MM_STORE_RATE && r->elements >= 2 && r->element[1]->type == REDIS_REPLY_INTEGER)
+    if (r != NULL && res == MM_STORE_RATE && r->elements >= 2 &&
+        r->element[1]->type == REDIS_REPLY_INTEGER)
         *retry_ms = (long)r->element[1]->integer;
     mm_arena_free(a);
     return res;

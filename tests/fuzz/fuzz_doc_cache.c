@@ -154,7 +154,7 @@ static void pick_doc(run *r, input *in)
     for (; have < len && have < 64 && more(in); have++)
         r->doc[have] = (char)next(in);
     for (size_t i = have; i < len; i++)
-        r->doc[i] = have ? r->doc[i % have] : 'x';
+        r->doc[i] = (char)(have ? r->doc[i % have] : 'x');
     r->doc_len = len;
 }
 
@@ -171,7 +171,7 @@ static void make_value(run *r, input *in)
         len = MM_DOC_CACHE_MAX_DOC - 1 + (b % 3); /* cap - 1, cap, cap + 1 */
     unsigned seed = ++r->puts;
     for (size_t i = 0; i < len; i++)
-        r->value[i] = (char)(seed * 131u + i * 7u + (seed >> 8));
+        r->value[i] = (char)((size_t)seed * 131u + i * 7u + (seed >> 8));
     if (len >= 4) /* the value's own number, so no two are alike */
         memcpy(r->value, &seed, 4);
     r->value_len = len;

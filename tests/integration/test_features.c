@@ -120,12 +120,10 @@ static const char *players_of(const char *product, const char *id)
     for (size_t i = 0; i < s.game.nplayers; i++)
         cap += strlen(s.game.players[i]) + 1;
     char *out = mm_arena_alloc(arena, cap);
+    size_t at = 0;
     out[0] = '\0';
-    for (size_t i = 0; i < s.game.nplayers; i++) {
-        if (i > 0)
-            strcat(out, ",");
-        strcat(out, s.game.players[i]);
-    }
+    for (size_t i = 0; i < s.game.nplayers && at < cap; i++)
+        at += (size_t)snprintf(out + at, cap - at, "%s%s", i > 0 ? "," : "", s.game.players[i]);
     return out;
 }
 

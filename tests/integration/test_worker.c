@@ -911,7 +911,7 @@ static void a_claimed_older_event_does_not_undo_a_newer_one(void **state)
      * start and apply the newer event first, even on a loaded machine */
     char config[512];
     snprintf(config, sizeof(config), "%s/order.json", itest_env("MM_TEST_RUN_DIR"));
-    config_with(config, "event_claim_idle_ms", 3000L, NULL);
+    config_with(config, "event_claim_idle_ms", 3000L, (const char *)NULL);
     start_worker(config, "order.log");
     WAIT_UNTIL(state_of("g") == MM_STATE_ALL_PLAYERS_JOINED);
     assert_int_equal(pending_count(), 1); /* the older one not yet claimed */
