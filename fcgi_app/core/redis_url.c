@@ -4,21 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static int parse_uint(const char *s, size_t len, long max, long *out)
-{
-    if (len == 0 || len > 9)
-        return -1;
-    long v = 0;
-    for (size_t i = 0; i < len; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return -1;
-        v = v * 10 + (s[i] - '0');
-    }
-    if (v > max)
-        return -1;
-    *out = v;
-    return 0;
-}
+#include "text.h"
 
 #define FAIL(msg)                                                                                  \
     do {                                                                                           \
@@ -38,7 +24,7 @@ static mm_status parse_unix(const char *rest, mm_redis_url *out, char *err, size
     out->path[plen] = '\0';
     if (q != NULL) {
         long db;
-        if (strncmp(q, "?db=", 4) != 0 || parse_uint(q + 4, strlen(q + 4), 1 << 20, &db) != 0)
+        if (strncmp(q, "?db=", 4) != 0 || mm_text_uint(q + 4, strlen(q + 4), 1 << 20, &db) != 0)
             FAIL("unix URL query must be ?db=N");
         out->db = (int)db;
     }
@@ -143,13 +129,13 @@ static mm_status parse_tcp(const char *rest, mm_redis_url *out, char *err, size_
     }
     if (port != NULL) {
         long v;
-        if (parse_uint(port + 1, (size_t)(host + hplen - port - 1), 65535, &v) != 0 || v == 0)
+        if (mm_text_uint(port + 1, (size_t)(host + hplen - port - 1), 65535, &v) != 0 || v == 0)
             FAIL("port must be 1..65535");
         out->port = (int)v;
     }
     if (slash != NULL && slash[1] != '\0') {
         long db;
-        if (parse_uint(slash + 1, strlen(slash + 1), 1 << 20, &db) != 0)
+        if (mm_text_uint(slash + 1, strlen(slash + 1), 1 << 20, &db) != 0)
             FAIL("database must be a number");
         out->db = (int)db;
     }

@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "text.h"
+
 #define FAIL(msg)                                                                                  \
     do {                                                                                           \
         snprintf(err, errlen, "%s", msg);                                                          \
@@ -24,15 +26,8 @@ static bool hex_or_colon(char c)
 /* A decimal port 1..65535 of exactly len digits. */
 static int parse_port(const char *s, size_t len, int *out)
 {
-    if (len == 0 || len > 5)
-        return -1;
-    long v = 0;
-    for (size_t i = 0; i < len; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return -1;
-        v = v * 10 + (s[i] - '0');
-    }
-    if (v < 1 || v > 65535)
+    long v;
+    if (len > 5 || mm_text_uint(s, len, 65535, &v) != 0 || v < 1)
         return -1;
     *out = (int)v;
     return 0;

@@ -51,6 +51,22 @@ bool mm_utf8_valid(const char *str, size_t n)
     return true;
 }
 
+int mm_text_uint(const char *s, size_t len, long max, long *out)
+{
+    if (len == 0 || len > 9)
+        return -1;
+    long v = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    if (v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
 bool mm_text_has_control(const char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++)

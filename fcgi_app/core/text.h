@@ -1,4 +1,5 @@
-/* Bytes as text: well-formed UTF-8, control characters, and JSON string escaping, for
+/* Bytes as text: well-formed UTF-8, control characters, decimal numbers, and JSON string
+ * escaping, for
  * everything that takes text from outside or writes JSON (the game model, the JWT
  * verifier, the HTTP answers, the event decoder, the test game server). Pure functions:
  * they allocate nothing and read no byte past the length they are given. */
@@ -14,6 +15,10 @@ bool mm_utf8_valid(const char *s, size_t n);
 
 /* Whether s (n bytes) holds a control character (below 0x20, or 0x7f). */
 bool mm_text_has_control(const char *s, size_t n);
+
+/* s (len bytes, 1 to 9 of them) as a decimal number of digits only, at most max: 0 and
+ * *out, or -1 (no sign, no space, nothing else). */
+int mm_text_uint(const char *s, size_t len, long max, long *out);
 
 /* The inside of a JSON string for s (len bytes): quote and backslash escaped, control
  * characters below 0x20 as \u00XX, well-formed UTF-8 copied, and each byte of an

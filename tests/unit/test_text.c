@@ -105,6 +105,28 @@ static void escape_table(void **state)
     }
 }
 
+static void decimal_numbers(void **state)
+{
+    (void)state;
+    long v = -1;
+    assert_int_equal(mm_text_uint("0", 1, 10, &v), 0);
+    assert_int_equal(v, 0);
+    assert_int_equal(mm_text_uint("65535", 5, 65535, &v), 0);
+    assert_int_equal(v, 65535);
+    assert_int_equal(mm_text_uint("999999999", 9, 1000000000, &v), 0);
+    assert_int_equal(v, 999999999);
+    v = 7;
+    assert_int_equal(mm_text_uint("65536", 5, 65535, &v), -1); /* over max */
+    assert_int_equal(mm_text_uint("1234567890", 10, 2000000000, &v), -1); /* 10 digits */
+    assert_int_equal(mm_text_uint("", 0, 10, &v), -1);
+    assert_int_equal(mm_text_uint("-1", 2, 10, &v), -1);
+    assert_int_equal(mm_text_uint("+1", 2, 10, &v), -1);
+    assert_int_equal(mm_text_uint(" 1", 2, 10, &v), -1);
+    assert_int_equal(mm_text_uint("1x", 2, 10, &v), -1);
+    assert_int_equal(mm_text_uint("12", 1, 10, &v), 0); /* only len bytes are read */
+    assert_int_equal(v, 1);
+}
+
 static void every_short_string_escapes_to_valid_json(void **state)
 {
     json_tokener *tok = json_tokener_new();
@@ -141,6 +163,7 @@ int main(void)
         cmocka_unit_test(control_characters),
         cmocka_unit_test(escape_table),
         cmocka_unit_test(every_short_string_escapes_to_valid_json),
+        cmocka_unit_test(decimal_numbers),
     };
     return cmocka_run_group_tests_name("text", tests, NULL, NULL);
 }
