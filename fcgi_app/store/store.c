@@ -260,6 +260,26 @@ static mm_store_result status_of(const redisReply *r, const char *game_id)
     return res;
 }
 
+/* A step whose answer is its status, and for some an integer after it: run in a scratch
+ * arena (no document comes back). *value (when not NULL) gets that integer when the status
+ * is `when`; what names the entry in a log line of status_of. */
+static mm_store_result run_small(mm_store *s, mm_lua_script which, int nkeys,
+                                 const char *const *keys, int nargs, const char *const *args,
+                                 const char *what, mm_store_result when, long long *value)
+{
+    mm_arena *a = mm_arena_new(1024);
+    if (a == NULL)
+        return MM_STORE_ERROR;
+    mm_store_result fail;
+    redisReply *r = run(s, a, which, nkeys, keys, nargs, args, NULL, &fail);
+    mm_store_result res = r ? status_of(r, what) : fail;
+    if (value != NULL && r != NULL && res == when && r->elements >= 2 &&
+        r->element[1]->type == REDIS_REPLY_INTEGER)
+        *value = r->element[1]->integer;
+    mm_arena_free(a);
+    return res;
+}
+
 /* Decodes the document doc[0..len) (a reply string, in a) into out; an OK that left a
  * document C cannot decode becomes MM_STORE_CORRUPT. */
 static mm_store_result decode_into(mm_arena *a, mm_store_result res, const char *doc, size_t len,
@@ -403,18 +423,12 @@ mm_store_result mm_store_admit(mm_store *s, const char *product_id, const char *
     limit_arg(s->limits.requests_per_minute, rate);
     limit_arg(s->limits.max_open_games, games);
     limit_arg(s->limits.max_seats, seats);
-    mm_arena *a = mm_arena_new(1024);
-    if (a == NULL)
-        return MM_STORE_ERROR;
     const char *keys[] = {games_key};
     const char *args[] = {user_id, rate, games, seats, count_call ? "1" : "0"};
-    mm_store_result fail;
-    redisReply *r = run(s, a, MM_LUA_ADMIT, 1, keys, 5, args, NULL, &fail);
-    mm_store_result res = r ? status_of(r, "-") : fail;
-    if (r != NULL && res == MM_STORE_RATE && r->elements >= 2 &&
-        r->element[1]->type == REDIS_REPLY_INTEGER)
-        *retry_ms = (long)r->element[1]->integer;
-    mm_arena_free(a);
+    long long retry = 0;
+    mm_store_result res =
+        run_small(s, MM_LUA_ADMIT, 1, keys, 5, args, "-", MM_STORE_RATE, &retry);
+    *retry_ms = (long)retry;
     return res;
 }
 
@@ -728,16 +742,9 @@ mm_store_result mm_store_cleanup_settle(mm_store *s, const char *product_id, con
         return MM_STORE_ERROR;
     snprintf(key, sizeof(key), "__cleanup:%s", product_id);
     snprintf(delay, sizeof(delay), "%ld", delay_ms);
-    mm_arena *a = mm_arena_new(1024);
-    if (a == NULL)
-        return MM_STORE_ERROR;
     const char *keys[] = {key};
     const char *args[] = {job, next_job != NULL ? next_job : "", delay};
-    mm_store_result fail;
-    redisReply *r = run(s, a, MM_LUA_CLEANUP_SETTLE, 1, keys, 3, args, NULL, &fail);
-    mm_store_result res = r ? status_of(r, "-") : fail;
-    mm_arena_free(a);
-    return res;
+    return run_small(s, MM_LUA_CLEANUP_SETTLE, 1, keys, 3, args, "-", MM_STORE_OK, NULL);
 }
 
 /* ---- the event stream (run on a store over the stream's connection) ---- */
@@ -748,16 +755,9 @@ mm_store_result mm_store_dead_letter(mm_store *s, const char *stream, const char
 {
     char max[24];
     snprintf(max, sizeof(max), "%ld", max_len);
-    mm_arena *a = mm_arena_new(1024);
-    if (a == NULL)
-        return MM_STORE_ERROR;
     const char *keys[] = {stream, dead_letter};
     const char *args[] = {group, entry_id, reason, max};
-    mm_store_result fail;
-    redisReply *r = run(s, a, MM_LUA_DEAD_LETTER, 2, keys, 4, args, NULL, &fail);
-    mm_store_result res = r ? status_of(r, entry_id) : fail;
-    mm_arena_free(a);
-    return res;
+    return run_small(s, MM_LUA_DEAD_LETTER, 2, keys, 4, args, entry_id, MM_STORE_OK, NULL);
 }
 
 mm_store_result mm_store_stream_trim(mm_store *s, const char *stream, long max_len,
@@ -766,19 +766,9 @@ mm_store_result mm_store_stream_trim(mm_store *s, const char *stream, long max_l
     *trimmed = 0;
     char max[24];
     snprintf(max, sizeof(max), "%ld", max_len);
-    mm_arena *a = mm_arena_new(1024);
-    if (a == NULL)
-        return MM_STORE_ERROR;
     const char *keys[] = {stream};
     const char *args[] = {max, floor_id != NULL ? floor_id : ""};
-    mm_store_result fail;
-    redisReply *r = run(s, a, MM_LUA_STREAM_TRIM, 1, keys, 2, args, NULL, &fail);
-    mm_store_result res = r ? status_of(r, "-") : fail;
-    if (r != NULL && res == MM_STORE_OK && r->elements >= 2 &&
-        r->element[1]->type == REDIS_REPLY_INTEGER)
-        *trimmed = r->element[1]->integer;
-    mm_arena_free(a);
-    return res;
+    return run_small(s, MM_LUA_STREAM_TRIM, 1, keys, 2, args, "-", MM_STORE_OK, trimmed);
 }
 
 mm_store_result mm_store_get(mm_store *s, mm_arena *a, const char *product_id, const char *game_id,

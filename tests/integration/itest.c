@@ -264,6 +264,44 @@ mm_store *itest_store_open(mm_rconn **conn)
     return s;
 }
 
+double itest_now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void itest_sleep_s(double s)
+{
+    if (s <= 0)
+        return;
+    struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
+    nanosleep(&ts, NULL);
+}
+
+int itest_fixture_open(redisContext **raw, mm_rconn **conn, mm_store **store, mm_arena **arena)
+{
+    *raw = itest_redis(0);
+    *store = itest_store_open(conn);
+    *arena = mm_arena_new(0);
+    return *raw == NULL || *store == NULL || *arena == NULL ? -1 : 0;
+}
+
+void itest_fixture_close(redisContext *raw, mm_rconn *conn, mm_store *store, mm_arena *arena)
+{
+    mm_store_free(store);
+    mm_rconn_free(conn);
+    mm_arena_free(arena);
+    if (raw != NULL)
+        redisFree(raw);
+}
+
+void itest_fixture_fresh(redisContext *raw, mm_arena *arena)
+{
+    freeReplyObject(redisCommand(raw, "FLUSHALL"));
+    mm_arena_reset(arena);
+}
+
 const char *itest_auth(mm_arena *a, const char *user_id, const char *username)
 {
     char payload[512];

@@ -69,6 +69,18 @@ redisContext *itest_redis(int db);
 /* The project's store on a connection of its own to the stack's Redis. */
 mm_store *itest_store_open(mm_rconn **conn);
 
+/* Seconds on the monotonic clock; a sleep of s seconds (nothing when s <= 0). */
+double itest_now_s(void);
+void itest_sleep_s(double s);
+
+/* The fixture of the tests that look at Redis and drive the store directly, in the test
+ * file's variables: a raw connection to database 0, the store on a connection of its own,
+ * an arena. Open returns 0, or -1 when one is missing (cmocka's group setup fails). */
+int itest_fixture_open(redisContext **raw, mm_rconn **conn, mm_store **store, mm_arena **arena);
+void itest_fixture_close(redisContext *raw, mm_rconn *conn, mm_store *store, mm_arena *arena);
+/* Before each test: Redis emptied (FLUSHALL) and the arena reset. */
+void itest_fixture_fresh(redisContext *raw, mm_arena *arena);
+
 /* "Authorization: Bearer <jwt>" for the user, signed with ITEST_SECRET, valid
  * for an hour, with the claims a game portal adds; in a. */
 const char *itest_auth(mm_arena *a, const char *user_id, const char *username);

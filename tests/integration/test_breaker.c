@@ -35,19 +35,6 @@ static int teardown(void **state)
     return 0;
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void sleep_s(double s)
-{
-    struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
-    nanosleep(&ts, NULL);
-}
-
 /* Game-server calls the test game server has seen, all operations. */
 static int gs_calls(void)
 {
@@ -210,7 +197,7 @@ static void after_the_cooldown_one_trial_decides(void **state)
 {
     (void)state;
     /* still failing: the trial reaches the game server, fails, and opens it again */
-    sleep_s(COOLDOWN_S + 0.2);
+    itest_sleep_s(COOLDOWN_S + 0.2);
     int calls = gs_calls();
     itest_response r;
     create("exrps", "u4", &r);
@@ -225,12 +212,12 @@ static void after_the_cooldown_one_trial_decides(void **state)
 
     /* the game server is back; until the cooldown ends it is still not called */
     itest_gs_reset();
-    double t0 = now_s();
+    double t0 = itest_now_s();
     create("exrps", "u5", &r);
     expect(&r, 502, UNAVAILABLE);
     itest_response_free(&r);
     assert_int_equal(itest_gs_calls("create_game", NULL), 0);
-    sleep_s(COOLDOWN_S + 0.2 - (now_s() - t0));
+    itest_sleep_s(COOLDOWN_S + 0.2 - (itest_now_s() - t0));
     create("exrps", "u5", &r);
     expect(&r, 200, NULL); /* the trial */
     itest_response_free(&r);
@@ -288,7 +275,7 @@ static void a_refused_join_gives_the_seat_back(void **state)
     mm_store_free(store);
     mm_rconn_free(conn);
     itest_gs_reset();
-    sleep_s(COOLDOWN_S + 0.2); /* closed again by the next call, for whatever runs next */
+    itest_sleep_s(COOLDOWN_S + 0.2); /* closed again by the next call, for whatever runs next */
 }
 
 int main(void)

@@ -51,32 +51,15 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    mm_store_free(store);
-    mm_rconn_free(conn);
-    mm_arena_free(arena);
-    redisFree(raw);
+    itest_fixture_close(raw, conn, store, arena);
     return 0;
 }
 
 static int fresh(void **state)
 {
-    freeReplyObject(redisCommand(raw, "FLUSHALL"));
-    mm_arena_reset(arena);
+    itest_fixture_fresh(raw, arena);
     itest_gs_reset();
     return 0;
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void sleep_s(double s)
-{
-    struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
-    nanosleep(&ts, NULL);
 }
 
 static void assert_consistent(void)
@@ -267,9 +250,9 @@ static void *load_thread(void *arg)
         curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
         curl_easy_setopt(curl, CURLOPT_WRITEDATA, body);
         curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 10000L);
-        s->t0 = now_s() - l->start;
+        s->t0 = itest_now_s() - l->start;
         CURLcode rc = curl_easy_perform(curl);
-        s->t1 = now_s() - l->start;
+        s->t1 = itest_now_s() - l->start;
         curl_slist_free_all(hl);
         if (rc != CURLE_OK) {
             s->outcome = OUT_BAD;
@@ -299,7 +282,7 @@ static void load_start(load *ld)
     memset(ld, 0, sizeof(*ld));
     for (int i = 0; i < JOIN_TARGETS; i++)
         open_game("exrps3", "owner", ld->targets[i]);
-    ld->start = now_s();
+    ld->start = itest_now_s();
     for (int i = 0; i < LOAD_THREADS; i++) {
         ld->l[i] = (loader){.index = i,
                             .start = ld->start,
@@ -326,7 +309,7 @@ static void load_free(load *ld)
 
 static double since(const load *ld)
 {
-    return now_s() - ld->start;
+    return itest_now_s() - ld->start;
 }
 
 /* Counts over all samples started in [from, to) and finished by until. */
@@ -397,15 +380,15 @@ static void redis_stopped_under_load_is_503_then_recovers(void **state)
     assert_true(nbefore >= 2);
     load ld;
     load_start(&ld);
-    sleep_s(0.5);
+    itest_sleep_s(0.5);
     double stop_begin = since(&ld);
     itest_stack("redis-stop");
     double stop_end = since(&ld);
-    sleep_s(1.0);
+    itest_sleep_s(1.0);
     double start_begin = since(&ld);
     itest_stack("redis-start");
     double start_end = since(&ld);
-    sleep_s(1.0);
+    itest_sleep_s(1.0);
     load_stop(&ld);
     reconnect();
 
@@ -488,17 +471,17 @@ static void redis_frozen_under_load_is_503_within_the_timeout(void **state)
 {
     load ld;
     load_start(&ld);
-    sleep_s(0.4);
+    itest_sleep_s(0.4);
     pid_t rp = redis_pid();
     double freeze = since(&ld);
     assert_int_equal(kill(rp, SIGSTOP), 0);
     /* 2.5 s: a request may wait for a process of its pool (the game-server pool is the
      * smaller) as well as for its own timeout, so each client starts a request in the
      * window counted below even on a loaded machine */
-    sleep_s(2.5);
+    itest_sleep_s(2.5);
     double thaw = since(&ld);
     assert_int_equal(kill(rp, SIGCONT), 0);
-    sleep_s(1.0);
+    itest_sleep_s(1.0);
     load_stop(&ld);
 
     tally all = count_window(&ld, 0, 1e9, 1e9);
@@ -711,11 +694,11 @@ static void killed_fcgi_process_costs_at_most_its_request_and_is_replaced(void *
     enum { KILLS = 2 };
     double kill_at[KILLS];
     for (int k = 0; k < KILLS; k++) {
-        sleep_s(0.5);
+        itest_sleep_s(0.5);
         kill_at[k] = since(&ld);
         assert_int_equal(kill(pool[k], SIGKILL), 0);
     }
-    sleep_s(0.8);
+    itest_sleep_s(0.8);
     load_stop(&ld);
     tally all = count_window(&ld, 0, 1e9, 1e9);
     print_message("SIGKILL x%d under load: %d requests, %d answered 503, %d outside the SPEC, "
@@ -731,7 +714,7 @@ static void killed_fcgi_process_costs_at_most_its_request_and_is_replaced(void *
     pid_t now[16];
     int m = 0;
     for (int i = 0; i < 50 && (m = pool_pids(now, 16)) < n; i++)
-        sleep_s(0.1);
+        itest_sleep_s(0.1);
     assert_int_equal(m, n);
     for (int i = 0; i < m; i++)
         for (int k = 0; k < KILLS; k++)
@@ -943,11 +926,11 @@ static void hostile_input_gets_clear_4xx_and_no_memory_growth(void **state)
     for (int i = 0; i < n; i++)
         before[i] = rss_kb(pool[i]);
     enum { ROUNDS = 300 };
-    double t0 = now_s();
+    double t0 = itest_now_s();
     for (int round = 0; round < ROUNDS; round++)
         for (size_t i = 0; i < ncases; i++)
             run_bad_case(&bad_cases[i], digits);
-    double secs = now_s() - t0;
+    double secs = itest_now_s() - t0;
     pid_t still[16];
     assert_true(same_pool(pool, n, still, pool_pids(still, 16)));
     long worst = 0;

@@ -26,25 +26,18 @@ static mm_arena *arena;
 
 static int setup(void **state)
 {
-    raw = itest_redis(0);
-    store = itest_store_open(&conn);
-    arena = mm_arena_new(0);
-    return 0;
+    return itest_fixture_open(&raw, &conn, &store, &arena);
 }
 
 static int teardown(void **state)
 {
-    mm_store_free(store);
-    mm_rconn_free(conn);
-    mm_arena_free(arena);
-    redisFree(raw);
+    itest_fixture_close(raw, conn, store, arena);
     return 0;
 }
 
 static int fresh(void **state)
 {
-    freeReplyObject(redisCommand(raw, "FLUSHALL"));
-    mm_arena_reset(arena);
+    itest_fixture_fresh(raw, arena);
     itest_gs_reset();
     return 0;
 }

@@ -34,19 +34,13 @@ static mm_arena *arena;
 static int setup(void **state)
 {
     (void)state;
-    raw = itest_redis(0);
-    store = itest_store_open(&conn);
-    arena = mm_arena_new(0);
-    return 0;
+    return itest_fixture_open(&raw, &conn, &store, &arena);
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    mm_store_free(store);
-    mm_rconn_free(conn);
-    mm_arena_free(arena);
-    redisFree(raw);
+    itest_fixture_close(raw, conn, store, arena);
     return 0;
 }
 

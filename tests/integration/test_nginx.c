@@ -23,13 +23,6 @@
 #define RATE_PER_S 20       /* matchmaker-http.conf: the zone's rate */
 #define CONN_PER_ADDRESS 64 /* matchmaker-locations.conf: limit_conn */
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* The answer is {"error": message} in JSON with the CORS header, and nginx does not say its
  * version. */
 static void assert_json_error(const char *what, const itest_response *r, long status,
@@ -163,7 +156,7 @@ static int until_refused(const char *path, const char *address, int max, itest_r
     snprintf(xff, sizeof(xff), "X-Forwarded-For: %s", address != NULL ? address : "");
     const char *h[] = {address != NULL ? xff : NULL, NULL};
     int ok = 0;
-    double t0 = now_s();
+    double t0 = itest_now_s();
     memset(refused, 0, sizeof(*refused));
     for (int i = 0; i < max; i++) {
         itest_response r;
@@ -177,7 +170,7 @@ static int until_refused(const char *path, const char *address, int max, itest_r
         ok++;
         itest_response_free(&r);
     }
-    *took = now_s() - t0;
+    *took = itest_now_s() - t0;
     return ok;
 }
 

@@ -50,18 +50,12 @@ static void release_request(void)
 
 static int setup(void **state)
 {
-    raw = itest_redis(0);
-    store = itest_store_open(&conn);
-    arena = mm_arena_new(0);
-    return arena == NULL;
+    return itest_fixture_open(&raw, &conn, &store, &arena);
 }
 
 static int teardown(void **state)
 {
-    mm_store_free(store);
-    mm_rconn_free(conn);
-    mm_arena_free(arena);
-    redisFree(raw);
+    itest_fixture_close(raw, conn, store, arena);
     curl_easy_cleanup(curl);
     release_request();
     return 0;

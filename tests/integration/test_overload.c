@@ -50,21 +50,6 @@ static int teardown(void **state)
     return 0;
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void sleep_s(double s)
-{
-    if (s <= 0)
-        return;
-    struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
-    nanosleep(&ts, NULL);
-}
-
 /* ---- latencies ---- */
 
 typedef struct {
@@ -138,9 +123,9 @@ static void http(CURL *c, const char *method, const char *path, const char *auth
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, keep_body);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, a);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 20000L);
-    double t0 = now_s();
+    double t0 = itest_now_s();
     CURLcode rc = curl_easy_perform(c);
-    a->seconds = now_s() - t0;
+    a->seconds = itest_now_s() - t0;
     curl_slist_free_all(h);
     if (rc == CURLE_OK)
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &a->status);
@@ -153,13 +138,13 @@ static void http(CURL *c, const char *method, const char *path, const char *auth
 static void baseline(const char *path, double seconds, samples *out)
 {
     CURL *curl = curl_easy_init();
-    double end = now_s() + seconds;
-    while (now_s() < end) {
+    double end = itest_now_s() + seconds;
+    while (itest_now_s() < end) {
         answer ans;
         http(curl, "GET", path, NULL, &ans);
         assert_int_equal(ans.status, 200);
         sample_add(out, ans.seconds);
-        sleep_s(0.01);
+        itest_sleep_s(0.01);
     }
     curl_easy_cleanup(curl);
 }
@@ -228,7 +213,7 @@ static void *trickle(void *arg)
     const int per_batch = (SLOW_TOTAL + BATCHES - 1) / BATCHES;
     int next = 0;
     while (!s->stop) {
-        sleep_s(TRICKLE_S / BATCHES);
+        itest_sleep_s(TRICKLE_S / BATCHES);
         for (int k = 0; k < per_batch && !s->stop; k++, next = (next + 1) % SLOW_TOTAL) {
             /* one more byte of header (a header value that never ends) or of body */
             if (s->fds[next] >= 0 && send(s->fds[next], next < SLOW_HEADERS ? "a" : "x", 1,
@@ -293,25 +278,25 @@ static void slow_clients_do_not_slow_the_others(void **state)
 
     slow_set *s = calloc(1, sizeof(*s));
     assert_non_null(s);
-    double t0 = now_s();
+    double t0 = itest_now_s();
     for (int i = 0; i < SLOW_TOTAL; i++)
         s->fds[i] = open_slow(i);
-    double opened = now_s() - t0;
+    double opened = itest_now_s() - t0;
     pthread_t tid;
     assert_int_equal(pthread_create(&tid, NULL, trickle, s), 0);
 
     /* a well-behaved client, one request after the other, for 6 s */
     samples health = {0}, lobby = {0};
     int bad = 0;
-    double end = now_s() + 6.0;
-    for (int i = 0; now_s() < end; i++) {
+    double end = itest_now_s() + 6.0;
+    for (int i = 0; itest_now_s() < end; i++) {
         itest_response r;
         const char *path = i % 2 ? "/health" : "/game_lobby/exrps/open_games?count=5";
         itest_request("GET", path, NULL, NULL, 0, &r);
         bad += r.status != 200;
         sample_add(i % 2 ? &health : &lobby, r.seconds);
         itest_response_free(&r);
-        sleep_s(0.005);
+        itest_sleep_s(0.005);
     }
     int waiting = still_waiting(s);
     s->stop = 1;
@@ -361,7 +346,7 @@ static void *create_on_hanging(void *arg)
     char user[32];
     snprintf(user, sizeof(user), "hang%d", c->index);
     const char *auth = itest_auth(a, user, user);
-    while (now_s() < c->end) {
+    while (itest_now_s() < c->end) {
         answer ans;
         http(curl, "POST", "/game_lobby/exslow/create_game", auth, &ans);
         c->requests++;
@@ -371,7 +356,7 @@ static void *create_on_hanging(void *arg)
             snprintf(c->first_other, sizeof(c->first_other), "%ld %.120s", ans.status, ans.body);
         if (ans.seconds > c->slowest)
             c->slowest = ans.seconds;
-        sleep_s(RETRY_S);
+        itest_sleep_s(RETRY_S);
     }
     mm_arena_free(a);
     curl_easy_cleanup(curl);
@@ -390,7 +375,7 @@ static void *create_on_healthy(void *arg)
     healthy_creator *h = arg;
     CURL *curl = curl_easy_init();
     mm_arena *a = mm_arena_new(0);
-    while (now_s() < h->end) {
+    while (itest_now_s() < h->end) {
         /* a user of its own for each game: the per-user limits (SPEC 11) are not measured
          * here */
         char user[32];
@@ -403,7 +388,7 @@ static void *create_on_healthy(void *arg)
         sample_add(&h->latency, ans.seconds);
         if (ans.status != 200 && h->failed++ == 0)
             snprintf(h->first_failed, sizeof(h->first_failed), "%ld %.120s", ans.status, ans.body);
-        sleep_s(0.1);
+        itest_sleep_s(0.1);
     }
     mm_arena_free(a);
     curl_easy_cleanup(curl);
@@ -426,7 +411,7 @@ static void a_hanging_game_server_does_not_slow_other_products(void **state)
                   quiet.n, quantile_ms(&quiet, 0.5), quantile_ms(&quiet, 0.99));
     free(quiet.v);
 
-    double end = now_s() + DRILL_S;
+    double end = itest_now_s() + DRILL_S;
     creator c[HANGING_CLIENTS];
     pthread_t tid[HANGING_CLIENTS], steady_tid;
     for (int i = 0; i < HANGING_CLIENTS; i++) {
@@ -440,12 +425,12 @@ static void a_hanging_game_server_does_not_slow_other_products(void **state)
     samples lobby = {0};
     int bad = 0;
     CURL *curl = curl_easy_init();
-    while (now_s() < end) {
+    while (itest_now_s() < end) {
         answer ans;
         http(curl, "GET", "/game_lobby/exrps3/open_games?count=5", NULL, &ans);
         bad += ans.status != 200;
         sample_add(&lobby, ans.seconds);
-        sleep_s(0.01);
+        itest_sleep_s(0.01);
     }
     curl_easy_cleanup(curl);
     for (int i = 0; i < HANGING_CLIENTS; i++)
@@ -550,24 +535,24 @@ static void a_crash_loop_leaves_full_pools(void **state)
     int kills = 0;
     /* every process of both pools, killed as soon as it is seen, for 3 s: multiwatch gives
      * up on each (4 deaths within 10 s) and exits */
-    double end = now_s() + 3.0;
-    while (now_s() < end) {
+    double end = itest_now_s() + 3.0;
+    while (itest_now_s() < end) {
         int n = pool_children(pids, 64);
         for (int i = 0; i < n; i++)
             kills += kill((pid_t)pids[i], SIGKILL) == 0;
-        sleep_s(0.01);
+        itest_sleep_s(0.01);
     }
-    double stopped = now_s();
+    double stopped = itest_now_s();
     int read_n = 0, gs_n = 0;
     double full_at = -1;
-    while (now_s() - stopped < 20.0) {
+    while (itest_now_s() - stopped < 20.0) {
         read_n = pool_size("read", pids, 64);
         gs_n = pool_size("gs", pids, 64);
         if (read_n == want_read && gs_n == want_gs) {
-            full_at = now_s() - stopped;
+            full_at = itest_now_s() - stopped;
             break;
         }
-        sleep_s(0.1);
+        itest_sleep_s(0.1);
     }
     char line[4096];
     int restarted = itest_log_line("starting it again", line, sizeof(line)) == 0;

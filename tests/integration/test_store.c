@@ -34,25 +34,18 @@ static mm_arena *arena;
 
 static int setup(void **state)
 {
-    raw = itest_redis(0);
-    store = itest_store_open(&conn);
-    arena = mm_arena_new(0);
-    return store == NULL || arena == NULL;
+    return itest_fixture_open(&raw, &conn, &store, &arena);
 }
 
 static int teardown(void **state)
 {
-    mm_store_free(store);
-    mm_rconn_free(conn);
-    mm_arena_free(arena);
-    redisFree(raw);
+    itest_fixture_close(raw, conn, store, arena);
     return 0;
 }
 
 static int fresh(void **state)
 {
-    freeReplyObject(redisCommand(raw, "FLUSHALL"));
-    mm_arena_reset(arena);
+    itest_fixture_fresh(raw, arena);
     return 0;
 }
 
@@ -714,13 +707,6 @@ static pid_t redis_pid(void)
     return (pid_t)pid;
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* SPEC 10: a write that reaches Redis after the caller gave up does not take effect. Redis
  * is frozen while a create and a seat are asked for: both answer unavailable after the
  * timeout, and once Redis runs again neither has landed. */
@@ -733,11 +719,11 @@ static void writes_reaching_redis_after_their_deadline_are_refused(void **state)
     pid_t rp = redis_pid();
     assert_int_equal(kill(rp, SIGSTOP), 0);
     mm_game g = make_game("late", 2);
-    double t0 = now_s();
+    double t0 = itest_now_s();
     mm_store_result created = mm_store_create(store, arena, &g);
     mm_seat seat;
     mm_store_result seated = mm_store_take_seat(store, arena, P, "open", "u2", NULL, &seat);
-    double took = now_s() - t0;
+    double took = itest_now_s() - t0;
     assert_int_equal(kill(rp, SIGCONT), 0);
     assert_int_equal(created, MM_STORE_UNAVAILABLE);
     assert_int_equal(seated, MM_STORE_UNAVAILABLE);
@@ -913,9 +899,9 @@ static void writes_wait_for_the_replicas_asked(void **state)
     (void)state;
     mm_store_set_min_replicas_ack(store, 1);
     mm_game g = make_game("w1", 2);
-    double t0 = now_s();
+    double t0 = itest_now_s();
     assert_int_equal(mm_store_create(store, arena, &g), MM_STORE_UNAVAILABLE);
-    double took = now_s() - t0;
+    double took = itest_now_s() - t0;
     assert_true(took >= 0.2 && took < 1.0); /* WAIT was given half the 500 ms timeout */
     mm_store_set_min_replicas_ack(store, 0);
     g.game_id = "w2";

@@ -765,13 +765,6 @@ static long long stream_len(const char *key)
     return n;
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* SPEC 10: an entry that cannot be applied is retried, then dead-lettered with its fields,
  * its reason and its id, and acknowledged; events of other games go on meanwhile, and so
  * does curation. */
@@ -786,10 +779,10 @@ static void poison_entry_is_dead_lettered_and_holds_up_nothing(void **state)
     usleep(300000);
     char bad[64];
     snprintf(bad, sizeof(bad), "%s", emit("poison", "state_change", "new_state", "ended"));
-    double t0 = now_s();
+    double t0 = itest_now_s();
     emit("good", "state_change", "new_state", "creator_joined");
     WAIT_UNTIL(state_of("good") == MM_STATE_CREATOR_JOINED);
-    double took = now_s() - t0;
+    double took = itest_now_s() - t0;
     print_message("the good game's event applied %.3f s after it was added\n", took);
     assert_true(took < 0.5);
     make_game("stale", 2); /* curation keeps running: created, expires after 1 s */
@@ -865,17 +858,17 @@ static void a_hanging_game_server_holds_up_no_event(void **state)
     pid_t pid = start_worker(expiring, "hang.log");
     WAIT_UNTIL(itest_gs_calls("remove_game", NULL) >= 5);
     make_game("fresh", 2);
-    double t0 = now_s();
+    double t0 = itest_now_s();
     emit("fresh", "state_change", "new_state", "creator_joined");
     WAIT_UNTIL(state_of("fresh") == MM_STATE_CREATOR_JOINED);
-    double took = now_s() - t0;
+    double took = itest_now_s() - t0;
     print_message("event applied %.3f s after it was added, 5 calls hanging\n", took);
     assert_true(took < 0.1 + 0.05); /* a turn of the loop, and the test's polling */
-    t0 = now_s();
+    t0 = itest_now_s();
     kill(pid, SIGTERM);
     int status;
     assert_int_equal(waitpid(pid, &status, 0), pid);
-    double stop = now_s() - t0;
+    double stop = itest_now_s() - t0;
     nworkers--;
     print_message("SIGTERM to exit: %.3f s\n", stop);
     assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
