@@ -80,8 +80,33 @@ static void creator_joined(const char *game)
     redisFree(c);
 }
 
+/* Waits until the host on sock takes a subscription: nchan answers 503 until its link to
+ * Redis is up, a moment after nginx starts. Any other answer, or 503 for 10 s, fails. */
+static int host_ready(const char *name, const char *sock)
+{
+    double start = itest_now_s();
+    for (;;) {
+        sse_sub *s = sse_open(sock, URL, NULL);
+        long status = s ? sse_status(s, WAIT_MS) : 0;
+        sse_close(s);
+        if (status == 200) {
+            print_message("host %s took a subscription after %.2f s\n", name,
+                          itest_now_s() - start);
+            return 0;
+        }
+        if (status != 503 || itest_now_s() - start > 10) {
+            print_error("host %s answers a subscription with %ld\n", name, status);
+            return -1;
+        }
+        itest_sleep_s(0.05);
+    }
+}
+
 static int setup(void **state)
 {
+    if (host_ready("A", itest_env("MM_TEST_NGINX_SOCK")) != 0 ||
+        host_ready("B", itest_env("MM_TEST_HOSTB_SOCK")) != 0)
+        return -1;
     arena = mm_arena_new(0);
     return 0;
 }

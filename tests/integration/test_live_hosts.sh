@@ -15,12 +15,17 @@ fi
 port=$(free_port) || { echo "no free port" >&2; exit 1; }
 
 # Both hosts' nginx.conf: the local stack's, sharing channels through that Redis
-# with the two lines docs/DEPLOYMENT.md adds to the http block.
+# with the two lines docs/DEPLOYMENT.md adds to the http block. One worker per host:
+# each nginx worker has a link to Redis of its own, up some time after nginx starts
+# (subscriptions answer 503 until then), and the test waits until each host answers
+# a subscription; with one worker, an answer says the host's link is up.
 template=$(mktemp "${TMPDIR:-/tmp}/mm-live-hosts.XXXXXX")
 trap 'rm -f "$template"' EXIT
-sed "s|^http {|http {\n    nchan_redis_url redis://127.0.0.1:$port/2;\n    nchan_use_redis on;|" \
+sed -e "s|^http {|http {\n    nchan_redis_url redis://127.0.0.1:$port/2;\n    nchan_use_redis on;|" \
+    -e "s|^worker_processes .*|worker_processes 1;|" \
     "$top_srcdir/nginx/nginx-local.conf.in" >"$template"
 grep -q nchan_redis_url "$template" || { echo "no http block in the template" >&2; exit 1; }
+grep -q "^worker_processes 1;" "$template" || { echo "no worker_processes line" >&2; exit 1; }
 
 export MM_TEST_REDIS_PORT=$port MM_NGINX_TEMPLATE=$template MM_LIVE_TEMPLATE=$template
 "$top_srcdir/tests/integration/with_stack.sh" "$top_srcdir/tests/integration/second_host.sh" \
