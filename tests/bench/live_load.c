@@ -74,7 +74,7 @@ static struct {
     int nchanges;
     int tag;
     int64_t *arrived; /* [sub * nchanges + change]: microseconds, 0 = not yet */
-    uint64_t out_of_order, unknown, overflow;
+    uint64_t out_of_order, pings, unknown, overflow;
     struct curl_slist *join_headers, *publish_headers;
     struct sockaddr_storage addr; /* where the subscriptions connect */
     socklen_t addr_len;
@@ -147,7 +147,12 @@ static void on_event(subscriber *s, const char *event, size_t len, int64_t t)
         return;
     }
     if (len < 1 || event[0] == ':')
-        return; /* pings */
+        return; /* comments */
+    static const char ping[] = "event: ping";
+    if (len >= sizeof(ping) - 1 && memcmp(event, ping, sizeof(ping) - 1) == 0) {
+        L.pings++; /* nchan's keep-alive (nchan_eventsource_ping_interval) */
+        return;
+    }
     int c = change_of(event, len);
     if (c < 0) {
         L.unknown++;
@@ -570,9 +575,9 @@ int main(int argc, char **argv)
     }
     printf("MMLIVE subscribers=%d connected=%d connect_s=%.1f changes=%d direct=%" PRIu64
            " failed_changes=%" PRIu64 " deliveries=%zu lost=%" PRIu64 " out_of_order=%" PRIu64
-           " unknown=%" PRIu64 " overflow=%" PRIu64 " ended=%d",
+           " pings=%" PRIu64 " unknown=%" PRIu64 " overflow=%" PRIu64 " ended=%d",
            L.nsubs, L.connected, connect_s, L.nchanges, direct, failed_changes, n[0] + n[2], lost,
-           L.out_of_order, L.unknown, L.overflow, L.ended);
+           L.out_of_order, L.pings, L.unknown, L.overflow, L.ended);
     static const char *const names[4] = {"publish_end", "publish_start", "join_end", "join_start"};
     for (int k = 0; k < 4; k++)
         printf(" %s_p50_ms=%.1f %s_p99_ms=%.1f %s_max_ms=%.1f", names[k], q[k][0], names[k],
