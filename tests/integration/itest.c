@@ -354,3 +354,31 @@ int itest_log_line(const char *needle, char *line, size_t cap)
     }
     return -1;
 }
+
+const char *itest_create_game(mm_arena *a, const char *product, const char *user)
+{
+    const char *h[] = {itest_auth(a, user, user), NULL};
+    itest_response r;
+    itest_request("POST", mm_arena_printf(a, "/game_lobby/%s/create_game", product), h, "{}", 2,
+                  &r);
+    if (r.status != 200)
+        fail_msg("create_game on %s as %s: %ld %s", product, user, r.status, r.body);
+    json_object *j = json_tokener_parse(r.body), *id = NULL;
+    assert_true(j != NULL && json_object_object_get_ex(j, "game_id", &id));
+    const char *game = mm_arena_strdup(a, json_object_get_string(id));
+    json_object_put(j);
+    itest_response_free(&r);
+    return game;
+}
+
+void itest_creator_joined(const char *product, const char *game_id)
+{
+    redisContext *c = itest_redis(1);
+    redisReply *r = redisCommand(c,
+                                 "XADD game_event_stream * product_id %s game_id %s type "
+                                 "state_change new_state creator_joined",
+                                 product, game_id);
+    assert_true(r != NULL && r->type == REDIS_REPLY_STRING);
+    freeReplyObject(r);
+    redisFree(c);
+}

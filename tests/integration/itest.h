@@ -85,6 +85,14 @@ void itest_fixture_fresh(redisContext *raw, mm_arena *arena);
  * for an hour, with the claims a game portal adds; in a. */
 const char *itest_auth(mm_arena *a, const char *user_id, const char *username);
 
+/* POST /game_lobby/{product}/create_game as user with "{}": fails the test unless it
+ * answers 200; the new game's id, in a. */
+const char *itest_create_game(mm_arena *a, const char *product, const char *user);
+
+/* What a game server reports when the game's creator connects, as it reports it: a
+ * state_change entry on the event stream (the worker then lists the game). */
+void itest_creator_joined(const char *product, const char *game_id);
+
 /* Environment value that must be set; fails the test otherwise. */
 const char *itest_env(const char *name);
 

@@ -238,15 +238,9 @@ static void a_refused_join_gives_the_seat_back(void **state)
 {
     (void)state;
     itest_gs_reset();
-    itest_response r;
-    create("exrps3", "owner", &r);
-    expect(&r, 200, NULL);
-    json_object *j = json_tokener_parse(r.body), *id = NULL;
-    assert_true(j != NULL && json_object_object_get_ex(j, "game_id", &id));
+    mm_arena_reset(arena);
     char game_id[40];
-    snprintf(game_id, sizeof(game_id), "%s", json_object_get_string(id));
-    json_object_put(j);
-    itest_response_free(&r);
+    snprintf(game_id, sizeof(game_id), "%s", itest_create_game(arena, "exrps3", "owner"));
     /* listed, as the worker does once the creator connects */
     mm_rconn *conn;
     mm_store *store = itest_store_open(&conn);
@@ -256,6 +250,7 @@ static void a_refused_join_gives_the_seat_back(void **state)
         MM_STORE_OK);
 
     itest_gs_fail("*", "close", NULL);
+    itest_response r;
     for (int i = 0; i < THRESHOLD; i++) {
         create("exrps", "u7", &r);
         itest_response_free(&r);

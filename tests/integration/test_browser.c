@@ -220,20 +220,6 @@ static const char *bare_token(const char *user)
     return strstr(h, "Bearer ") + 7;
 }
 
-static const char *api_create(const char *user)
-{
-    const char *h[] = {itest_auth(arena, user, user), NULL};
-    itest_response r;
-    itest_request("POST", "/game_lobby/" P "/create_game", h, "{}", 2, &r);
-    assert_int_equal(r.status, 200);
-    json_object *j = json_tokener_parse(r.body), *id;
-    assert_true(json_object_object_get_ex(j, "game_id", &id));
-    const char *game = mm_arena_strdup(arena, json_object_get_string(id));
-    json_object_put(j);
-    itest_response_free(&r);
-    return game;
-}
-
 static void api_join(const char *user, const char *game)
 {
     const char *h[] = {itest_auth(arena, user, user), NULL};
@@ -242,19 +228,6 @@ static void api_join(const char *user, const char *game)
                   0, &r);
     assert_int_equal(r.status, 200);
     itest_response_free(&r);
-}
-
-/* What the game server reports when the creator connects: the worker lists the game. */
-static void creator_joined(const char *game)
-{
-    redisContext *c = itest_redis(1);
-    redisReply *r = redisCommand(c,
-                                 "XADD game_event_stream * product_id " P " game_id %s type "
-                                 "state_change new_state creator_joined",
-                                 game);
-    assert_int_equal(r->type, REDIS_REPLY_STRING);
-    freeReplyObject(r);
-    redisFree(c);
 }
 
 #define LISTED                                                                                     \
@@ -351,10 +324,10 @@ static void the_page_loads_and_goes_live(void **state)
 
 static void a_game_listed_through_the_api_shows_within_a_second(void **state)
 {
-    const char *game = api_create("page-a");
+    const char *game = itest_create_game(arena, P, "page-a");
     assert_true(js_true(GONE, game)); /* created is not listed */
     long t0 = now_ms();
-    creator_joined(game);
+    itest_creator_joined(P, game);
     long ms = until(LISTED, game, WAIT_MS);
     assert_true(ms >= 0);
     long total = now_ms() - t0;
@@ -392,7 +365,7 @@ static void a_player_plays_from_the_page(void **state)
         js_text("return document.querySelector('#mine [data-game-id]').dataset.gameId", NULL);
     assert_non_null(strstr(js_text("return document.getElementById('result').textContent", NULL),
                            "Created game"));
-    creator_joined(game);
+    itest_creator_joined(P, game);
     assert_true(until(LISTED, game, WAIT_MS) >= 0);
     /* the creator is seated: no Join for them */
     assert_true(js_true("return document.querySelector('#games [data-game-id=\"' + arguments[0] + "
@@ -422,8 +395,8 @@ static void screenshots_of_the_page(void **state)
     static const char *const creators[] = {"alice", "bob", "carol"};
     const char *last = NULL;
     for (size_t i = 0; i < MM_ARRAY_LEN(creators); i++) {
-        last = api_create(creators[i]);
-        creator_joined(last);
+        last = itest_create_game(arena, P, creators[i]);
+        itest_creator_joined(P, last);
     }
     assert_true(until(LISTED, last, WAIT_MS) >= 0);
     usleep(1000 * 1000); /* the arrival highlight fades */

@@ -125,18 +125,7 @@ static pid_t redis_pid(void)
  * the creator connects); the id goes to out. */
 static void open_game(const char *product, const char *creator, char out[33])
 {
-    char path[128];
-    snprintf(path, sizeof(path), "/game_lobby/%s/create_game", product);
-    const char *h[] = {itest_auth(arena, creator, creator), NULL};
-    itest_response r;
-    itest_request("POST", path, h, "{}", 2, &r);
-    if (r.status != 200)
-        fail_msg("create: %ld %s", r.status, r.body);
-    json_object *j = json_tokener_parse(r.body), *id = NULL;
-    assert_true(j != NULL && json_object_object_get_ex(j, "game_id", &id));
-    snprintf(out, 33, "%s", json_object_get_string(id));
-    json_object_put(j);
-    itest_response_free(&r);
+    snprintf(out, 33, "%s", itest_create_game(arena, product, creator));
     mm_stored s;
     assert_int_equal(
         mm_store_advance(store, arena, product, out, MM_STATE_CREATOR_JOINED, NULL, &s),

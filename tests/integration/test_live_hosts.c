@@ -44,20 +44,6 @@ static const char *expect(sse_sub *s, const char *type, const char *game, sse_ev
     return mm_arena_strdup(arena, ev->id);
 }
 
-static const char *create(const char *user)
-{
-    const char *h[] = {itest_auth(arena, user, user), NULL};
-    itest_response r;
-    itest_request("POST", "/game_lobby/" P "/create_game", h, NULL, 0, &r);
-    assert_int_equal(r.status, 200);
-    json_object *j = json_tokener_parse(r.body), *id;
-    assert_true(json_object_object_get_ex(j, "game_id", &id));
-    const char *game = mm_arena_strdup(arena, json_object_get_string(id));
-    json_object_put(j);
-    itest_response_free(&r);
-    return game;
-}
-
 static void leave(const char *user, const char *game)
 {
     const char *h[] = {itest_auth(arena, user, user), NULL};
@@ -66,18 +52,6 @@ static void leave(const char *user, const char *game)
                   0, &r);
     assert_int_equal(r.status, 200);
     itest_response_free(&r);
-}
-
-static void creator_joined(const char *game)
-{
-    redisContext *c = itest_redis(1);
-    redisReply *r = redisCommand(c,
-                                 "XADD game_event_stream * product_id " P " game_id %s type "
-                                 "state_change new_state creator_joined",
-                                 game);
-    assert_int_equal(r->type, REDIS_REPLY_STRING);
-    freeReplyObject(r);
-    redisFree(c);
 }
 
 /* Waits until the host on sock takes a subscription: nchan answers 503 until its link to
@@ -124,8 +98,8 @@ static void host_b_sees_what_is_done_through_host_a(void **state)
     const char *b = itest_env("MM_TEST_HOSTB_SOCK");
     sse_sub *on_b = subscribe(b, NULL);
     sse_sub *on_a = subscribe(itest_env("MM_TEST_NGINX_SOCK"), NULL);
-    const char *game = create("hosts-a");
-    creator_joined(game);
+    const char *game = itest_create_game(arena, P, "hosts-a");
+    itest_creator_joined(P, game);
     sse_event ev, ev_a;
     const char *listed = expect(on_b, "listed", game, &ev);
     expect(on_a, "listed", game, &ev_a);
@@ -170,8 +144,8 @@ static void host_a_sees_what_is_published_through_host_b(void **state)
 static void a_subscriber_resumes_on_the_other_host(void **state)
 {
     sse_sub *on_a = subscribe(itest_env("MM_TEST_NGINX_SOCK"), NULL);
-    const char *game = create("hosts-b");
-    creator_joined(game);
+    const char *game = itest_create_game(arena, P, "hosts-b");
+    itest_creator_joined(P, game);
     sse_event ev;
     const char *seen = expect(on_a, "listed", game, &ev);
     sse_close(on_a);

@@ -237,20 +237,12 @@ static void joins_and_game_server_refusals_are_counted(void **state)
     (void)state;
     itest_gs_reset();
     char *before = scrape();
-    itest_response r;
-    itest_request("POST", "/game_lobby/exrps/create_game", (const char *[]){auth_for("c1"), NULL},
-                  "{}", 2, &r);
-    assert_int_equal(r.status, 200);
-    json_object *j = json_tokener_parse(r.body);
-    json_object *id;
-    assert_true(json_object_object_get_ex(j, "game_id", &id));
-    char *game_id = strdup(json_object_get_string(id));
-    json_object_put(j);
-    itest_response_free(&r);
+    char *game_id = strdup(itest_create_game(arena, "exrps", "c1"));
     mm_stored s;
     assert_int_equal(
         mm_store_advance(store, arena, "exrps", game_id, MM_STATE_CREATOR_JOINED, NULL, &s),
         MM_STORE_OK);
+    itest_response r;
     char path[256];
     snprintf(path, sizeof(path), "/game_lobby/exrps/join_game/%s", game_id);
     itest_gs_fail("join_game", "status", "\"status\": 500");

@@ -600,17 +600,9 @@ static void redis_full_refuses_writes_and_writes_nothing(void **state)
     /* a listed game to join, made while there is room */
     mm_rconn *conn;
     mm_store *store = itest_store_open(&conn);
-    itest_response r;
     mm_arena_reset(arena);
-    const char *owner[] = {itest_auth(arena, "owner", "owner"), NULL};
-    itest_request("POST", "/game_lobby/exrps3/create_game", owner, "{}", 2, &r);
-    assert_int_equal(r.status, 200);
-    json_object *j = json_tokener_parse(r.body), *id = NULL;
-    assert_true(j != NULL && json_object_object_get_ex(j, "game_id", &id));
     char game_id[40];
-    snprintf(game_id, sizeof(game_id), "%s", json_object_get_string(id));
-    json_object_put(j);
-    itest_response_free(&r);
+    snprintf(game_id, sizeof(game_id), "%s", itest_create_game(arena, "exrps3", "owner"));
     mm_stored s;
     assert_int_equal(
         mm_store_advance(store, arena, "exrps3", game_id, MM_STATE_CREATOR_JOINED, NULL, &s),
@@ -620,6 +612,7 @@ static void redis_full_refuses_writes_and_writes_nothing(void **state)
     freeReplyObject(before);
 
     /* full: the ceiling under what is used */
+    itest_response r;
     long long used = used_memory(raw);
     freeReplyObject(redisCommand(raw, "CONFIG SET maxmemory %lld", used / 2));
     mm_arena_reset(arena);
