@@ -37,6 +37,27 @@ function mm.join_code(tag, i)
   return table.concat(out)
 end
 
+-- Makes the script one that joins pre-seeded 2-player games through route
+-- (join_game or join_by_code), each request a different game, which it fills:
+-- thread t of T takes games t, t+T, t+2T, ... so no two requests ever pick the
+-- same one. key_of(tag, i) is the game's part of the path (mm.join_id or
+-- mm.join_code).
+function mm.join_each(route, key_of)
+  local product, tag, auth, i
+  function init(args)
+    product = mm.env("MM_BENCH_JOIN_PRODUCT", "exduel")
+    tag = tonumber(mm.env("MM_BENCH_JOIN_TAG", "1"))
+    auth = mm.env("MM_BENCH_TOKEN", "")
+    i = tid
+  end
+  function request()
+    local path = "/game_lobby/" .. product .. "/" .. route .. "/" .. key_of(tag, i)
+    i = i + nthreads
+    return wrk.format("POST", path, {["Authorization"] = auth,
+      ["Content-Type"] = "application/json"}, "{}")
+  end
+end
+
 local next_tid = 0
 
 -- Numbers each thread so scripts can hand out disjoint game ids. wrk starts a
