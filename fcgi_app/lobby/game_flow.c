@@ -211,7 +211,10 @@ void mm_flow_create(mm_app *app, const mm_request *req, const mm_product *prod,
 /* Gives the seat back after the game server refused or did not answer, unless the game
  * moved on since the seat was taken (then nothing is undone: logged). When the request
  * reached the game server and no answer came back, the game server may have seated the
- * player: it is told to remove them (best effort). */
+ * player: once the record no longer holds them (the seat given back, or already gone), it
+ * is told to remove them (best effort). A game that moved on with the player in it (the
+ * game server reported them all joined) keeps them, there as here; and when the undo
+ * failed, the record still holds them, as the game server may. */
 static void undo(mm_app *app, const mm_request *req, const mm_product *prod, const char *game_id,
                  const char *user_id, const char *game_server_url)
 {
@@ -227,7 +230,7 @@ static void undo(mm_app *app, const mm_request *req, const mm_product *prod, con
         mm_log_error("msg=\"seat not given back; curation will reset it\" game_id=%s "
                      "result=%s",
                      game_id, mm_store_result_name(r));
-    if (maybe_seated)
+    if (maybe_seated && (r == MM_STORE_OK || r == MM_STORE_NOT_PLAYER))
         mm_metrics_gs_call(
             app->metrics, prod, MM_GS_OP_REMOVE_PLAYER,
             mm_gs_remove_player(app->gs, req->arena, game_server_url, game_id, user_id));

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "itest.h"
 #include "jwt.h"
@@ -537,6 +539,39 @@ static void join_undone_when_game_server_fails(void **state)
     itest_response_free(&r);
 }
 
+/* A join whose game server answers nothing while the game moves on without the lobby's
+ * help: the game server seated the player and reported them all joined. The player is not
+ * taken out of the record nor, by a remove_player, out of the game server's game. */
+static void join_timeout_keeps_a_player_the_game_moved_on_with(void **state)
+{
+    char id[64];
+    snprintf(id, sizeof(id), "%s", create("exrps", "u1", "alice"));
+    publish("exrps", id);
+    itest_gs_fail("join_game", "hang", "\"hang_ms\": 3000");
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) { /* the player's request, answered 502 after the timeout */
+        itest_response r;
+        join("exrps", id, "u2", &r);
+        _exit(r.status == 502 ? 0 : 1);
+    }
+    /* meanwhile the game server's report, as the worker applies it */
+    itest_sleep_s(0.5);
+    mm_stored s;
+    mm_arena_reset(arena);
+    assert_int_equal(
+        mm_store_advance(store, arena, "exrps", id, MM_STATE_ALL_PLAYERS_JOINED, NULL, &s),
+        MM_STORE_OK);
+    int status;
+    assert_int_equal(waitpid(child, &status, 0), child);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    mm_arena_reset(arena);
+    assert_int_equal(mm_store_get(store, arena, "exrps", id, &s), MM_STORE_OK);
+    assert_int_equal(s.game.state, MM_STATE_ALL_PLAYERS_JOINED);
+    assert_int_equal(s.game.nplayers, 2);
+    assert_int_equal(itest_gs_calls("remove_player", NULL), 0);
+}
+
 static size_t discard(char *p, size_t size, size_t n, void *u)
 {
     return size * n;
@@ -714,6 +749,7 @@ int main(void)
         T(three_player_game_stays_in_lobby_until_full),
         T(join_errors),
         T(join_undone_when_game_server_fails),
+        T(join_timeout_keeps_a_player_the_game_moved_on_with),
         T(fifty_concurrent_joins_one_winner),
         T(open_games_pages_in_age_order),
         T(open_games_bad_numbers_are_400),
