@@ -7,5 +7,7 @@
 
 /* Microseconds on CLOCK_MONOTONIC: only differences mean anything. */
 int64_t mm_clock_us(void);
+/* The same in milliseconds. */
+int64_t mm_clock_ms(void);
 
 #endif

@@ -256,11 +256,6 @@ long mm_gs_client_connects(const mm_gs_client *c)
     return c->connects;
 }
 
-static long now_ms(void)
-{
-    return (long)(mm_clock_us() / 1000);
-}
-
 /* A copy of s fit for a quoted log value. */
 static void log_field(char *dst, size_t cap, const char *s)
 {
@@ -288,7 +283,7 @@ static void report(mm_gs_client *c, const char *base_url, const mm_breaker_ticke
                    mm_gs_result r)
 {
     char u[GS_LOG_FIELD];
-    switch (mm_breaker_record(c->breaker, t, r != MM_GS_UNAVAILABLE, now_ms())) {
+    switch (mm_breaker_record(c->breaker, t, r != MM_GS_UNAVAILABLE, mm_clock_ms())) {
     case MM_BREAKER_UNCHANGED: return;
     case MM_BREAKER_OPENED:
         log_field(u, sizeof(u), base_url);
@@ -317,7 +312,7 @@ static mm_gs_result post(mm_gs_client *c, mm_arena *a, const char *base_url, con
     mm_gs_result r = MM_GS_UNAVAILABLE;
     const char *why = "missing argument or out of memory";
     const char *url = NULL, *json = NULL;
-    long status = 0, connects = 0, start = now_ms();
+    long status = 0, connects = 0, start = mm_clock_ms();
     CURLcode rc;
 
     if (token_out != NULL)
@@ -340,7 +335,7 @@ static mm_gs_result post(mm_gs_client *c, mm_arena *a, const char *base_url, con
         goto out;
     }
     mm_breaker_ticket ticket;
-    if (!mm_breaker_admit(c->breaker, base_url, now_ms(), &ticket)) {
+    if (!mm_breaker_admit(c->breaker, base_url, mm_clock_ms(), &ticket)) {
         /* refused without a call: no log line of its own (the request's line says 502) */
         json_object_put(body);
         mm_log_debug("msg=\"game server call refused: circuit open\" op=%s", op);
@@ -366,7 +361,7 @@ static mm_gs_result post(mm_gs_client *c, mm_arena *a, const char *base_url, con
     report(c, base_url, &ticket, r);
 out:
     json_object_put(body);
-    log_call(op, url != NULL ? url : base_url, status, r, now_ms() - start, why);
+    log_call(op, url != NULL ? url : base_url, status, r, mm_clock_ms() - start, why);
     return r;
 }
 

@@ -31,11 +31,6 @@ struct mm_worker {
     mm_worker_metrics *metrics;
 };
 
-static int64_t now_ms(void)
-{
-    return mm_clock_us() / 1000;
-}
-
 /* The next read starts with this consumer's pending entries, from the oldest. */
 static void read_history_again(mm_worker *w)
 {
@@ -196,7 +191,7 @@ static long long deliveries(mm_worker *w, const redisReply *id)
 /* An entry left pending is read again after the back-off. */
 static void defer(mm_worker *w)
 {
-    int64_t at = now_ms() + w->retry_backoff;
+    int64_t at = mm_clock_ms() + w->retry_backoff;
     if (w->retry_at == 0 || at < w->retry_at)
         w->retry_at = at;
 }
@@ -357,7 +352,7 @@ mm_status mm_worker_poll(mm_worker *w, long block_ms, volatile const int *stop)
 {
     if (ensure_group(w) != MM_OK)
         return MM_ERR_UNAVAILABLE;
-    if (w->retry_at != 0 && now_ms() >= w->retry_at) {
+    if (w->retry_at != 0 && mm_clock_ms() >= w->retry_at) {
         /* entries that failed are due again: read our pending entries, oldest first */
         w->retry_at = 0;
         read_history_again(w);

@@ -53,11 +53,6 @@ static int valid_name(const char *s)
     return 1;
 }
 
-static int64_t now_ms(void)
-{
-    return mm_clock_us() / 1000;
-}
-
 /* Sleeps ms unless a signal arrives first. */
 static void pause_ms(long ms)
 {
@@ -158,7 +153,7 @@ static void cleanup_release(void *ctx, void *tagp, mm_gs_result r)
 /* Takes due jobs from the products' queues while slots are free, and starts their calls. */
 static mm_status cleanup_claim(cleanup_state *cs)
 {
-    int64_t now = now_ms();
+    int64_t now = mm_clock_ms();
     if (now < cs->next_claim)
         return MM_OK;
     cs->next_claim = now + CLEANUP_CLAIM_MS;
@@ -269,7 +264,7 @@ static int run(const mm_config *cfg, const char *name)
             mm_gs_multi_run(calls, 0, cleanup_done, &cs);
             st = cleanup_claim(&cs);
         }
-        int64_t now = now_ms();
+        int64_t now = mm_clock_ms();
         /* events first: while a backlog is read, curation waits, a second at most */
         bool curate = !mm_worker_backlogged(w) || now - last_step >= CURATION_STARVE_MS;
         if (st == MM_OK && !stopping && curate && (in_pass || now >= next_pass)) {
@@ -281,9 +276,9 @@ static int run(const mm_config *cfg, const char *name)
                 pass_us = 0;
             }
             bool done = false;
-            st = mm_curate_step(stores, cfg, cursor, mm_store_now_us(), now_ms,
+            st = mm_curate_step(stores, cfg, cursor, mm_store_now_us(), mm_clock_ms,
                                 now + CURATION_SLICE_MS, &pass_stats, &done);
-            pass_us += (now_ms() - now) * 1000;
+            pass_us += (mm_clock_ms() - now) * 1000;
             if (st == MM_OK && done) {
                 in_pass = false;
                 mm_worker_metrics_pass(metrics, &pass_stats, pass_us);
