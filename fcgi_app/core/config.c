@@ -247,6 +247,32 @@ static bool filter_word(const char *s, size_t len)
     return len >= 1 && len <= MM_FILTER_NAME_MAX && mm_id_valid(s, len);
 }
 
+/* Whether every integer in v survived json-c's reading: one past what it holds (below
+ * INT64_MIN, above UINT64_MAX) is read as that bound, so the bounds themselves are taken
+ * for such numbers, and refused. json-c keeps the text of the other numbers. */
+static bool integers_exact(json_object *v)
+{
+    switch (json_object_get_type(v)) {
+    case json_type_int:
+        return json_object_get_int64(v) != INT64_MIN && json_object_get_uint64(v) != UINT64_MAX;
+    case json_type_object: {
+        json_object_object_foreach (v, key, e) {
+            (void)key;
+            if (!integers_exact(e))
+                return false;
+        }
+        return true;
+    }
+    case json_type_array:
+        for (size_t i = 0; i < json_object_array_length(v); i++)
+            if (!integers_exact(json_object_array_get_idx(v, i)))
+                return false;
+        return true;
+    default:
+        return true;
+    }
+}
+
 /* "lobby_filters": {"mode": ["casual", "ranked"], ...}: at most MM_FILTERS_MAX keys of at
  * most MM_FILTER_VALUES_MAX distinct values each, kept in the order written. */
 static int parse_filters(json_object *v, size_t idx, mm_product *out, char *err, size_t errlen)
@@ -267,6 +293,13 @@ static int parse_filters(json_object *v, size_t idx, mm_product *out, char *err,
                      "config: products[%zu].lobby_filters: a key must be 1..%d characters of "
                      "[A-Za-z0-9_-]",
                      idx, MM_FILTER_NAME_MAX);
+            return -1;
+        }
+        if (strcmp(name, "count") == 0 || strcmp(name, "page") == 0) {
+            snprintf(err, errlen,
+                     "config: products[%zu].lobby_filters: \"%s\" is a query key of "
+                     "open_games; name the filter otherwise",
+                     idx, name);
             return -1;
         }
         size_t n =
@@ -444,6 +477,14 @@ static mm_status parse_product(json_object *p, size_t idx, mm_product *out, char
 
     /* The settings are the product's object as written (key order, arrays, every digit
      * of a number: SPEC 10), with num_players checked, and added last when absent. */
+    if (settings != NULL && !integers_exact(settings))
+        FAIL("config: product \"%s\": settings hold an integer outside "
+             "-9223372036854775807..18446744073709551614, which would not be kept as written",
+             out->product_id);
+    if (settings != NULL && out->nfilters > 0 && json_object_object_get_ex(settings, "lobby", NULL))
+        FAIL("config: product \"%s\": settings.lobby is where a game's lobby filters go; "
+             "with lobby_filters declared, the settings may not hold it",
+             out->product_id);
     out->num_players = 2;
     json_object *np = NULL;
     if (settings != NULL && json_object_object_get_ex(settings, "num_players", &np)) {

@@ -98,15 +98,17 @@ static void full_config_is_read(void **state)
 }
 
 /* A product's settings keep what they hold: arrays stay arrays, big integers keep every
- * digit, nested objects and unicode are kept, keys stay in their order (num_players where
- * it was written), and "/" is not escaped. */
+ * digit (up to the edges of what json-c holds; beyond them, refused: see the refusals),
+ * nested objects and unicode are kept, keys stay in their order (num_players where it was
+ * written), and "/" is not escaped. */
 static void settings_are_kept_as_written(void **state)
 {
     (void)state;
     static const char doc[] =
         "{\"products\":[{\"product_id\":\"p\",\"game_server_url\":\"http://gs\","
         "\"game_socket_url\":\"ws\",\"settings\":{\"maps\":[],\"num_players\":4,"
-        "\"seed\":12345678901234567,\"rules\":{\"names\":[\"\xc3\xa9t\xc3\xa9\",\"a/b\"],"
+        "\"seed\":12345678901234567,\"big\":18446744073709551614,"
+        "\"low\":-9223372036854775807,\"rules\":{\"names\":[\"\xc3\xa9t\xc3\xa9\",\"a/b\"],"
         "\"ratio\":0.50},\"z\":{}}},"
         "{\"product_id\":\"q\",\"game_server_url\":\"http://gs\",\"game_socket_url\":\"ws\","
         "\"settings\":{\"mode\":\"x\"}}]}";
@@ -115,6 +117,7 @@ static void settings_are_kept_as_written(void **state)
     assert_int_equal(parse(doc, &c, err, sizeof(err)), MM_OK);
     assert_string_equal(c.products[0].settings_json,
                         "{\"maps\":[],\"num_players\":4,\"seed\":12345678901234567,"
+                        "\"big\":18446744073709551614,\"low\":-9223372036854775807,"
                         "\"rules\":{\"names\":[\"\xc3\xa9t\xc3\xa9\",\"a/b\"],\"ratio\":0.50},"
                         "\"z\":{}}");
     assert_int_equal(c.products[0].num_players, 4);
@@ -172,6 +175,22 @@ static const refusal refusals[] = {
     {"{\"products\":[{\"product_id\":\"a\",\"game_server_url\":\"http://a\","
      "\"game_socket_url\":\"b\",\"colour\":1}]}",
      "unknown key \"colour\""},
+    {"{\"products\":[{\"product_id\":\"a\",\"game_server_url\":\"http://a\","
+     "\"game_socket_url\":\"b\",\"settings\":{\"n\":[123456789012345678901234567890]}}]}",
+     "settings hold an integer outside"},
+    {"{\"products\":[{\"product_id\":\"a\",\"game_server_url\":\"http://a\","
+     "\"game_socket_url\":\"b\",\"settings\":{\"n\":{\"m\":-9223372036854775809}}}]}",
+     "settings hold an integer outside"},
+    {"{\"products\":[{\"product_id\":\"a\",\"game_server_url\":\"http://a\","
+     "\"game_socket_url\":\"b\",\"lobby_filters\":{\"page\":[\"x\"]}}]}",
+     "\"page\" is a query key of open_games"},
+    {"{\"products\":[{\"product_id\":\"a\",\"game_server_url\":\"http://a\","
+     "\"game_socket_url\":\"b\",\"lobby_filters\":{\"count\":[\"x\"]}}]}",
+     "\"count\" is a query key of open_games"},
+    {"{\"products\":[{\"product_id\":\"a\",\"game_server_url\":\"http://a\","
+     "\"game_socket_url\":\"b\",\"lobby_filters\":{\"mode\":[\"x\"]},"
+     "\"settings\":{\"lobby\":{}}}]}",
+     "settings.lobby is where"},
     {"{\"redis_ur1\":\"x\",\"products\":[" P1 "]}", "unknown key \"redis_ur1\""},
     {"{\"redis_url\":5,\"products\":[" P1 "]}", "\"redis_url\" must be a string"},
     /* a NUL would silently shorten the value as a C string */
