@@ -26,6 +26,9 @@ struct mm_store {
     long min_replicas_ack; /* SPEC 14: WAIT for this many replicas after each write step */
     mm_store_observer observer;
     void *observer_ctx;
+    /* The reply of the last write step that too few replicas acknowledged (in the step's
+     * arena), or NULL: the step took effect on the primary though it answers unavailable. */
+    const redisReply *unacked;
 };
 
 static const char *const set_prefix[MM_SET_COUNT] = {
@@ -179,6 +182,7 @@ static redisReply *run(mm_store *s, mm_arena *a, mm_lua_script which, int nkeys,
     char numkeys[8], deadline[24];
     int argc = 0;
     bool write = which != MM_LUA_FETCH;
+    s->unacked = NULL;
     if (3 + nkeys + nargs + (write ? 1 : 0) > MAX_ARGV) {
         *fail = MM_STORE_ERROR;
         return NULL;
@@ -229,6 +233,7 @@ static redisReply *run(mm_store *s, mm_arena *a, mm_lua_script which, int nkeys,
         return NULL;
     }
     if (write && !replicated(s, a, which)) {
+        s->unacked = r;
         *fail = MM_STORE_UNAVAILABLE;
         return NULL;
     }
@@ -277,6 +282,7 @@ static mm_store_result run_small(mm_store *s, mm_lua_script which, int nkeys,
         r->element[1]->type == REDIS_REPLY_INTEGER)
         *value = r->element[1]->integer;
     mm_arena_free(a);
+    s->unacked = NULL; /* it was in a */
     return res;
 }
 
@@ -389,6 +395,42 @@ static void clear(mm_stored *out)
         memset(out, 0, sizeof(*out));
 }
 
+/* Whether the last write step took effect on the primary (answered OK) though too few
+ * replicas acknowledged it. */
+static bool unacked_ok(const mm_store *s, const char *game_id)
+{
+    return s->unacked != NULL && status_of(s->unacked, game_id) == MM_STORE_OK;
+}
+
+/* SPEC 10 and 14: a client answered 503 holds no game and no seat because of that request.
+ * A create or a seat that the primary took and too few replicas acknowledged is taken back
+ * (on the primary, whose step again waits for the replicas: if the primary is lost, the
+ * replica never had either). */
+static void take_back_game(mm_store *s, const char *product_id, const char *game_id)
+{
+    /* delete=UNAVAILABLE: deleted on the primary and not acknowledged either, or not
+     * reached (then curation expires the game, which no one was answered) */
+    mm_store_result r = mm_store_delete(s, product_id, game_id);
+    mm_log_warn("msg=\"game not acknowledged by enough replicas; taken back\" game_id=%s "
+                "delete=%s",
+                game_id, mm_store_result_name(r));
+}
+
+static void take_back_seat(mm_store *s, mm_arena *a, const char *product_id, const char *game_id,
+                           const char *user_id)
+{
+    notify(s, product_id, game_id, s->unacked); /* the lobby saw the seat taken */
+    mm_stored after;
+    mm_store_result r = mm_store_undo_seat(s, a, product_id, game_id, user_id, &after);
+    if (r == MM_STORE_UNAVAILABLE && unacked_ok(s, game_id)) {
+        notify(s, product_id, game_id, s->unacked); /* and given back */
+        r = MM_STORE_OK;
+    }
+    mm_log_warn("msg=\"seat not acknowledged by enough replicas; given back\" game_id=%s "
+                "user_id=%s result=%s",
+                game_id, user_id, mm_store_result_name(r));
+}
+
 mm_store_result mm_store_create(mm_store *s, mm_arena *a, const mm_game *g)
 {
     game_keys k;
@@ -406,6 +448,8 @@ mm_store_result mm_store_create(mm_store *s, mm_arena *a, const mm_game *g)
                           g->creator_id, games, seats, g->join_code != NULL ? g->join_code : ""};
     mm_store_result fail;
     redisReply *r = run(s, a, MM_LUA_CREATE, NKEYS, k.list, 8, args, NULL, &fail);
+    if (r == NULL && unacked_ok(s, g->game_id))
+        take_back_game(s, g->product_id, g->game_id);
     return r ? finish(s, a, r, g->product_id, g->game_id, NULL, NULL) : fail;
 }
 
@@ -516,6 +560,8 @@ mm_store_result mm_store_take_seat(mm_store *s, mm_arena *a, const char *product
                           product_id, seats,   rate,   code != NULL ? code : ""};
     mm_store_result fail;
     redisReply *r = run(s, a, MM_LUA_RESERVE, NKEYS, k.list, 8, args, NULL, &fail);
+    if (r == NULL && unacked_ok(s, game_id))
+        take_back_seat(s, a, product_id, game_id, user_id);
     return r ? seat_taken(s, r, product_id, game_id, out) : fail;
 }
 
@@ -544,6 +590,9 @@ mm_store_result mm_store_quick_seat(mm_store *s, mm_arena *a, const char *produc
                           pass_over != NULL ? pass_over : ""};
     mm_store_result fail;
     redisReply *r = run(s, a, MM_LUA_QUICK, NKEYS, k.list, 8, args, NULL, &fail);
+    if (r == NULL && unacked_ok(s, "-") && s->unacked->elements >= 7 &&
+        is_bulk(s->unacked->element[6]))
+        take_back_seat(s, a, product_id, s->unacked->element[6]->str, user_id);
     if (r == NULL)
         return fail;
     const char *id = r->elements >= 7 && is_bulk(r->element[6]) ? r->element[6]->str : "-";
@@ -672,6 +721,7 @@ static mm_store_result delete_if(mm_store *s, const char *product_id, const char
     redisReply *r = run(s, a, MM_LUA_DELETE, NKEYS, k.list, 5, args, lens, &fail);
     mm_store_result res = r ? finish(s, a, r, product_id, game_id, NULL, NULL) : fail;
     mm_arena_free(a);
+    s->unacked = NULL; /* it was in a */
     return res;
 }
 

@@ -83,6 +83,14 @@ static long long keycount(void)
     return n;
 }
 
+static long long hexists(const char *key, const char *field)
+{
+    redisReply *r = redisCommand(raw, "HEXISTS %s %s", key, field);
+    long long v = r->integer;
+    freeReplyObject(r);
+    return v;
+}
+
 static bool is_member(const char *key, const char *member)
 {
     redisReply *r = redisCommand(raw, "SISMEMBER %s %s", key, member);
@@ -902,10 +910,33 @@ static void writes_wait_for_the_replicas_asked(void **state)
     double t0 = itest_now_s();
     assert_int_equal(mm_store_create(store, arena, &g), MM_STORE_UNAVAILABLE);
     double took = itest_now_s() - t0;
-    assert_true(took >= 0.2 && took < 1.0); /* WAIT was given half the 500 ms timeout */
+    /* WAIT was given half the 500 ms timeout: for the step, then for its taking back */
+    assert_true(took >= 0.2 && took < 1.0);
+    /* the game the primary took is taken back: no one was answered it (SPEC 10) */
+    assert_int_equal(hexists("__games:" P, "w1"), 0);
+    assert_int_equal(sets_of("w1"), 0);
+    assert_false(is_member("__user_games:" P ":u1", "w1"));
     mm_store_set_min_replicas_ack(store, 0);
-    g.game_id = "w2";
-    assert_int_equal(mm_store_create(store, arena, &g), MM_STORE_OK);
+    create_published("w2", 3);
+
+    /* a seat, by id and by quick match, likewise: given back, the game listed as before */
+    mm_store_set_min_replicas_ack(store, 1);
+    mm_seat seat;
+    assert_int_equal(mm_store_take_seat(store, arena, P, "w2", "u2", NULL, &seat),
+                     MM_STORE_UNAVAILABLE);
+    const char *quick_game = NULL;
+    assert_int_equal(
+        mm_store_quick_seat(store, arena, P, "u3", NULL, NULL, true, &seat, &quick_game),
+        MM_STORE_UNAVAILABLE);
+    mm_store_set_min_replicas_ack(store, 0);
+    mm_stored got;
+    assert_int_equal(mm_store_get(store, arena, P, "w2", &got), MM_STORE_OK);
+    assert_int_equal(got.game.nplayers, 1);
+    assert_int_equal(sets_of("w2"), 2);
+    assert_false(is_member("__user_seats:" P ":u2", "w2"));
+    assert_false(is_member("__user_seats:" P ":u3", "w2"));
+    /* and with the replicas back, the same seat is taken */
+    assert_int_equal(mm_store_take_seat(store, arena, P, "w2", "u2", NULL, &seat), MM_STORE_OK);
 }
 
 /* SPEC 14: a product on a Redis of its own: its games go there, the others' stay. */
