@@ -96,8 +96,8 @@ static void handle_once(mm_app *app, const mm_request *req, const mm_route *rout
     int status;
     const char *body;
     size_t len;
-    mm_rconn *redis = mm_store_conn(mm_app_store(app, params->product));
-    switch (mm_idem_begin(redis, req->arena, key, req->path, req->path_len, params->user->user_id,
+    mm_store *store = mm_app_store(app, params->product);
+    switch (mm_idem_begin(store, req->arena, key, req->path, req->path_len, params->user->user_id,
                           &status, &body, &len)) {
     case MM_IDEM_PROCEED: break;
     case MM_IDEM_REPLAY:
@@ -112,7 +112,7 @@ static void handle_once(mm_app *app, const mm_request *req, const mm_route *rout
         return;
     }
     route->handler(app, req, params, res);
-    mm_idem_finish(redis, req->arena, key, req->path, req->path_len, params->user->user_id,
+    mm_idem_finish(store, req->arena, key, req->path, req->path_len, params->user->user_id,
                    res->status, res->body, res->body_len);
 }
 

@@ -21,7 +21,7 @@ static char *redis_key(mm_arena *a, const char *key, const char *path, size_t pa
     return mm_arena_printf(a, "__idem:%s:%zu:%.*s:%s", key, path_len, (int)path_len, path, user_id);
 }
 
-mm_idem_state mm_idem_begin(mm_rconn *c, mm_arena *a, const char *key, const char *path,
+mm_idem_state mm_idem_begin(mm_store *s, mm_arena *a, const char *key, const char *path,
                             size_t path_len, const char *user_id, int *status, const char **body,
                             size_t *body_len)
 {
@@ -31,58 +31,45 @@ mm_idem_state mm_idem_begin(mm_rconn *c, mm_arena *a, const char *key, const cha
     char *k = redis_key(a, key, path, path_len, user_id);
     if (k == NULL)
         return MM_IDEM_UNAVAILABLE;
-    char ttl[24];
-    snprintf(ttl, sizeof(ttl), "%d", MM_IDEM_RUNNING_MS);
-    /* one step: claims the key, or answers what it holds */
-    const char *argv[] = {"SET", k, RUNNING, "NX", "PX", ttl, "GET"};
-    redisReply *r = mm_rconn_command_argv_in(c, a, MM_RCONN_ONCE, 7, argv, NULL);
-    if (r == NULL || r->type == REDIS_REPLY_ERROR) {
-        if (r != NULL)
-            mm_log_error("msg=\"idempotency key not claimed\" err=\"%.200s\"", r->str);
-        return MM_IDEM_UNAVAILABLE;
+    const char *held;
+    size_t len;
+    switch (mm_store_idem_claim(s, a, k, RUNNING, MM_IDEM_RUNNING_MS, &held, &len)) {
+    case MM_STORE_OK: return MM_IDEM_PROCEED;
+    case MM_STORE_EXISTS: break;
+    default: return MM_IDEM_UNAVAILABLE;
     }
-    if (r->type == REDIS_REPLY_NIL)
-        return MM_IDEM_PROCEED;
-    if (r->type != REDIS_REPLY_STRING)
-        return MM_IDEM_UNAVAILABLE;
-    if (strcmp(r->str, RUNNING) == 0)
+    if (len == sizeof(RUNNING) - 1 && memcmp(held, RUNNING, len) == 0)
         return MM_IDEM_RUNNING;
     /* "STATUS BODY" */
-    const char *sp = memchr(r->str, ' ', r->len);
-    if (sp == NULL || sp - r->str != 3 || sscanf(r->str, "%3d", status) != 1 || *status < 100 ||
+    const char *sp = memchr(held, ' ', len);
+    if (sp == NULL || sp - held != 3 || sscanf(held, "%3d", status) != 1 || *status < 100 ||
         *status > 599)
         return MM_IDEM_UNAVAILABLE;
     *body = sp + 1;
-    *body_len = r->len - 4;
+    *body_len = len - 4;
     return MM_IDEM_REPLAY;
 }
 
-void mm_idem_finish(mm_rconn *c, mm_arena *a, const char *key, const char *path, size_t path_len,
+void mm_idem_finish(mm_store *s, mm_arena *a, const char *key, const char *path, size_t path_len,
                     const char *user_id, int status, const char *body, size_t body_len)
 {
     char *k = redis_key(a, key, path, path_len, user_id);
     if (k == NULL)
         return;
     bool keep = status >= 200 && status < 500 && status != 429;
-    redisReply *r;
+    char *value = NULL;
     if (keep) {
-        char ttl[24], head[8];
-        snprintf(ttl, sizeof(ttl), "%d", MM_IDEM_KEEP_MS);
-        snprintf(head, sizeof(head), "%03d ", status);
-        char *value = mm_arena_alloc(a, body_len + 5);
+        value = mm_arena_alloc(a, body_len + 5);
         if (value == NULL)
             return;
-        memcpy(value, head, 4);
+        snprintf(value, 5, "%03d ", status);
         if (body_len > 0)
             memcpy(value + 4, body, body_len);
-        const char *argv[] = {"SET", k, value, "PX", ttl};
-        const size_t lens[] = {3, strlen(k), body_len + 4, 2, strlen(ttl)};
-        r = mm_rconn_command_argv_in(c, a, MM_RCONN_REPEATABLE, 5, argv, lens);
-    } else {
-        const char *argv[] = {"DEL", k};
-        r = mm_rconn_command_argv_in(c, a, MM_RCONN_REPEATABLE, 2, argv, NULL);
     }
-    if (r == NULL || r->type == REDIS_REPLY_ERROR)
-        mm_log_error("msg=\"idempotent answer not kept: a retry will run again\" status=%d",
-                     status);
+    mm_store_result r =
+        mm_store_idem_keep(s, a, k, value, value != NULL ? body_len + 4 : 0, MM_IDEM_KEEP_MS);
+    if (r != MM_STORE_OK)
+        mm_log_error("msg=\"idempotent answer not kept: a retry will run again\" status=%d "
+                     "result=%s",
+                     status, mm_store_result_name(r));
 }

@@ -810,6 +810,43 @@ mm_store_result mm_store_dead_letter(mm_store *s, const char *stream, const char
     return run_small(s, MM_LUA_DEAD_LETTER, 2, keys, 4, args, entry_id, MM_STORE_OK, NULL);
 }
 
+mm_store_result mm_store_idem_claim(mm_store *s, mm_arena *a, const char *key,
+                                    const char *marker, long running_ms, const char **held,
+                                    size_t *held_len)
+{
+    *held = NULL;
+    *held_len = 0;
+    char ms[24];
+    snprintf(ms, sizeof(ms), "%ld", running_ms);
+    const char *keys[] = {key};
+    const char *args[] = {marker, ms};
+    mm_store_result fail;
+    redisReply *r = run(s, a, MM_LUA_IDEM_CLAIM, 1, keys, 2, args, NULL, &fail);
+    if (r == NULL)
+        return fail;
+    mm_store_result res = status_of(r, key);
+    if (res == MM_STORE_EXISTS) {
+        if (r->elements < 2 || !is_bulk(r->element[1]))
+            return MM_STORE_ERROR;
+        *held = r->element[1]->str;
+        *held_len = r->element[1]->len;
+    }
+    return res;
+}
+
+mm_store_result mm_store_idem_keep(mm_store *s, mm_arena *a, const char *key, const char *value,
+                                   size_t len, long keep_ms)
+{
+    char ms[24];
+    snprintf(ms, sizeof(ms), "%ld", keep_ms);
+    const char *keys[] = {key};
+    const char *args[] = {value != NULL ? value : "", ms};
+    const size_t lens[] = {value != NULL ? len : 0, strlen(ms)};
+    mm_store_result fail;
+    redisReply *r = run(s, a, MM_LUA_IDEM_KEEP, 1, keys, 2, args, lens, &fail);
+    return r ? status_of(r, key) : fail;
+}
+
 mm_store_result mm_store_stream_trim(mm_store *s, const char *stream, long max_len,
                                      const char *floor_id, long long *trimmed)
 {

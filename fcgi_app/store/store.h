@@ -233,6 +233,17 @@ mm_store_result mm_store_dead_letter(mm_store *s, const char *stream, const char
 mm_store_result mm_store_stream_trim(mm_store *s, const char *stream, long max_len,
                                      const char *floor_id, long long *trimmed);
 
+/* Idempotency-Key records (SPEC 12; lobby/idempotency.h says what they hold). claim sets
+ * key to marker for running_ms unless it holds something: MM_STORE_EXISTS and *held (in a)
+ * its value; like every write, it does nothing once past its deadline (Redis frozen:
+ * MM_STORE_UNAVAILABLE, nothing left behind). keep sets key to value[0..len) for keep_ms,
+ * or deletes it when value is NULL. */
+mm_store_result mm_store_idem_claim(mm_store *s, mm_arena *a, const char *key,
+                                    const char *marker, long running_ms, const char **held,
+                                    size_t *held_len);
+mm_store_result mm_store_idem_keep(mm_store *s, mm_arena *a, const char *key, const char *value,
+                                   size_t len, long keep_ms);
+
 /* Unix time now, microseconds (the clock every write stamps). */
 int64_t mm_store_now_us(void);
 

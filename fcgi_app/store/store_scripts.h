@@ -19,6 +19,8 @@ typedef enum {
     MM_LUA_ADMIT,
     MM_LUA_QUICK,
     MM_LUA_LEAVE,
+    MM_LUA_IDEM_CLAIM,
+    MM_LUA_IDEM_KEEP,
     MM_LUA_COUNT
 } mm_lua_script;
 

@@ -501,6 +501,29 @@ static void redis_frozen_under_load_is_503_within_the_timeout(void **state)
     load_free(&ld);
 }
 
+/* A create with an Idempotency-Key while Redis is frozen: 503 within the timeout, and
+ * once Redis runs again the key was not claimed behind the client's back (SPEC 10, 12):
+ * the retry runs (200), it is not told the first is still in progress (409). */
+static void idempotent_retry_after_a_frozen_redis_runs(void **state)
+{
+    const char *h[] = {itest_auth(arena, "idem", "idem"), "Idempotency-Key: frozen-1", NULL};
+    pid_t rp = redis_pid();
+    assert_int_equal(kill(rp, SIGSTOP), 0);
+    itest_response r;
+    itest_request("POST", "/game_lobby/exrps/create_game", h, "{}", 2, &r);
+    itest_sleep_s(REDIS_TIMEOUT_S); /* the claim waits in Redis past its deadline */
+    assert_int_equal(kill(rp, SIGCONT), 0);
+    assert_int_equal(r.status, 503);
+    itest_response_free(&r);
+    itest_sleep_s(0.2);
+    itest_request("POST", "/game_lobby/exrps/create_game", h, "{}", 2, &r);
+    if (r.status != 200)
+        fail_msg("the retry: %ld %s", r.status, r.body);
+    itest_response_free(&r);
+    assert_int_equal(count_games("exrps"), 1);
+    assert_consistent();
+}
+
 /* ---- 2. game-server failures not covered by test_lobby ---- */
 
 static void post_as(const char *path, const char *user, itest_response *r)
@@ -948,6 +971,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(redis_stopped_under_load_is_503_then_recovers),
         T(redis_frozen_under_load_is_503_within_the_timeout),
+        T(idempotent_retry_after_a_frozen_redis_runs),
         T(create_with_game_server_down_is_502_and_stores_nothing),
         T(create_timeout_and_bad_answers_store_nothing),
         T(create_stored_nowhere_is_removed_from_the_game_server),
