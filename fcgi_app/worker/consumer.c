@@ -12,6 +12,7 @@
 #define BATCH_TEXT "64"    /* the same as text */
 #define RETRY_FIRST_MS 100 /* entries that failed are read again after this, */
 #define RETRY_MAX_MS 5000  /* doubling up to this while they keep failing */
+#define DOWN_MAX 16        /* deployments whose events wait at once (more: all wait) */
 
 struct mm_worker {
     const mm_config *cfg;
@@ -26,6 +27,10 @@ struct mm_worker {
     int64_t retry_at;      /* when entries that failed are read again (monotonic ms; 0: none) */
     bool backlogged;       /* the last read was a full batch: more are waiting */
     long retry_backoff;    /* ms, doubling while entries keep failing */
+    /* The stores (deployments) that did not answer since the entries were last read again:
+     * their events wait, in stream order, for the next reading; the others' go on. */
+    const mm_store *down[DOWN_MAX];
+    size_t ndown;
     mm_arena *arena;
     mm_worker_stats stats;
     mm_worker_metrics *metrics;
@@ -196,6 +201,14 @@ static void defer(mm_worker *w)
         w->retry_at = at;
 }
 
+static bool is_down(const mm_worker *w, const mm_store *store)
+{
+    for (size_t i = 0; i < w->ndown; i++)
+        if (w->down[i] == store)
+            return true;
+    return false;
+}
+
 /* An entry whose event cannot be applied (its script failed, its game's document cannot be
  * decoded): left pending and read again after a back-off, until it has been delivered
  * event_max_deliveries times; then moved to the dead-letter stream with the reason, and
@@ -275,11 +288,30 @@ static mm_status handle_entry(mm_worker *w, const redisReply *entry, const redis
         return MM_OK;
     }
     const mm_product *prod = mm_config_product(w->cfg, ev.product_id, strlen(ev.product_id));
-    mm_store_result r = mm_worker_apply(mm_store_set_for(w->stores, prod), w->arena, &ev, id->str);
-    if (r == MM_STORE_UNAVAILABLE) {
-        mm_log_error("msg=\"event not applied: redis unavailable; will retry\" id=%s", id->str);
+    mm_store *store = mm_store_set_for(w->stores, prod);
+    if (ev.type != MM_EVENT_OTHER && is_down(w, store)) {
+        /* after an earlier event of that deployment: waits behind it, in order */
+        defer(w);
         mm_worker_metrics_event(w->metrics, (int)ev.type, MM_EVENT_FAILED);
-        return MM_ERR_UNAVAILABLE;
+        return MM_OK;
+    }
+    mm_store_result r = mm_worker_apply(store, w->arena, &ev, id->str);
+    if (r == MM_STORE_UNAVAILABLE) {
+        mm_worker_metrics_event(w->metrics, (int)ev.type, MM_EVENT_FAILED);
+        if (w->ndown == DOWN_MAX) {
+            mm_log_error("msg=\"event not applied: redis unavailable; will retry\" id=%s",
+                         id->str);
+            return MM_ERR_UNAVAILABLE;
+        }
+        /* SPEC 10: one deployment's outage holds up no other product's events. This
+         * entry and the later ones of its deployment stay pending and are read again,
+         * in order, after the back-off. */
+        w->down[w->ndown++] = store;
+        mm_log_error("msg=\"event not applied: the product's Redis did not answer; its "
+                     "events wait\" id=%s product=%s",
+                     id->str, ev.product_id);
+        defer(w);
+        return MM_OK;
     }
     if (r == MM_STORE_NO_MEMORY) {
         /* Redis is full: nothing was written, and the event is not at fault. It stays
@@ -355,6 +387,7 @@ mm_status mm_worker_poll(mm_worker *w, long block_ms, volatile const int *stop)
     if (w->retry_at != 0 && mm_clock_ms() >= w->retry_at) {
         /* entries that failed are due again: read our pending entries, oldest first */
         w->retry_at = 0;
+        w->ndown = 0;
         read_history_again(w);
         w->retry_backoff =
             w->retry_backoff * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : w->retry_backoff * 2;

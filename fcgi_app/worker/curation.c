@@ -146,8 +146,7 @@ mm_status mm_curate_step(mm_store_set *stores, const mm_config *cfg, mm_curation
     mm_arena *a = mm_arena_new(0);
     if (a == NULL)
         return MM_ERR_NOMEM;
-    mm_status st = MM_OK;
-    while (st == MM_OK && cursor->product < cfg->nproducts) {
+    while (cursor->product < cfg->nproducts) {
         if (clock_ms != NULL && clock_ms() >= until_ms)
             goto out; /* the budget is spent: the next step goes on from here */
         size_t p = cursor->product;
@@ -160,13 +159,12 @@ mm_status mm_curate_step(mm_store_set *stores, const mm_config *cfg, mm_curation
         size_t n;
         mm_store_result r = mm_store_candidates(store, a, product_id, (mm_game_set)set, cutoff_ms,
                                                 *offset, cfg->curation_batch_size, &c, &n);
-        if (r != MM_STORE_OK) {
-            st = MM_ERR_UNAVAILABLE;
-            break;
-        }
+        bool unanswered = r != MM_STORE_OK;
+        if (unanswered)
+            stats->failed++;
         long kept = 0; /* still in the set: the next page starts after them */
         size_t i = 0;
-        for (; i < n; i++) {
+        for (; !unanswered && i < n; i++) {
             /* the budget is checked between games, not pages: a page of resets can take
              * far longer than a turn's share when the machine is busy */
             if (i > 0 && clock_ms != NULL && clock_ms() >= until_ms)
@@ -174,31 +172,37 @@ mm_status mm_curate_step(mm_store_set *stores, const mm_config *cfg, mm_curation
             mm_curate_outcome o = mm_curate_one(store, cfg, a, product_id, &c[i], now_us);
             count(stats, o);
             kept += o == MM_CURATE_KEPT || o == MM_CURATE_CHANGED || o == MM_CURATE_SKIPPED;
-            if (o == MM_CURATE_FAILED) {
-                st = MM_ERR_UNAVAILABLE;
-                break;
-            }
+            unanswered = o == MM_CURATE_FAILED;
         }
-        if (st == MM_OK && i < n) {
+        if (unanswered) {
+            /* SPEC 10: the product's Redis did not answer; the pass goes on with the next
+             * product (one deployment's outage holds up no other's curation), and this one
+             * is tried again, from where it was, in the next pass */
+            mm_log_warn("msg=\"curation passed over a product: its Redis did not answer\" "
+                        "product=%s",
+                        product_id);
+            mm_arena_reset(a);
+            cursor->set = 0;
+            cursor->product++;
+            continue;
+        }
+        if (i < n) {
             /* stopped inside the page: what it handled and kept stays in front, what it
              * removed is gone, so the next step reads on after the kept ones */
             *offset += kept;
             goto out;
         }
-        if (st == MM_OK)
-            *offset = (long)n < cfg->curation_batch_size ? 0 : *offset + kept;
+        *offset = (long)n < cfg->curation_batch_size ? 0 : *offset + kept;
         mm_arena_reset(a);
-        if (st == MM_OK && ++cursor->set == MM_SET_COUNT) {
+        if (++cursor->set == MM_SET_COUNT) {
             cursor->set = 0;
             cursor->product++;
         }
     }
-    if (st == MM_OK) {
-        cursor->product = 0;
-        cursor->set = 0;
-        *pass_done = true;
-    }
+    cursor->product = 0;
+    cursor->set = 0;
+    *pass_done = true;
 out:
     mm_arena_free(a);
-    return st;
+    return MM_OK;
 }

@@ -45,9 +45,11 @@ typedef struct {
 
 /* Goes on with the pass in progress, a page of one set read at a time and its games handled
  * one by one, until it is complete (*pass_done; the next step starts a new pass) or
- * clock_ms() reaches until_ms, checked between games (NULL clock: no limit). MM_ERR_UNAVAILABLE when Redis did not answer (the step stops there; the next
- * one retries that page). A game whose change fails for itself alone is logged, counted
- * (skipped) and left: it never stops the pass. */
+ * clock_ms() reaches until_ms, checked between games (NULL clock: no limit). A product
+ * whose Redis does not answer is logged, counted (failed) and passed over: the pass goes on
+ * with the next product, and the next pass tries that one again. A game whose change fails
+ * for itself alone is logged, counted (skipped) and left: it never stops the pass. MM_OK,
+ * or MM_ERR_NOMEM. */
 mm_status mm_curate_step(mm_store_set *stores, const mm_config *cfg, mm_curation_cursor *cursor,
                          int64_t now_us, int64_t (*clock_ms)(void), int64_t until_ms,
                          mm_curation_stats *stats, bool *pass_done);

@@ -151,11 +151,11 @@ static void cleanup_release(void *ctx, void *tagp, mm_gs_result r)
 }
 
 /* Takes due jobs from the products' queues while slots are free, and starts their calls. */
-static mm_status cleanup_claim(cleanup_state *cs)
+static void cleanup_claim(cleanup_state *cs)
 {
     int64_t now = mm_clock_ms();
     if (now < cs->next_claim)
-        return MM_OK;
+        return;
     cs->next_claim = now + CLEANUP_CLAIM_MS;
     for (size_t k = 0; k < cs->cfg->nproducts && mm_gs_multi_free_slots(cs->calls) > 0; k++) {
         size_t p = (cs->next_product + k) % cs->cfg->nproducts;
@@ -167,7 +167,7 @@ static mm_status cleanup_claim(cleanup_state *cs)
             mm_store_cleanup_claim(queue_of(cs, p), cs->arena, product_id, CLEANUP_LEASE_MS,
                                    mm_gs_multi_free_slots(cs->calls), &jobs, &n);
         if (r == MM_STORE_UNAVAILABLE)
-            return MM_ERR_UNAVAILABLE;
+            continue; /* that product's Redis: its queue waits, the others' go on (SPEC 10) */
         for (size_t i = 0; i < n; i++) {
             mm_cleanup_job job;
             cleanup_tag *tag = calloc(1, sizeof(*tag));
@@ -198,7 +198,6 @@ static mm_status cleanup_claim(cleanup_state *cs)
     }
     if (cs->cfg->nproducts > 0)
         cs->next_product = (cs->next_product + 1) % cs->cfg->nproducts;
-    return MM_OK;
 }
 
 static int run(const mm_config *cfg, const char *name)
@@ -262,7 +261,7 @@ static int run(const mm_config *cfg, const char *name)
         mm_status st = mm_worker_poll(w, block, stop);
         if (st == MM_OK && !stopping) {
             mm_gs_multi_run(calls, 0, cleanup_done, &cs);
-            st = cleanup_claim(&cs);
+            cleanup_claim(&cs);
         }
         int64_t now = mm_clock_ms();
         /* events first: while a backlog is read, curation waits, a second at most */

@@ -1101,6 +1101,64 @@ static int log_count(const char *name, const char *needle)
     return n;
 }
 
+/* SPEC 10: a product whose Redis does not answer holds up no other product: the others'
+ * events are applied at once and their games curated, while its own events wait, pending
+ * (never dead-lettered), for its Redis to answer. The product that is down comes first in
+ * the configuration, so that a worker stuck on it would show. */
+static void a_product_whose_redis_is_down_holds_up_no_other(void **state)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/one-down.json", itest_env("MM_TEST_RUN_DIR"));
+    json_object *cfg = json_object_from_file(fast_config);
+    json_object *products = json_object_object_get(cfg, "products");
+    json_object *reordered = json_object_new_array();
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 0; i < json_object_array_length(products); i++) {
+            json_object *p = json_object_array_get_idx(products, i);
+            bool down =
+                strcmp(json_object_get_string(json_object_object_get(p, "product_id")),
+                       "exrps3") == 0;
+            if (down != (pass == 0))
+                continue;
+            if (down)
+                json_object_object_add(p, "redis_url",
+                                       json_object_new_string("unix:///nonexistent/redis.sock"));
+            json_object_array_add(reordered, json_object_get(p));
+        }
+    json_object_object_add(cfg, "products", reordered);
+    json_object *e = json_object_new_object();
+    json_object_object_add(e, "created", json_object_new_int(1));
+    json_object_object_add(cfg, "expiry_seconds", e);
+    assert_int_equal(json_object_to_file(path, cfg), 0);
+    json_object_put(cfg);
+
+    make_game("g1", 2);
+    make_game("stale", 2);
+    start_worker(path, "one-down.log");
+    freeReplyObject(redisCommand(events, "XADD game_event_stream * product_id exrps3 game_id far "
+                                         "type state_change new_state creator_joined"));
+    double t0 = itest_now_s();
+    freeReplyObject(redisCommand(events, "XADD game_event_stream * product_id " P " game_id g1 "
+                                         "type state_change new_state creator_joined"));
+    WAIT_UNTIL(state_of("g1") == MM_STATE_CREATOR_JOINED);
+    double took = itest_now_s() - t0;
+    print_message("the other product's event applied after %.3f s\n", took);
+    assert_true(took < 2.0);
+    /* curation goes on past the product that is down: "stale" (created, 1 s) expires */
+    WAIT_UNTIL(itest_gs_calls("remove_game", "\"stale\"") == 1);
+    assert_int_equal(state_of("stale"), MM_STATE_COUNT); /* gone */
+    /* the event of the product that is down waits: pending, not dead-lettered */
+    redisReply *r = redisCommand(events, "XPENDING game_event_stream matchmaker");
+    assert_true(r->type == REDIS_REPLY_ARRAY && r->elements >= 1);
+    assert_int_equal(r->element[0]->integer, 1);
+    freeReplyObject(r);
+    r = redisCommand(events, "XLEN game_event_dead_letter");
+    assert_int_equal(r->integer, 0);
+    freeReplyObject(r);
+    assert_true(log_has("one-down.log", "its events wait"));
+    assert_true(log_has("one-down.log", "curation passed over a product"));
+}
+
 /* Redis at maxmemory (noeviction) refuses the event's write: the event is not at fault, so
  * it is retried with a back-off past event_max_deliveries and never dead-lettered, and it
  * takes effect once there is room again. */
@@ -1189,6 +1247,7 @@ int main(void)
         T(stream_is_trimmed_and_idle_consumers_leave),
         T(three_workers_a_kill_and_a_restart),
         T(a_product_on_its_own_redis),
+        T(a_product_whose_redis_is_down_holds_up_no_other),
         T(sigterm_exits_zero_promptly),
     };
     return cmocka_run_group_tests_name("integration: worker", tests, setup, teardown);
