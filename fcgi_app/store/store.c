@@ -91,11 +91,6 @@ mm_store *mm_store_new(mm_rconn *conn)
     return s;
 }
 
-mm_rconn *mm_store_conn(const mm_store *s)
-{
-    return s->conn;
-}
-
 void mm_store_set_limits(mm_store *s, const mm_user_limits *limits)
 {
     s->limits = *limits;

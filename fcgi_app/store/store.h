@@ -86,8 +86,6 @@ typedef struct {
 /* conn is borrowed; it must outlive the store. */
 mm_store *mm_store_new(mm_rconn *conn);
 void mm_store_free(mm_store *s);
-/* The connection the store runs its steps on. */
-mm_rconn *mm_store_conn(const mm_store *s);
 /* The limits creates and seats are held to (none until set). */
 void mm_store_set_limits(mm_store *s, const mm_user_limits *limits);
 /* SPEC 14: after each write step, WAIT until n replicas have it; fewer in time makes the
