@@ -6,26 +6,20 @@
 
 #include "text.h"
 
-#define FAIL(msg)                                                                                  \
-    do {                                                                                           \
-        snprintf(err, errlen, "%s", msg);                                                          \
-        return MM_ERR_INVALID;                                                                     \
-    } while (0)
-
 static mm_status parse_unix(const char *rest, mm_redis_url *out, char *err, size_t errlen)
 {
     const char *q = strchr(rest, '?');
     size_t plen = q ? (size_t)(q - rest) : strlen(rest);
     if (plen == 0 || rest[0] != '/')
-        FAIL("unix URL needs an absolute socket path (unix:///path/to/sock)");
+        MM_TEXT_FAIL("unix URL needs an absolute socket path (unix:///path/to/sock)");
     if (plen > MM_REDIS_PATH_MAX)
-        FAIL("unix socket path is too long");
+        MM_TEXT_FAIL("unix socket path is too long");
     memcpy(out->path, rest, plen);
     out->path[plen] = '\0';
     if (q != NULL) {
         long db;
         if (strncmp(q, "?db=", 4) != 0 || mm_text_uint(q + 4, strlen(q + 4), 1 << 20, &db) != 0)
-            FAIL("unix URL query must be ?db=N");
+            MM_TEXT_FAIL("unix URL query must be ?db=N");
         out->db = (int)db;
     }
     out->is_unix = 1;
@@ -86,12 +80,12 @@ static mm_status parse_tcp(const char *rest, mm_redis_url *out, char *err, size_
         /* [user]:password@ -- with a user, AUTH user password (Redis 6 ACLs) */
         const char *colon = memchr(rest, ':', (size_t)(at - rest));
         if (colon == NULL)
-            FAIL("credentials must be written [user]:password@");
+            MM_TEXT_FAIL("credentials must be written [user]:password@");
         if (decode_into(rest, (size_t)(colon - rest), out->user, sizeof(out->user)) != 0)
-            FAIL("user is too long or has a bad %-escape");
+            MM_TEXT_FAIL("user is too long or has a bad %-escape");
         if (decode_into(colon + 1, (size_t)(at - colon - 1), out->password,
                         sizeof(out->password)) != 0)
-            FAIL("password is too long or has a bad %-escape");
+            MM_TEXT_FAIL("password is too long or has a bad %-escape");
         host = at + 1;
     }
     size_t hplen = (size_t)(rest + auth_host_len - host);
@@ -100,43 +94,43 @@ static mm_status parse_tcp(const char *rest, mm_redis_url *out, char *err, size_
     if (hplen > 0 && host[0] == '[') { /* [IPv6] */
         const char *close = memchr(host, ']', hplen);
         if (close == NULL)
-            FAIL("IPv6 host must be closed with ]");
+            MM_TEXT_FAIL("IPv6 host must be closed with ]");
         hlen = (size_t)(close - host - 1);
         if (hlen == 0 || hlen > MM_REDIS_HOST_MAX)
-            FAIL("IPv6 host is empty or too long");
+            MM_TEXT_FAIL("IPv6 host is empty or too long");
         for (size_t i = 1; i <= hlen; i++)
             if (hex_digit(host[i]) < 0 && host[i] != ':' && host[i] != '.')
-                FAIL("IPv6 host has invalid characters");
+                MM_TEXT_FAIL("IPv6 host has invalid characters");
         memcpy(out->host, host + 1, hlen);
         out->host[hlen] = '\0';
         if (close + 1 < host + hplen) {
             if (close[1] != ':')
-                FAIL("only :port may follow an IPv6 host");
+                MM_TEXT_FAIL("only :port may follow an IPv6 host");
             port = close + 1;
         }
     } else {
         port = memchr(host, ':', hplen);
         hlen = port ? (size_t)(port - host) : hplen;
         if (hlen == 0)
-            FAIL("host is missing");
+            MM_TEXT_FAIL("host is missing");
         if (hlen > MM_REDIS_HOST_MAX)
-            FAIL("host is too long");
+            MM_TEXT_FAIL("host is too long");
         for (size_t i = 0; i < hlen; i++)
             if (!host_char(host[i]))
-                FAIL("host has invalid characters");
+                MM_TEXT_FAIL("host has invalid characters");
         memcpy(out->host, host, hlen);
         out->host[hlen] = '\0';
     }
     if (port != NULL) {
         long v;
         if (mm_text_uint(port + 1, (size_t)(host + hplen - port - 1), 65535, &v) != 0 || v == 0)
-            FAIL("port must be 1..65535");
+            MM_TEXT_FAIL("port must be 1..65535");
         out->port = (int)v;
     }
     if (slash != NULL && slash[1] != '\0') {
         long db;
         if (mm_text_uint(slash + 1, strlen(slash + 1), 1 << 20, &db) != 0)
-            FAIL("database must be a number");
+            MM_TEXT_FAIL("database must be a number");
         out->db = (int)db;
     }
     return MM_OK;
@@ -147,15 +141,16 @@ mm_status mm_redis_url_parse(const char *url, mm_redis_url *out, char *err, size
     memset(out, 0, sizeof(*out));
     out->port = 6379;
     if (url == NULL)
-        FAIL("URL is missing");
+        MM_TEXT_FAIL("URL is missing");
     if (strlen(url) > 2048)
-        FAIL("URL is too long");
+        MM_TEXT_FAIL("URL is too long");
     if (strncmp(url, "redis://", 8) == 0)
         return parse_tcp(url + 8, out, err, errlen);
     if (strncmp(url, "unix://", 7) == 0)
         return parse_unix(url + 7, out, err, errlen);
     if (strncmp(url, "rediss://", 9) == 0)
-        FAIL("rediss:// (TLS) is not supported: use redis:// on a private network or through "
-             "a TLS tunnel");
-    FAIL("URL must start with redis:// or unix://");
+        MM_TEXT_FAIL(
+            "rediss:// (TLS) is not supported: use redis:// on a private network or through "
+            "a TLS tunnel");
+    MM_TEXT_FAIL("URL must start with redis:// or unix://");
 }

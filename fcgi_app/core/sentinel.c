@@ -5,12 +5,6 @@
 
 #include "text.h"
 
-#define FAIL(msg)                                                                                  \
-    do {                                                                                           \
-        snprintf(err, errlen, "%s", msg);                                                          \
-        return MM_ERR_INVALID;                                                                     \
-    } while (0)
-
 static bool name_char(char c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
@@ -42,34 +36,34 @@ mm_status mm_redis_addr_parse(const char *s, size_t len, mm_redis_addr *out, cha
     if (len > 0 && s[0] == '[') {
         const char *close = memchr(s, ']', len);
         if (close == NULL)
-            FAIL("an IPv6 address must be closed with ]");
+            MM_TEXT_FAIL("an IPv6 address must be closed with ]");
         host = s + 1;
         hlen = (size_t)(close - host);
         if (hlen == 0)
-            FAIL("the address is empty");
+            MM_TEXT_FAIL("the address is empty");
         for (size_t i = 0; i < hlen; i++)
             if (!hex_or_colon(host[i]))
-                FAIL("the IPv6 address has invalid characters");
+                MM_TEXT_FAIL("the IPv6 address has invalid characters");
         colon = close + 1;
         if (colon == s + len || *colon != ':')
-            FAIL("a port must follow the address: [address]:port");
+            MM_TEXT_FAIL("a port must follow the address: [address]:port");
     } else {
         colon = memchr(s, ':', len);
         if (colon == NULL)
-            FAIL("expected host:port");
+            MM_TEXT_FAIL("expected host:port");
         if (memchr(colon + 1, ':', (size_t)(s + len - colon - 1)) != NULL)
-            FAIL("an IPv6 address goes in brackets: [address]:port");
+            MM_TEXT_FAIL("an IPv6 address goes in brackets: [address]:port");
         hlen = (size_t)(colon - s);
         if (hlen == 0)
-            FAIL("the host is missing");
+            MM_TEXT_FAIL("the host is missing");
         for (size_t i = 0; i < hlen; i++)
             if (!name_char(s[i]))
-                FAIL("the host has invalid characters");
+                MM_TEXT_FAIL("the host has invalid characters");
     }
     if (hlen > MM_REDIS_HOST_MAX)
-        FAIL("the host is too long");
+        MM_TEXT_FAIL("the host is too long");
     if (parse_port(colon + 1, (size_t)(s + len - colon - 1), &out->port) != 0)
-        FAIL("the port must be 1..65535");
+        MM_TEXT_FAIL("the port must be 1..65535");
     memcpy(out->host, host, hlen);
     out->host[hlen] = '\0';
     return MM_OK;

@@ -27,4 +27,12 @@ int mm_text_uint(const char *s, size_t len, long max, long *out);
  * dst may be NULL to measure. */
 size_t mm_json_escape(char *dst, size_t cap, const char *s, size_t len);
 
+/* In a parser with the parameters (char *err, size_t errlen) that answers an mm_status:
+ * writes msg to err and returns MM_ERR_INVALID (needs stdio.h and mm.h). */
+#define MM_TEXT_FAIL(msg)                                                                          \
+    do {                                                                                           \
+        snprintf(err, errlen, "%s", msg);                                                          \
+        return MM_ERR_INVALID;                                                                     \
+    } while (0)
+
 #endif

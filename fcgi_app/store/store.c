@@ -465,8 +465,7 @@ mm_store_result mm_store_admit(mm_store *s, const char *product_id, const char *
     const char *keys[] = {games_key};
     const char *args[] = {user_id, rate, games, seats, count_call ? "1" : "0"};
     long long retry = 0;
-    mm_store_result res =
-        run_small(s, MM_LUA_ADMIT, 1, keys, 5, args, "-", MM_STORE_RATE, &retry);
+    mm_store_result res = run_small(s, MM_LUA_ADMIT, 1, keys, 5, args, "-", MM_STORE_RATE, &retry);
     *retry_ms = (long)retry;
     return res;
 }
@@ -597,18 +596,29 @@ mm_store_result mm_store_quick_seat(mm_store *s, mm_arena *a, const char *produc
     return res;
 }
 
+/* A step on one player of one game (leave, undo): ARGV game_id, user_id, now, score,
+ * product_id. */
+static redisReply *run_player_step(mm_store *s, mm_arena *a, mm_lua_script which,
+                                   const char *product_id, const char *game_id, const char *user_id,
+                                   mm_store_result *fail)
+{
+    game_keys k;
+    if (make_keys(&k, product_id, game_id) != 0) {
+        *fail = MM_STORE_ERROR;
+        return NULL;
+    }
+    stamp t;
+    stamp_now(&t);
+    const char *args[] = {game_id, user_id, t.when, t.score, product_id};
+    return run(s, a, which, NKEYS, k.list, 5, args, NULL, fail);
+}
+
 mm_store_result mm_store_leave(mm_store *s, mm_arena *a, const char *product_id,
                                const char *game_id, const char *user_id, mm_leave *out)
 {
     memset(out, 0, sizeof(*out));
-    game_keys k;
-    if (make_keys(&k, product_id, game_id) != 0)
-        return MM_STORE_ERROR;
-    stamp t;
-    stamp_now(&t);
-    const char *args[] = {game_id, user_id, t.when, t.score, product_id};
     mm_store_result fail;
-    redisReply *r = run(s, a, MM_LUA_LEAVE, NKEYS, k.list, 5, args, NULL, &fail);
+    redisReply *r = run_player_step(s, a, MM_LUA_LEAVE, product_id, game_id, user_id, &fail);
     if (r == NULL)
         return fail;
     if (r->elements < 1 || !is_bulk(r->element[0]))
@@ -662,14 +672,8 @@ mm_store_result mm_store_undo_seat(mm_store *s, mm_arena *a, const char *product
                                    const char *game_id, const char *user_id, mm_stored *out)
 {
     clear(out);
-    game_keys k;
-    if (make_keys(&k, product_id, game_id) != 0)
-        return MM_STORE_ERROR;
-    stamp t;
-    stamp_now(&t);
-    const char *args[] = {game_id, user_id, t.when, t.score, product_id};
     mm_store_result fail;
-    redisReply *r = run(s, a, MM_LUA_UNDO, NKEYS, k.list, 5, args, NULL, &fail);
+    redisReply *r = run_player_step(s, a, MM_LUA_UNDO, product_id, game_id, user_id, &fail);
     return r ? finish(s, a, r, product_id, game_id, out, NULL) : fail;
 }
 
@@ -805,9 +809,8 @@ mm_store_result mm_store_dead_letter(mm_store *s, const char *stream, const char
     return run_small(s, MM_LUA_DEAD_LETTER, 2, keys, 4, args, entry_id, MM_STORE_OK, NULL);
 }
 
-mm_store_result mm_store_idem_claim(mm_store *s, mm_arena *a, const char *key,
-                                    const char *marker, long running_ms, const char **held,
-                                    size_t *held_len)
+mm_store_result mm_store_idem_claim(mm_store *s, mm_arena *a, const char *key, const char *marker,
+                                    long running_ms, const char **held, size_t *held_len)
 {
     *held = NULL;
     *held_len = 0;
