@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "ids.h"
 #include "itest.h"
@@ -619,6 +621,81 @@ static void twenty_retries_at_once_make_one_game(void **state)
     itest_response_free(&r);
 }
 
+/* POSTs path as user with key twice: both 200, the second the first's answer byte for byte
+ * (SPEC 12); that answer, in the arena. */
+static const char *twice(const char *path, const char *user, const char *body, const char *key)
+{
+    itest_response r;
+    post(path, user, body, key, &r);
+    expect(&r, 200, NULL);
+    const char *first = mm_arena_strdup(arena, r.body);
+    itest_response_free(&r);
+    post(path, user, body, key, &r);
+    expect(&r, 200, NULL);
+    assert_string_equal(r.body, first);
+    itest_response_free(&r);
+    return first;
+}
+
+/* Every writing route replays its first answer to a retry and does nothing again: a quick
+ * match joins once, a join by code joins once, a leave answers the leave (not "not a
+ * player"); and a retry while the first still runs is told so (409). */
+static void every_writing_route_replays_its_first_answer(void **state)
+{
+    const char *g = open_game("exrps3", "h", NULL);
+    const char *qm = twice("/game_lobby/exrps3/quick_match", "q", NULL, "qm-1");
+    assert_non_null(strstr(qm, g));
+    assert_string_equal(players_of("exrps3", g), "h,q");
+    redisReply *n = redisCommand(raw, "HLEN __games:exrps3");
+    assert_int_equal(n->integer, 1); /* no game made by a second quick match */
+    freeReplyObject(n);
+
+    char path[128];
+    snprintf(path, sizeof(path), "/game_lobby/exrps3/leave_game/%s", g);
+    twice(path, "q", NULL, "leave-1");
+    assert_string_equal(players_of("exrps3", g), "h");
+
+    itest_response r;
+    post("/game_lobby/exrps3/create_game", "p", "{\"private\": true}", NULL, &r);
+    expect(&r, 200, NULL);
+    const char *priv = member(&r, "game_id"), *code = member(&r, "join_code");
+    itest_response_free(&r);
+    mm_stored st;
+    assert_int_equal(
+        mm_store_advance(store, arena, "exrps3", priv, MM_STATE_CREATOR_JOINED, NULL, &st),
+        MM_STORE_OK);
+    snprintf(path, sizeof(path), "/game_lobby/exrps3/join_by_code/%s", code);
+    twice(path, "c", NULL, "code-1");
+    assert_string_equal(players_of("exrps3", priv), "p,c");
+    assert_int_equal(itest_gs_calls("join_game", NULL), 2); /* the quick match's and this */
+
+    /* a retry while the first is still at the game server: 409, and the first goes on */
+    itest_gs_fail("create_game", "hang", "\"hang_ms\": 800, \"count\": 1");
+    const char *req = mm_arena_printf(arena,
+                                      "POST /game_lobby/exrps/create_game HTTP/1.1\r\n"
+                                      "Host: localhost\r\n%s\r\nIdempotency-Key: slow-1\r\n"
+                                      "Content-Type: application/json\r\nContent-Length: 2\r\n"
+                                      "Connection: close\r\n\r\n{}",
+                                      itest_auth(arena, "slow", "slow"));
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) { /* on a connection of its own */
+        itest_raw(req, strlen(req), &r);
+        _exit(r.status == 200 ? 0 : 1);
+    }
+    itest_sleep_s(0.3);
+    post("/game_lobby/exrps/create_game", "slow", NULL, "slow-1", &r);
+    expect(&r, 409, "Request already in progress.");
+    itest_response_free(&r);
+    int status;
+    assert_int_equal(waitpid(child, &status, 0), child);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    twice("/game_lobby/exrps/create_game", "slow", NULL, "slow-1");
+    n = redisCommand(raw, "HLEN __games:exrps");
+    assert_int_equal(n->integer, 1);
+    freeReplyObject(n);
+}
+
 static void idempotency_keys_are_checked_and_failures_not_kept(void **state)
 {
     itest_response r;
@@ -674,6 +751,7 @@ int main(void)
         T(leaving_and_cancelling),
         T(twenty_retries_at_once_make_one_game),
         T(idempotency_keys_are_checked_and_failures_not_kept),
+        T(every_writing_route_replays_its_first_answer),
     };
     return cmocka_run_group_tests_name("integration: lobby features (SPEC 12)", tests, setup,
                                        teardown);

@@ -548,11 +548,16 @@ static void join_timeout_keeps_a_player_the_game_moved_on_with(void **state)
     snprintf(id, sizeof(id), "%s", create("exrps", "u1", "alice"));
     publish("exrps", id);
     itest_gs_fail("join_game", "hang", "\"hang_ms\": 3000");
+    const char *req = mm_arena_printf(arena,
+                                      "POST /game_lobby/exrps/join_game/%s HTTP/1.1\r\n"
+                                      "Host: localhost\r\n%s\r\nContent-Length: 0\r\n"
+                                      "Connection: close\r\n\r\n",
+                                      id, auth_for("u2", "u2"));
     pid_t child = fork();
     assert_true(child >= 0);
-    if (child == 0) { /* the player's request, answered 502 after the timeout */
+    if (child == 0) { /* the player's request (on a connection of its own), answered 502 */
         itest_response r;
-        join("exrps", id, "u2", &r);
+        itest_raw(req, strlen(req), &r);
         _exit(r.status == 502 ? 0 : 1);
     }
     /* meanwhile the game server's report, as the worker applies it */
