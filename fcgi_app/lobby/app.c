@@ -17,7 +17,7 @@
  * the body) is done once in mm_app_handle. */
 #define WRITES (MM_ROUTE_AUTH | MM_ROUTE_IDEMPOTENT) /* the routes that change games */
 
-static const mm_route routes[] = {
+const mm_route mm_app_routes[] = {
     {"GET", "/health", mm_handle_health, 0, 0, MM_EP_HEALTH},
     {"GET", "/metrics", mm_handle_metrics, 0, 0, MM_EP_METRICS},
     {"POST", "/game_lobby/{product_id}/create_game", mm_handle_create_game, WRITES, MM_MAX_BODY,
@@ -37,6 +37,7 @@ static const mm_route routes[] = {
      MM_EP_LOBBY_EVENTS},
     {"GET", "/game_lobby/_bench/noop", mm_handle_bench_noop, MM_ROUTE_BENCH, 0, MM_EP_BENCH},
 };
+const size_t mm_app_nroutes = MM_ARRAY_LEN(mm_app_routes);
 
 mm_status mm_app_init(mm_app *app, mm_config *cfg, char *err, size_t errlen)
 {
@@ -133,7 +134,7 @@ void mm_app_handle(mm_app *app, const mm_request *req, mm_response *res, mm_requ
     mm_route_params params;
     char allow[MM_ALLOW_MAX];
     unsigned absent = app->cfg.bench_noop_route ? 0 : MM_ROUTE_BENCH;
-    switch (mm_router_match(routes, MM_ARRAY_LEN(routes), absent, req->method, req->path,
+    switch (mm_router_match(mm_app_routes, mm_app_nroutes, absent, req->method, req->path,
                             req->path_len, &route, &params, allow)) {
     case MM_ROUTE_NOT_FOUND: mm_response_error(res, req->arena, 404, "Not found."); return;
     case MM_ROUTE_METHOD_NOT_ALLOWED: {

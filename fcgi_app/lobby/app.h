@@ -46,6 +46,11 @@ mm_store *mm_app_store(const mm_app *app, const mm_product *p);
  * Redis is unreachable, else 500 (logged). */
 void mm_app_store_error(const mm_request *req, mm_store_result r, mm_response *res);
 
+/* The route table every request is matched against (router.h), with its handlers: app.c
+ * says what each row holds. The fuzzer of the router reads it too. */
+extern const mm_route mm_app_routes[];
+extern const size_t mm_app_nroutes;
+
 /* Handlers (one file each, named after the route). */
 void mm_handle_health(mm_app *app, const mm_request *req, const mm_route_params *params,
                       mm_response *res);

@@ -1,28 +1,15 @@
-/* Fuzz target: path routing (router.h) over the route patterns app.c serves, followed by
+/* Fuzz target: path routing (router.h) over the route table app.c serves, followed by
  * the id check the dispatcher makes. Input: "METHOD\nPATH"; without a newline the whole
  * input is a GET path. The path is copied to a buffer of its exact length, as nginx's
  * DOCUMENT_URI is cut from the request line, so any read past it is caught. */
 #include <string.h>
 
+#include "app.h"
 #include "fuzz.h"
 #include "ids.h"
 #include "router.h"
 
 #define METHOD_MAX 16
-
-static void no_handler(struct mm_app *app, const mm_request *req, const mm_route_params *params,
-                       mm_response *res)
-{
-}
-
-/* The same patterns as the table in app.c (which is static to the FastCGI program). */
-static const mm_route routes[] = {
-    {"GET", "/health", no_handler, 0, 0, 0},
-    {"GET", "/metrics", no_handler, 0, 0, 0},
-    {"POST", "/game_lobby/{product_id}/create_game", no_handler, MM_ROUTE_AUTH, 0, 0},
-    {"POST", "/game_lobby/{product_id}/join_game/{game_id}", no_handler, MM_ROUTE_AUTH, 0, 0},
-    {"GET", "/game_lobby/{product_id}/open_games", no_handler, 0, 0, 0},
-};
 
 /* An id the matcher returns lies inside the path. */
 static void check_span(const char *s, size_t len, const char *path, size_t path_len)
@@ -57,11 +44,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const mm_route *route = NULL;
     mm_route_params params;
     char allow[MM_ALLOW_MAX];
-    mm_route_result r = mm_router_match(routes, MM_ARRAY_LEN(routes), 0, method, path, path_len,
+    mm_route_result r = mm_router_match(mm_app_routes, mm_app_nroutes, 0, method, path, path_len,
                                         &route, &params, allow);
     FUZZ_CHECK(memchr(allow, '\0', sizeof(allow)) != NULL);
     if (r == MM_ROUTE_FOUND) {
-        FUZZ_CHECK(route >= routes && route < routes + MM_ARRAY_LEN(routes));
+        FUZZ_CHECK(route >= mm_app_routes && route < mm_app_routes + mm_app_nroutes);
         FUZZ_CHECK(strcmp(route->method, method) == 0);
         FUZZ_CHECK((params.product_id != NULL) == (strstr(route->pattern, "{product_id}") != NULL));
         FUZZ_CHECK((params.game_id != NULL) == (strstr(route->pattern, "{game_id}") != NULL));
