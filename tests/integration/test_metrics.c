@@ -452,6 +452,59 @@ static void worker_serves_metrics_that_follow_the_stream(void **state)
     text = http_get(url, &status);
     assert_int_equal(value(text, "matchmaker_worker_stream_pending"), 0);
     free(text);
+    /* game-server cleanup calls, by outcome (SPEC 10): a job whose call fails is retried
+     * later, one that failed its last attempt (the fifth) is dropped and logged, one whose
+     * call succeeds is done */
+    redisContext *db0 = itest_redis(0);
+    const char *gs = itest_env("MM_TEST_GS_URL");
+    itest_gs_fail("remove_game", "close", NULL);
+    freeReplyObject(redisCommand(db0,
+                                 "ZADD __cleanup:exrps 1 {\"op\":\"remove_game\",\"url\":\"%s\","
+                                 "\"game_id\":\"c-first\",\"attempt\":0} "
+                                 "1 {\"op\":\"remove_game\",\"url\":\"%s\","
+                                 "\"game_id\":\"c-last\",\"attempt\":4}",
+                                 gs, gs));
+    done = 0;
+    for (int i = 0; i < 100 && !done; i++) {
+        usleep(50000);
+        text = http_get(url, &status);
+        done = value(text, "matchmaker_worker_cleanup_calls_total{outcome=\"retried\"}") == 1 &&
+               value(text, "matchmaker_worker_cleanup_calls_total{outcome=\"dropped\"}") == 1;
+        free(text);
+    }
+    if (!done)
+        fail_msg("the cleanup calls were not counted as retried and dropped");
+    /* the retried one waits its back-off (1 s) in the queue, as its second attempt */
+    redisReply *q = redisCommand(db0, "ZRANGE __cleanup:exrps 0 -1");
+    assert_true(q->type == REDIS_REPLY_ARRAY && q->elements == 1);
+    assert_non_null(strstr(q->element[0]->str, "\"c-first\""));
+    assert_non_null(strstr(q->element[0]->str, "\"attempt\":1"));
+    freeReplyObject(q);
+    itest_gs_reset();
+    done = 0;
+    for (int i = 0; i < 100 && !done; i++) {
+        usleep(50000);
+        text = http_get(url, &status);
+        done = value(text, "matchmaker_worker_cleanup_calls_total{outcome=\"done\"}") == 1;
+        free(text);
+    }
+    if (!done)
+        fail_msg("the retried cleanup call was not made again after its back-off");
+    q = redisCommand(db0, "ZCARD __cleanup:exrps");
+    assert_int_equal(q->integer, 0);
+    freeReplyObject(q);
+    redisFree(db0);
+    assert_int_equal(itest_gs_calls("remove_game", "\"c-first\""), 1); /* since the reset */
+    char line[1024];
+    snprintf(logpath, sizeof(logpath), "%s/metrics-worker.log", itest_env("MM_TEST_RUN_DIR"));
+    FILE *lf = fopen(logpath, "r");
+    bool given_up = false;
+    while (lf != NULL && fgets(line, sizeof(line), lf) != NULL)
+        given_up |= strstr(line, "cleanup call given up") != NULL && strstr(line, "c-last");
+    if (lf != NULL)
+        fclose(lf);
+    assert_true(given_up);
+
     snprintf(url, sizeof(url), "http://127.0.0.1:%d/other", port);
     free(http_get(url, &status));
     assert_int_equal(status, 404);
