@@ -1220,7 +1220,8 @@ static void sigterm_exits_zero_promptly(void **state)
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 0);
     double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-    assert_true(secs < 1.5);
+    print_message("an idle worker exited %.3f s after SIGTERM\n", secs);
+    assert_true(secs < 1.0); /* SPEC 10 */
 }
 
 int main(void)
