@@ -227,6 +227,60 @@ static void one_token_cannot_hold_more_than_ten_seats(void **state)
     free(calls);
 }
 
+/* Seats taken through quick_match and join_by_code count as join_game's do (SPEC 12 with
+ * 11): a token holding its 10 seats is refused both, with join_game's 429, and takes no
+ * seat. */
+static void quick_match_and_join_by_code_count_seats_too(void **state)
+{
+    enum { OPEN = 9 };
+    const char *paths[OPEN];
+    for (int i = 0; i < OPEN; i++) {
+        char owner[16];
+        snprintf(owner, sizeof(owner), "host%d", i);
+        paths[i] = mm_arena_printf(arena, "/game_lobby/exrps3/join_game/%s", open_game(owner));
+    }
+    call c, calls[OPEN];
+    post_one("full", "/game_lobby/exrps3/create_game", &c); /* its own game: one seat */
+    assert_int_equal(c.status, 200);
+    post_all("full", paths, OPEN, calls, OPEN);
+    assert_int_equal(count(calls, OPEN, 200, NULL), OPEN);
+    const char *spare = open_game("spare-host");
+    const char *players[] = {"code-host"};
+    mm_game g = {.game_id = "private1",
+                 .product_id = "exrps3",
+                 .game_server_url = itest_env("MM_TEST_GS_URL"),
+                 .creator_id = "code-host",
+                 .creator_name = "code-host",
+                 .players = players,
+                 .nplayers = 1,
+                 .settings_json = "{\"num_players\":3}",
+                 .num_players = 3,
+                 .token = "t",
+                 .last_updated_us = mm_store_now_us(),
+                 .state = MM_STATE_CREATED,
+                 .private_game = true,
+                 .join_code = "QWERTY"};
+    assert_int_equal(mm_store_create(store, arena, &g), MM_STORE_OK);
+    mm_stored st;
+    assert_int_equal(
+        mm_store_advance(store, arena, "exrps3", "private1", MM_STATE_CREATOR_JOINED, NULL, &st),
+        MM_STORE_OK);
+
+    post_one("full", "/game_lobby/exrps3/quick_match", &c);
+    assert_int_equal(c.status, 429);
+    count(&c, 1, 429, "Too many games joined by this user.");
+    post_one("full", "/game_lobby/exrps3/join_by_code/QWERTY", &c);
+    assert_int_equal(c.status, 429);
+    count(&c, 1, 429, "Too many games joined by this user.");
+    redisReply *r = redisCommand(raw, "SCARD __user_seats:exrps3:full");
+    assert_int_equal(r->integer, 10);
+    freeReplyObject(r);
+    assert_int_equal(mm_store_get(store, arena, "exrps3", spare, &st), MM_STORE_OK);
+    assert_int_equal(st.game.nplayers, 1);
+    assert_int_equal(mm_store_get(store, arena, "exrps3", "private1", &st), MM_STORE_OK);
+    assert_int_equal(st.game.nplayers, 1);
+}
+
 /* 130 calls of one token within the minute: the 121st on answer 429 "Too many requests."
  * with Retry-After; quick_match, create and join count alike. */
 static void one_token_cannot_call_more_than_120_times_a_minute(void **state)
@@ -327,6 +381,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(one_token_cannot_open_more_than_ten_games),
         T(one_token_cannot_hold_more_than_ten_seats),
+        T(quick_match_and_join_by_code_count_seats_too),
         T(one_token_cannot_call_more_than_120_times_a_minute),
         T(store_limits_as_configured),
     };
