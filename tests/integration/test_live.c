@@ -245,6 +245,27 @@ static void every_change_of_the_lobby_is_pushed_in_order(void **state)
     sse_close(s);
 }
 
+/* The other rows of SPEC 13's table: a quick match's join (updated), a game that starts
+ * before it is full (unlisted) and a game the game server removes (unlisted). */
+static void quick_match_start_and_removal_are_pushed(void **state)
+{
+    sse_sub *s = subscribe(P, NULL);
+    const char *a = create("live-q1", "{}");
+    emit(a, "state_change", "new_state", "creator_joined");
+    expect(s, "listed", a, "[\"live-q1\"]");
+    post("/game_lobby/" P "/quick_match", "live-q2", NULL, 200);
+    expect(s, "updated", a, "[\"live-q1\",\"live-q2\"]");
+    emit(a, "state_change", "new_state", "in_progress");
+    expect(s, "unlisted", a, NULL);
+    const char *b = create("live-r1", "{}");
+    emit(b, "state_change", "new_state", "creator_joined");
+    expect(s, "listed", b, "[\"live-r1\"]");
+    emit(b, "game_removed", NULL, NULL);
+    expect(s, "unlisted", b, NULL);
+    expect_nothing(s);
+    sse_close(s);
+}
+
 static void private_games_are_never_published(void **state)
 {
     sse_sub *s = subscribe(P, NULL);
@@ -495,6 +516,7 @@ int main(void)
         cmocka_unit_test(an_unknown_product_gets_the_api_400),
         cmocka_unit_test(preflight_methods_and_plain_gets),
         cmocka_unit_test(every_change_of_the_lobby_is_pushed_in_order),
+        cmocka_unit_test(quick_match_start_and_removal_are_pushed),
         cmocka_unit_test(private_games_are_never_published),
         cmocka_unit_test(a_subscriber_resumes_from_its_last_event_id),
         cmocka_unit_test(a_websocket_gets_the_same_messages),
