@@ -74,12 +74,13 @@ static mm_rconn *connect_to(const char *url, const mm_sentinel_set *sentinels, l
  * cleanup calls are in flight), move the cleanup calls on, then a slice of curation and,
  * once per curation interval, housekeeping. No step waits on a game server, so events are
  * applied within a turn, and SIGTERM is honoured within one. */
-#define BLOCK_MS 100         /* an idle read blocks at most this long */
-#define BLOCK_BUSY_MS 10     /* ... this long while cleanup calls are in flight */
-#define CURATION_SLICE_MS 20 /* curation runs at most this long per turn, */
+#define BLOCK_MS 100            /* an idle read blocks at most this long */
+#define BLOCK_BUSY_MS 10        /* ... this long while cleanup calls are in flight */
+#define CURATION_SLICE_MS 20    /* curation runs at most this long per turn, */
 #define CURATION_STARVE_MS 1000 /* and waits for a backlog of events at most this long */
-#define CLEANUP_SLOTS 16     /* cleanup calls in flight at once */
-#define CLEANUP_CLAIM_MS 100 /* due cleanup calls are looked for this often */
+#define CLEANUP_SLOTS 16        /* cleanup calls in flight at once, */
+#define CLEANUP_PRODUCT_MIN 2   /* of which a product holds its share, at least this many */
+#define CLEANUP_CLAIM_MS 100    /* due cleanup calls are looked for this often */
 #define CLEANUP_LEASE_MS 30000
 #define CLEANUP_ATTEMPTS 5      /* calls made for one job before it is given up */
 #define CLEANUP_BACKOFF_MS 1000 /* before the second call, doubling after */
@@ -92,6 +93,10 @@ typedef struct {
     mm_arena *arena;
     size_t next_product; /* where the next claim starts: products take turns */
     int64_t next_claim;
+    /* Calls in flight per product, held to its share of the slots: a product whose game
+     * server hangs holds its share for the timeout, never every slot. */
+    int *in_flight;
+    int share;
 } cleanup_state;
 
 typedef struct {
@@ -111,6 +116,7 @@ static void cleanup_done(void *ctx, void *tagp, mm_gs_result r)
     cleanup_state *cs = ctx;
     cleanup_tag *tag = tagp;
     const char *product_id = cs->cfg->products[tag->product].product_id;
+    cs->in_flight[tag->product]--;
     mm_cleanup_outcome outcome = MM_CLEANUP_DONE;
     const char *next = NULL;
     long delay = 0;
@@ -143,9 +149,9 @@ static void cleanup_release(void *ctx, void *tagp, mm_gs_result r)
     cleanup_state *cs = ctx;
     cleanup_tag *tag = tagp;
     (void)r;
+    cs->in_flight[tag->product]--;
     mm_store_cleanup_settle(queue_of(cs, tag->product), cs->cfg->products[tag->product].product_id,
-                            tag->job,
-                            tag->job, 0);
+                            tag->job, tag->job, 0);
     free(tag->job);
     free(tag);
 }
@@ -160,12 +166,16 @@ static void cleanup_claim(cleanup_state *cs)
     for (size_t k = 0; k < cs->cfg->nproducts && mm_gs_multi_free_slots(cs->calls) > 0; k++) {
         size_t p = (cs->next_product + k) % cs->cfg->nproducts;
         const char *product_id = cs->cfg->products[p].product_id;
+        int room = cs->share - cs->in_flight[p];
+        if (room > mm_gs_multi_free_slots(cs->calls))
+            room = mm_gs_multi_free_slots(cs->calls);
+        if (room <= 0)
+            continue; /* its share is in flight: the others' turn */
         mm_arena_reset(cs->arena);
         const char **jobs;
         size_t n;
-        mm_store_result r =
-            mm_store_cleanup_claim(queue_of(cs, p), cs->arena, product_id, CLEANUP_LEASE_MS,
-                                   mm_gs_multi_free_slots(cs->calls), &jobs, &n);
+        mm_store_result r = mm_store_cleanup_claim(queue_of(cs, p), cs->arena, product_id,
+                                                   CLEANUP_LEASE_MS, room, &jobs, &n);
         if (r == MM_STORE_UNAVAILABLE)
             continue; /* that product's Redis: its queue waits, the others' go on (SPEC 10) */
         for (size_t i = 0; i < n; i++) {
@@ -191,7 +201,9 @@ static void cleanup_claim(cleanup_state *cs)
             if (mm_gs_multi_start(cs->calls, &job, tag) != MM_OK) {
                 free(text);
                 free(tag);
+                continue;
             }
+            cs->in_flight[p]++;
         }
         if (n > 0)
             cs->next_claim = now; /* there may be more: look again next turn */
@@ -225,6 +237,7 @@ static int run(const mm_config *cfg, const char *name)
     mm_worker_metrics *metrics = mm_worker_metrics_new();
     mm_curation_cursor *cursor = calloc(1, sizeof(*cursor));
     mm_arena *arena = mm_arena_new(0);
+    int *in_flight = calloc(cfg->nproducts + 1, sizeof(*in_flight));
     mm_metrics_server *server = NULL;
     int rc = 1;
     if (stores == NULL) {
@@ -232,7 +245,7 @@ static int run(const mm_config *cfg, const char *name)
         goto out;
     }
     if (w == NULL || calls == NULL || metrics == NULL || cursor == NULL || arena == NULL ||
-        publisher == NULL) {
+        publisher == NULL || in_flight == NULL) {
         mm_log_error("msg=\"out of memory at start-up\"");
         goto out;
     }
@@ -249,8 +262,15 @@ static int run(const mm_config *cfg, const char *name)
     }
     mm_log_info("msg=started consumer=%s group=%s products=%zu", consumer, cfg->event_group,
                 cfg->nproducts);
-    cleanup_state cs = {
-        .cfg = cfg, .stores = stores, .calls = calls, .metrics = metrics, .arena = arena};
+    /* each product's share of the cleanup slots: all of them for one product */
+    int share = cfg->nproducts > 0 ? CLEANUP_SLOTS / (int)cfg->nproducts : CLEANUP_SLOTS;
+    cleanup_state cs = {.cfg = cfg,
+                        .stores = stores,
+                        .calls = calls,
+                        .metrics = metrics,
+                        .arena = arena,
+                        .in_flight = in_flight,
+                        .share = share < CLEANUP_PRODUCT_MIN ? CLEANUP_PRODUCT_MIN : share};
     long backoff = 0;
     int64_t next_pass = 0, next_tidy = 0, pass_us = 0, last_step = 0;
     bool in_pass = false;
@@ -331,6 +351,7 @@ out:
     mm_worker_free(w);
     mm_worker_metrics_free(metrics);
     free(cursor);
+    free(in_flight);
     mm_arena_free(arena);
     mm_gs_multi_free(calls);
     mm_store_set_free(stores);

@@ -7,10 +7,13 @@
 #include <cmocka.h>
 #include <hiredis/hiredis.h>
 #include <json-c/json.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -881,6 +884,52 @@ static void a_hanging_game_server_holds_up_no_event(void **state)
     itest_gs_reset();
 }
 
+static int log_has(const char *name, const char *needle);
+
+/* A product whose game server hangs holds only its share of the worker's cleanup slots
+ * (16 among the 3 products here: 5), so another product's cleanup call is made at once,
+ * not after the hanging calls' timeout. The hanging game server is a socket that takes
+ * connections and never answers. */
+static void a_hanging_game_server_holds_only_its_share_of_cleanup(void **state)
+{
+    int hole = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(hole >= 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(bind(hole, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    socklen_t len = sizeof(sa);
+    assert_int_equal(getsockname(hole, (struct sockaddr *)&sa, &len), 0);
+    assert_int_equal(listen(hole, 64), 0);
+    for (int i = 0; i < 20; i++)
+        freeReplyObject(redisCommand(games,
+                                     "ZADD __cleanup:exrps3 1 {\"op\":\"remove_game\","
+                                     "\"url\":\"http://127.0.0.1:%d\",\"game_id\":\"h%d\","
+                                     "\"attempt\":0}",
+                                     ntohs(sa.sin_port), i));
+    /* the hanging calls give up after 3 s: long enough to tell a wait for them */
+    char path[512];
+    snprintf(path, sizeof(path), "%s/share.json", itest_env("MM_TEST_RUN_DIR"));
+    json_object *cfg = json_object_from_file(fast_config);
+    json_object_object_add(cfg, "game_server_timeout_ms", json_object_new_int(3000));
+    assert_int_equal(json_object_to_file(path, cfg), 0);
+    json_object_put(cfg);
+    start_worker(path, "share.log");
+    WAIT_UNTIL(log_has("share.log", "msg=started"));
+    usleep(300000); /* the hanging calls are in flight */
+    double t0 = itest_now_s();
+    freeReplyObject(redisCommand(games,
+                                 "ZADD __cleanup:" P " 1 {\"op\":\"remove_game\",\"url\":\"%s\","
+                                 "\"game_id\":\"prompt\",\"attempt\":0}",
+                                 itest_env("MM_TEST_GS_URL")));
+    WAIT_UNTIL(itest_gs_calls("remove_game", "\"prompt\"") == 1);
+    double took = itest_now_s() - t0;
+    print_message("another product's cleanup call made %.3f s after it was queued, 20 calls to "
+                  "a hanging game server waiting\n",
+                  took);
+    assert_true(took < 1.0);
+    stop_all_workers();
+    close(hole);
+}
+
 /* SPEC 10: events of one game apply in stream order across restarts. A consumer read a
  * player_disconnect and died before acknowledging it; a newer all_players_joined was
  * applied meanwhile. When the old entry is claimed, it is acknowledged and ignored: the
@@ -1244,6 +1293,7 @@ int main(void)
         T(poison_entry_is_dead_lettered_and_holds_up_nothing),
         T(curation_goes_on_past_a_document_it_cannot_change),
         T(a_hanging_game_server_holds_up_no_event),
+        T(a_hanging_game_server_holds_only_its_share_of_cleanup),
         T(a_claimed_older_event_does_not_undo_a_newer_one),
         T(stream_is_trimmed_and_idle_consumers_leave),
         T(three_workers_a_kill_and_a_restart),
