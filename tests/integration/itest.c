@@ -7,6 +7,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <json-c/json.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -381,4 +382,16 @@ void itest_creator_joined(const char *product, const char *game_id)
     assert_true(r != NULL && r->type == REDIS_REPLY_STRING);
     freeReplyObject(r);
     redisFree(c);
+}
+
+void itest_stop_stack_worker(void)
+{
+    char pidfile[512];
+    snprintf(pidfile, sizeof(pidfile), "%s/worker.pid", itest_env("MM_TEST_RUN_DIR"));
+    FILE *f = fopen(pidfile, "r");
+    long pid = 0;
+    if (f != NULL && fscanf(f, "%ld", &pid) == 1 && pid > 0)
+        kill((pid_t)pid, SIGTERM);
+    if (f != NULL)
+        fclose(f);
 }

@@ -93,6 +93,10 @@ const char *itest_create_game(mm_arena *a, const char *product, const char *user
  * state_change entry on the event stream (the worker then lists the game). */
 void itest_creator_joined(const char *product, const char *game_id);
 
+/* Stops the test stack's own worker (SIGTERM, by its pid file), for tests that run
+ * workers of their own and count what those alone do. */
+void itest_stop_stack_worker(void);
+
 /* Environment value that must be set; fails the test otherwise. */
 const char *itest_env(const char *name);
 

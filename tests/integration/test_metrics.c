@@ -456,14 +456,7 @@ static void worker_serves_metrics_that_follow_the_stream(void **state)
      * later, one that failed its last attempt (the fifth) is dropped and logged, one whose
      * call succeeds is done */
     /* the stack's own worker would take the jobs too: this test's worker alone serves */
-    char pidfile[512];
-    snprintf(pidfile, sizeof(pidfile), "%s/worker.pid", itest_env("MM_TEST_RUN_DIR"));
-    FILE *pf = fopen(pidfile, "r");
-    long stack_worker = 0;
-    if (pf != NULL && fscanf(pf, "%ld", &stack_worker) == 1 && stack_worker > 0)
-        kill((pid_t)stack_worker, SIGTERM);
-    if (pf != NULL)
-        fclose(pf);
+    itest_stop_stack_worker();
     usleep(300000);
     redisContext *db0 = itest_redis(0);
     const char *gs = itest_env("MM_TEST_GS_URL");

@@ -94,14 +94,7 @@ static int setup(void **state)
     arena = mm_arena_new(0);
     /* the stack's own worker uses the default (30 s) claim idle: these tests
      * run workers of their own */
-    char pidfile[512];
-    snprintf(pidfile, sizeof(pidfile), "%s/worker.pid", itest_env("MM_TEST_RUN_DIR"));
-    FILE *f = fopen(pidfile, "r");
-    long pid = 0;
-    if (f != NULL && fscanf(f, "%ld", &pid) == 1 && pid > 0)
-        kill((pid_t)pid, SIGTERM);
-    if (f != NULL)
-        fclose(f);
+    itest_stop_stack_worker();
     snprintf(fast_config, sizeof(fast_config), "%s/fast.json", itest_env("MM_TEST_RUN_DIR"));
     derive_config(fast_config, NULL, 0);
     snprintf(broken_config, sizeof(broken_config), "%s/broken.json", itest_env("MM_TEST_RUN_DIR"));
